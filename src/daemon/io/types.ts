@@ -1,0 +1,72 @@
+// Contract of the container I/O module (src/daemon/io): FIFOs between berthd
+// and the shim, the json-file log, live attach fan-out and stdin.
+import type { Readable } from 'node:stream';
+import type { HijackedConnection } from '../../api/types.js';
+
+export interface FifoPaths {
+  /** '' when the process has no stdin */
+  stdin: string;
+  stdout: string;
+  /** '' when terminal is true (the pty merges stderr into stdout) */
+  stderr: string;
+}
+
+export interface OpenIOOptions {
+  /** directory for the FIFOs, e.g. <exec-root>/containers/<id> */
+  dir: string;
+  /** FIFO name prefix: 'init' for the container's main process, the exec id for execs */
+  prefix: string;
+  openStdin: boolean;
+  /** close the process's stdin when the first attached client's stdin ends */
+  stdinOnce: boolean;
+  tty: boolean;
+  /** json-file log path; undefined for execs (their output goes only to the attached client) */
+  logPath?: string;
+}
+
+export interface AttachOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  /** replay the log before streaming live output */
+  logs: boolean;
+  /** stream live output (false with logs=true: replay and end) */
+  stream: boolean;
+}
+
+/** Live I/O of one process (container init or exec). */
+export interface ProcessIO {
+  readonly fifos: FifoPaths;
+  readonly tty: boolean;
+  /**
+   * Serve one client on a hijacked connection: output framed with stdcopy when
+   * !tty, raw when tty; its input (if any and opts.stdin) goes to the process's
+   * stdin. Resolves when the client leaves or the process's output ends.
+   */
+  attach(conn: HijackedConnection, opts: AttachOptions): Promise<void>;
+  /** Close the process's stdin (EOF). */
+  closeStdin(): void;
+  /** Resolves once stdout/stderr reached EOF and the log is flushed (after the process exits). */
+  drained(): Promise<void>;
+  /** Close every FIFO and file and remove the FIFOs. */
+  close(): Promise<void>;
+}
+
+export interface LogReadOptions {
+  stdout: boolean;
+  stderr: boolean;
+  follow: boolean;
+  /** number of last lines, or 'all' */
+  tail: number | 'all';
+  /** unix seconds (fractional); 0 = no bound */
+  since: number;
+  until: number;
+  timestamps: boolean;
+  /** frame with stdcopy (false for tty containers) */
+  multiplexed: boolean;
+  /** for follow: resolves when the container stops producing output (its process exited and IO drained) */
+  ended?: Promise<void>;
+  signal?: AbortSignal;
+}
+
+export type LogReader = (logPath: string, opts: LogReadOptions) => Readable;
