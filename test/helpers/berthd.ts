@@ -1,0 +1,300 @@
+// Starts a real bin/berthd (with its own managed containerd) in a temporary
+// root and tears everything down by PID, mounts and directories — even when
+// the test failed.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'node:http';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Repository root (this file runs from dist/test/helpers). */
+export const repoRoot = resolve(here, '..', '..', '..');
+export const berthdBin = join(repoRoot, 'bin', 'berthd');
+export const dockerBin = process.env.BERTH_TEST_DOCKER ?? '/usr/local/bin/docker';
+
+export interface StartOptions {
+  /** daemon.json contents (object or raw text) */
+  config?: Record<string, unknown> | string;
+  args?: string[];
+  /** reuse an existing root (restart tests) */
+  root?: string;
+  env?: Record<string, string>;
+  /** wait this long for /_ping */
+  timeoutMs?: number;
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface BerthdHandle {
+  root: string;
+  socket: string;
+  dataRoot: string;
+  execRoot: string;
+  configFile: string;
+  pidfile: string;
+  /** env for docker CLI / dockerode: DOCKER_HOST etc. */
+  env: NodeJS.ProcessEnv;
+  child: ChildProcess;
+  pid: number;
+  /** berthd's stderr+stdout so far (JSON log lines) */
+  output(): string;
+  writeConfig(config: Record<string, unknown> | string): void;
+  /** run the real docker CLI against this daemon */
+  docker(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): Promise<CommandResult>;
+  /** raw HTTP request on the API socket */
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }>;
+  /** stop berthd (SIGTERM, SIGKILL after timeout), keep the root */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+  /** stop everything and remove the root */
+  cleanup(): Promise<void>;
+}
+
+const live = new Set<BerthdHandle>();
+process.on('exit', () => {
+  for (const h of live) {
+    try {
+      process.kill(h.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    killRootProcesses(h.root);
+  }
+});
+
+export async function startBerthd(opts: StartOptions = {}): Promise<BerthdHandle> {
+  const root = opts.root ?? mkdtempSync('/tmp/berth-t-');
+  const dataRoot = join(root, 'data');
+  const execRoot = join(root, 'exec');
+  const socket = join(root, 'berth.sock');
+  const configFile = join(root, 'daemon.json');
+  const pidfile = join(root, 'berthd.pid');
+  mkdirSync(join(root, 'docker-config'), { recursive: true });
+  const writeConfig = (config: Record<string, unknown> | string): void => {
+    writeFileSync(configFile, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  };
+  if (opts.config !== undefined) writeConfig(opts.config);
+  else if (!existsSync(configFile)) writeConfig({});
+
+  const args = [
+    '--data-root', dataRoot,
+    '--exec-root', execRoot,
+    '-H', `unix://${socket}`,
+    '--config-file', configFile,
+    '--pidfile', pidfile,
+    ...(opts.args ?? []),
+  ];
+  const child = spawn(process.execPath, [berthdBin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DOCKER_HOST: `unix://${socket}`,
+    DOCKER_CONFIG: join(root, 'docker-config'),
+    DOCKER_CLI_HINTS: 'false',
+  };
+  delete env.DOCKER_CONTEXT;
+  delete env.DOCKER_TLS_VERIFY;
+
+  const handle: BerthdHandle = {
+    root,
+    socket,
+    dataRoot,
+    execRoot,
+    configFile,
+    pidfile,
+    env,
+    child,
+    pid: child.pid ?? -1,
+    output: () => out,
+    writeConfig,
+    docker: (dargs, dopts) => runCommand(dockerBin, dargs, env, dopts),
+    api: (method, path, body) => apiRequest(socket, method, path, body),
+    stop: (signal = 'SIGTERM', timeoutMs = 30_000) => stopChild(child, signal, timeoutMs),
+    cleanup: async () => {
+      live.delete(handle);
+      await stopChild(child, 'SIGTERM', 20_000);
+      killRootProcesses(root);
+      await unmountUnder(root);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  live.add(handle);
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  while (true) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await handle.cleanup().catch(() => undefined);
+      throw new Error(`berthd exited during start-up (${child.exitCode ?? child.signalCode}):\n${out}`);
+    }
+    try {
+      const r = await apiRequest(socket, 'GET', '/_ping');
+      if (r.status === 200) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) {
+      await handle.cleanup().catch(() => undefined);
+      throw new Error(`berthd did not answer /_ping within the timeout:\n${out}`);
+    }
+    await sleep(50);
+  }
+  return handle;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function runCommand(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<CommandResult> {
+  return new Promise((resolvePromise) => {
+    const child = execFile(
+      file,
+      args,
+      { env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    else child.stdin?.end();
+  });
+}
+
+export function apiRequest(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolvePromise, reject) => {
+    const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    const req = request(
+      {
+        socketPath,
+        method,
+        path,
+        headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.setTimeout(30_000, () => req.destroy(new Error(`timeout: ${method} ${path}`)));
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals, timeoutMs: number): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** Kill every process whose command line mentions the root (containerd, shims, runc). */
+export function killRootProcesses(root: string): void {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmdline.includes(root)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* raced with its exit */
+      }
+    }
+  }
+  killContainerCgroups(join(root, 'data', 'containers'));
+}
+
+/**
+ * A container's processes outlive a killed shim; find them through the
+ * cgroups named after the container ids under this root (thawing paused ones).
+ */
+function killContainerCgroups(containersDir: string): void {
+  if (!existsSync(containersDir)) return;
+  const ids = new Set(readdirSync(containersDir));
+  if (ids.size === 0) return;
+  const walk = (dir: string, visit: (d: string) => void): void => {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(dir, e);
+      if (ids.has(e)) visit(p);
+      else walk(p, visit);
+    }
+  };
+  for (const controller of ['freezer', 'unified']) {
+    walk(join('/sys/fs/cgroup', controller), (d) => {
+      try {
+        if (controller === 'freezer') writeFileSync(join(d, 'freezer.state'), 'THAWED');
+      } catch {
+        /* not frozen or gone */
+      }
+    });
+  }
+  for (const controller of ['pids', 'memory', 'unified']) {
+    walk(join('/sys/fs/cgroup', controller), (d) => {
+      let procs: string[] = [];
+      try {
+        procs = readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+      } catch {
+        return;
+      }
+      for (const pid of procs) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    });
+  }
+}
+
+export async function unmountUnder(root: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((p): p is string => p !== undefined && (p === root || p.startsWith(root + '/')))
+      .map((p) => p.replace(/\\040/g, ' '))
+      .sort((a, b) => b.length - a.length);
+    if (mounts.length === 0) return;
+    for (const m of mounts) await runCommand('umount', ['-l', m]);
+    await sleep(50);
+  }
+}
