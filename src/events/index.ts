@@ -54,13 +54,17 @@ export class EventBus {
     return event;
   }
 
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   /** Recent events with timeNano in [sinceNs, untilNs]. */
-  history(sinceNs: number, untilNs: number = Number.MAX_SAFE_INTEGER): EngineEvent[] {
+  history(sinceNs: number, untilNs: number = Number.POSITIVE_INFINITY): EngineEvent[] {
     return this.recent.filter((e) => e.timeNano >= sinceNs && e.timeNano <= untilNs);
   }
 }

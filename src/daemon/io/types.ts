@@ -32,6 +32,15 @@ export interface AttachOptions {
   logs: boolean;
   /** stream live output (false with logs=true: replay and end) */
   stream: boolean;
+  /**
+   * Frame output with stdcopy; defaults to !tty. Exec start decides this from
+   * its own request's Tty flag, as dockerd does.
+   */
+  multiplexed?: boolean;
+  /** Input sequence that detaches this client (TTY only); default ctrl-p,ctrl-q. */
+  detachKeys?: Buffer;
+  /** Called when the client detached with its detach keys. */
+  onDetach?: () => void;
 }
 
 /** Live I/O of one process (container init or exec). */

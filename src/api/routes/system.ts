@@ -1,0 +1,109 @@
+// System routes: /_ping, /version, /info, /events. The daemon provides the
+// facts through the small backend declared here.
+import { Readable } from 'node:stream';
+import type { EventBus } from '../../events/index.js';
+import type { Reply, Route } from '../types.js';
+import { MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
+import { eventsRoute } from './events.js';
+
+export interface ComponentVersion {
+  name: string;
+  version: string;
+  details?: Record<string, string>;
+}
+
+export interface VersionInfo {
+  /** berth's own version */
+  version: string;
+  gitCommit: string;
+  /** RFC 3339 */
+  buildTime: string;
+  kernelVersion: string;
+  /** containerd, runc… as far as they are known */
+  components: ComponentVersion[];
+}
+
+export interface SystemBackend {
+  version(): Promise<VersionInfo>;
+  /** Docker's /info object, passed through as is */
+  info(): Promise<Record<string, unknown>>;
+}
+
+const GO_ARCH: Readonly<Record<string, string>> = {
+  x64: 'amd64',
+  ia32: '386',
+  arm64: 'arm64',
+  arm: 'arm',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+  loong64: 'loong64',
+};
+
+/** The machine architecture with Docker's (Go's) names. */
+export function dockerArch(arch: string = process.arch): string {
+  return GO_ARCH[arch] ?? arch;
+}
+
+const PING_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/plain; charset=utf-8',
+  'Cache-Control': 'no-cache, no-store, must-revalidate',
+  Pragma: 'no-cache',
+  'Builder-Version': '1',
+  Swarm: 'inactive',
+};
+
+export function versionBody(v: VersionInfo): Record<string, unknown> {
+  const runtime = `node${process.versions.node}`;
+  const arch = dockerArch();
+  return {
+    Platform: { Name: 'berth' },
+    Components: [
+      {
+        Name: 'Engine',
+        Version: v.version,
+        Details: {
+          ApiVersion: MAX_API_VERSION,
+          Arch: arch,
+          BuildTime: v.buildTime,
+          Experimental: 'false',
+          GitCommit: v.gitCommit,
+          GoVersion: runtime,
+          KernelVersion: v.kernelVersion,
+          MinAPIVersion: MIN_API_VERSION,
+          Os: 'linux',
+        },
+      },
+      ...v.components.map((c) => ({ Name: c.name, Version: c.version, Details: c.details ?? {} })),
+    ],
+    Version: v.version,
+    ApiVersion: MAX_API_VERSION,
+    MinAPIVersion: MIN_API_VERSION,
+    GitCommit: v.gitCommit,
+    GoVersion: runtime,
+    Os: 'linux',
+    Arch: arch,
+    KernelVersion: v.kernelVersion,
+    BuildTime: v.buildTime,
+  };
+}
+
+function ping(head: boolean): Reply {
+  if (head) return { kind: 'empty', status: 200, headers: PING_HEADERS };
+  return {
+    kind: 'stream',
+    contentType: 'text/plain; charset=utf-8',
+    body: Readable.from([Buffer.from('OK')]),
+    headers: { ...PING_HEADERS, 'Content-Length': '2' },
+  };
+}
+
+export function systemRoutes(backend: SystemBackend, events: EventBus): Route[] {
+  return [
+    { method: 'GET', path: '/_ping', handler: async () => ping(false) },
+    { method: 'HEAD', path: '/_ping', handler: async () => ping(true) },
+    { method: 'GET', path: '/version', handler: async () => ({ kind: 'json', body: versionBody(await backend.version()) }) },
+    { method: 'GET', path: '/info', handler: async () => ({ kind: 'json', body: await backend.info() }) },
+    eventsRoute(events),
+  ];
+}

@@ -1,0 +1,293 @@
+// The Engine API server: one Node HTTP server per -H address, all sharing one
+// router. Plain requests arrive on 'request'; requests carrying
+// `Connection: Upgrade` (docker attach / exec start) arrive on 'upgrade' with
+// the raw socket, and are routed the same way before the hijack decision.
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { unlink } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { invalidParameter, notFound } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import { DEFAULT_MAX_JSON_BODY, tooLarge } from './body.js';
+import { createContext, splitTarget, type BodySource } from './context.js';
+import { streamConnection, upgradeConnection } from './hijack.js';
+import { listenAt, parseHost, prepareUnixSocket, resolveGroup, secureUnixSocket, type ListenAddress } from './listen.js';
+import { jsonBytes, mergeHeaders, rawSendBuffer, rawSendStream, sendBuffer, sendStream } from './respond.js';
+import { Router, type RouteMatch } from './router.js';
+import { chunked, fixedLength, readUpgradeBody, type BodyParser } from './upgrade-body.js';
+import { errorReply } from './status.js';
+import type { HijackedConnection, Reply, Route } from './types.js';
+import { MAX_API_VERSION } from './version.js';
+
+export interface ApiServerOptions {
+  routes: Iterable<Route>;
+  logger: Logger;
+  /** e.g. ['unix:///run/berth/berth.sock']; tcp://ADDR:PORT only when asked for (logged as a warning) */
+  hosts: string[];
+  /** group name or numeric gid that owns the Unix sockets */
+  group?: string;
+  /** limit for JSON request bodies in bytes (default 1 MiB) */
+  maxJsonBody?: number;
+  /** berth's version, for the Server header */
+  version?: string;
+  /** how long close() lets in-flight requests finish before cutting them (default 2000 ms) */
+  closeGraceMs?: number;
+}
+
+export interface ApiServer {
+  listen(): Promise<void>;
+  /** stops listening, ends streams and hijacked connections, removes the socket files */
+  close(): Promise<void>;
+  /** the router, to add routes before or after listen() */
+  readonly router: Router;
+}
+
+interface Listener {
+  server: Server;
+  address: ListenAddress;
+}
+
+const PAGE_NOT_FOUND = 'page not found';
+
+export function createApiServer(opts: ApiServerOptions): ApiServer {
+  const logger = opts.logger;
+  const router = new Router(opts.routes);
+  const limit = opts.maxJsonBody ?? DEFAULT_MAX_JSON_BODY;
+  const common: OutgoingHttpHeaders = {
+    'Api-Version': MAX_API_VERSION,
+    'Docker-Experimental': 'false',
+    Ostype: 'linux',
+    Server: `berth/${opts.version ?? 'dev'}`,
+  };
+  const listeners: Listener[] = [];
+  // Upgraded sockets leave Node's HTTP bookkeeping, and streams never end by
+  // themselves: close() has to end both explicitly.
+  const longLived = new Set<Socket>();
+
+  function track(socket: Socket | null | undefined): void {
+    if (!socket || longLived.has(socket)) return;
+    longLived.add(socket);
+    socket.once('close', () => longLived.delete(socket));
+  }
+
+  function logDone(method: string | undefined, url: string | undefined, status: number, started: number): void {
+    logger.debug({ method, url, status, ms: Math.round((performance.now() - started) * 10) / 10 }, 'api request');
+  }
+
+  function resolve(req: IncomingMessage): { match: RouteMatch; query: URLSearchParams } {
+    const { path, query } = splitTarget(req.url);
+    const match = router.match(req.method ?? 'GET', path);
+    if (match === null) throw notFound(PAGE_NOT_FOUND);
+    return { match, query };
+  }
+
+  function errorHeaders(status: number): OutgoingHttpHeaders {
+    const headers: OutgoingHttpHeaders = { ...common, 'Content-Type': 'application/json' };
+    // The rest of an oversized body is not worth reading: end the connection.
+    if (status === 413) headers.Connection = 'close';
+    return headers;
+  }
+
+  // ---- plain requests -------------------------------------------------------
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const ac = new AbortController();
+    res.once('close', () => {
+      ac.abort();
+      logDone(req.method, req.url, res.statusCode, started);
+    });
+    try {
+      const { match, query } = resolve(req);
+      const ctx = createContext(req, match, query, ac.signal, limit, { kind: 'stream' });
+      const reply = await match.route.handler(ctx);
+      await deliver(reply, req, res);
+    } catch (err) {
+      if (res.headersSent) {
+        logger.warn({ err, url: req.url }, 'request failed after the response started');
+        res.destroy();
+        return;
+      }
+      const { status, body } = errorReply(err, logger);
+      sendBuffer(res, status, errorHeaders(status), jsonBytes(body));
+    }
+  }
+
+  async function deliver(reply: Reply, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    switch (reply.kind) {
+      case 'json':
+        sendBuffer(res, reply.status ?? 200, mergeHeaders(common, { 'Content-Type': 'application/json' }, reply.headers), jsonBytes(reply.body));
+        return;
+      case 'empty':
+        sendBuffer(res, reply.status ?? 204, mergeHeaders(common, reply.headers));
+        return;
+      case 'stream':
+        track(res.socket);
+        sendStream(res, reply.status ?? 200, mergeHeaders(common, { 'Content-Type': reply.contentType }, reply.headers), reply.body, logger);
+        return;
+      case 'hijack': {
+        for (const [k, v] of Object.entries(common)) if (v !== undefined) res.setHeader(k, v);
+        track(res.socket);
+        await runHijack(reply, streamConnection(res, reply.contentType), req.url);
+        return;
+      }
+    }
+  }
+
+  async function runHijack(reply: Extract<Reply, { kind: 'hijack' }>, conn: HijackedConnection, url: string | undefined): Promise<void> {
+    // The handler owns the connection from here and closes it when done; a
+    // failure can no longer become an HTTP error, so it is logged and the
+    // connection is closed.
+    try {
+      await reply.handle(conn);
+    } catch (err) {
+      logger.warn({ err, url }, 'hijacked connection failed');
+      conn.close();
+    }
+  }
+
+  // ---- upgrade requests (docker attach / exec start) ------------------------
+
+  async function onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const started = performance.now();
+    const ac = new AbortController();
+    let status = 101;
+    socket.on('error', (err) => logger.debug({ err, url: req.url }, 'upgraded connection error'));
+    socket.once('close', () => {
+      ac.abort();
+      logDone(req.method, req.url, status, started);
+    });
+    let answered = false;
+    try {
+      const { match, query } = resolve(req);
+      const body = await upgradeBody(req, socket, head);
+      const ctx = createContext(req, match, query, ac.signal, limit, body);
+      const reply = await match.route.handler(ctx);
+      answered = true;
+      switch (reply.kind) {
+        case 'hijack':
+          track(socket);
+          await runHijack(reply, upgradeConnection(socket, reply.contentType), req.url);
+          return;
+        case 'json':
+          status = reply.status ?? 200;
+          rawSendBuffer(socket, status, mergeHeaders(common, { 'Content-Type': 'application/json' }, reply.headers), jsonBytes(reply.body));
+          return;
+        case 'empty':
+          status = reply.status ?? 204;
+          rawSendBuffer(socket, status, mergeHeaders(common, reply.headers));
+          return;
+        case 'stream':
+          status = reply.status ?? 200;
+          track(socket);
+          rawSendStream(socket, status, mergeHeaders(common, { 'Content-Type': reply.contentType }, reply.headers), reply.body, logger);
+          return;
+      }
+    } catch (err) {
+      if (answered || socket.destroyed) {
+        logger.warn({ err, url: req.url }, 'upgraded request failed after the response started');
+        socket.destroy();
+        return;
+      }
+      const e = errorReply(err, logger);
+      status = e.status;
+      rawSendBuffer(socket, e.status, errorHeaders(e.status), jsonBytes(e.body));
+    }
+  }
+
+  async function upgradeBody(req: IncomingMessage, socket: Socket, head: Buffer): Promise<BodySource> {
+    const te = req.headers['transfer-encoding'];
+    let parser: BodyParser;
+    if (te !== undefined) {
+      if (te.trim().toLowerCase() !== 'chunked') throw invalidParameter(`unsupported Transfer-Encoding ${te}: use chunked or Content-Length`);
+      parser = chunked(limit);
+    } else {
+      const declared = req.headers['content-length'];
+      const length = declared === undefined ? 0 : Number(declared);
+      if (!Number.isSafeInteger(length) || length < 0) throw invalidParameter(`bad Content-Length ${declared}`);
+      if (length > limit) throw tooLarge(limit);
+      if (length === 0) {
+        if (head.length > 0) socket.unshift(head);
+        return { kind: 'buffer', bytes: Buffer.alloc(0) };
+      }
+      parser = fixedLength(length);
+    }
+    return { kind: 'buffer', bytes: await readUpgradeBody(socket, head, parser, limit) };
+  }
+
+  // ---- listening -------------------------------------------------------------
+
+  function newServer(): Server {
+    // requestTimeout 0: uploads (docker load/import) may take longer than Node's default 5 minutes.
+    const server = createServer({ requestTimeout: 0, keepAlive: true });
+    // Both handlers answer their own errors; this only catches a failure to do so.
+    const last = (err: unknown): void => logger.error({ err }, 'API connection handling failed');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      onRequest(req, res).catch((err: unknown) => {
+        last(err);
+        res.destroy();
+      });
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      onUpgrade(req, socket, head).catch((err: unknown) => {
+        last(err);
+        socket.destroy();
+      });
+    });
+    return server;
+  }
+
+  async function listen(): Promise<void> {
+    if (opts.hosts.length === 0) throw invalidParameter('no API host to listen on: pass -H unix:///path/to/socket');
+    const addresses = opts.hosts.map(parseHost);
+    const gid = opts.group === undefined ? undefined : await resolveGroup(opts.group);
+    try {
+      for (const address of addresses) {
+        const server = newServer();
+        if (address.kind === 'unix') {
+          await prepareUnixSocket(address.path);
+          await listenAt(server, address);
+          listeners.push({ server, address });
+          await secureUnixSocket(address.path, gid);
+          logger.info({ socket: address.path }, 'API listening on %s', address.path);
+        } else {
+          logger.warn(
+            { host: address.host, port: address.port },
+            'API listening on TCP %s:%d without TLS: anyone who can reach it controls this host',
+            address.host,
+            address.port,
+          );
+          await listenAt(server, address);
+          listeners.push({ server, address });
+        }
+      }
+    } catch (err) {
+      await close();
+      throw err;
+    }
+  }
+
+  async function close(): Promise<void> {
+    const grace = opts.closeGraceMs ?? 2000;
+    const closing = listeners.splice(0).map(
+      ({ server, address }) =>
+        new Promise<void>((res) => {
+          const timer = setTimeout(() => server.closeAllConnections(), grace);
+          server.close(() => {
+            clearTimeout(timer);
+            res();
+          });
+          server.closeIdleConnections();
+          if (address.kind === 'unix') {
+            // Remove the name now so a new daemon can take it while old connections drain.
+            void unlink(address.path).catch(() => undefined);
+          }
+        }),
+    );
+    for (const socket of longLived) socket.destroy();
+    longLived.clear();
+    await Promise.all(closing);
+  }
+
+  return { listen, close, router };
+}

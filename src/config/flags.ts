@@ -1,0 +1,123 @@
+// berthd's command line, dockerd-style. A flag that is not given stays
+// undefined, so "given on the command line" is exactly "defined" here.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { LOG_LEVELS } from '../log/index.js';
+import { DEFAULTS } from './defaults.js';
+import { ConfigError } from './errors.js';
+
+/** Command-line settings; undefined = not given. */
+export interface DaemonFlags {
+  configFile?: string;
+  validate?: boolean;
+  hosts?: string[];
+  dataRoot?: string;
+  execRoot?: string;
+  pidfile?: string;
+  containerd?: string;
+  containerdNamespace?: string;
+  /** raw NAME=PATH values of --add-runtime */
+  addRuntime?: string[];
+  defaultRuntime?: string;
+  debug?: boolean;
+  logLevel?: string;
+  liveRestore?: boolean;
+  group?: string;
+  shutdownTimeout?: number;
+  maxConcurrentDownloads?: number;
+  labels?: string[];
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+function nonNegativeInteger(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a non-negative integer is expected.');
+  return Number(value);
+}
+
+/**
+ * The berthd command with every flag (no action: the caller attaches one, and
+ * may add subcommands such as `reload`). Defaults are shown in --help but are
+ * applied by loadConfig, so that flags and daemon.json can be told apart.
+ */
+export function buildCommand(opts: { version: string; name?: string }): Command {
+  return new Command(opts.name ?? 'berthd')
+    .description('berth container engine daemon: the Docker Engine API on containerd')
+    .version(opts.version, '-v, --version', 'print the version and exit')
+    .option('--config-file <file>', `daemon configuration file (default: ${DEFAULTS.configFile})`)
+    .option('-H, --host <address>', `socket to listen on, repeatable (default: ${DEFAULTS.host})`, collect)
+    .option('--data-root <dir>', `root of persistent state (default: ${DEFAULTS.dataRoot})`)
+    .option('--exec-root <dir>', `root of runtime state (default: ${DEFAULTS.execRoot})`)
+    .option('-p, --pidfile <file>', `pid file; empty for none (default: <exec-root>/${DEFAULTS.pidfileName})`)
+    .option('--containerd <address>', 'socket of an existing containerd (default: empty, berthd runs its own)')
+    .option('--containerd-namespace <name>', `containerd namespace of containers (default: ${DEFAULTS.containerdNamespace})`)
+    .option('--add-runtime <name=path>', 'register a runtime binary, repeatable (default: none)', collect)
+    .option('--default-runtime <name>', 'runtime of containers that name none (default: runc)')
+    .option('--validate', 'check the configuration and exit (default: false)')
+    .option('-D, --debug', 'debug logging (default: false)')
+    .addOption(new Option('-l, --log-level <level>', `log level (default: ${DEFAULTS.logLevel})`).choices(LOG_LEVELS))
+    .option('--live-restore', 'keep containers running while berthd is down (default: false)')
+    .option('-G, --group <group>', `group owning the API socket; root when the default group does not exist (default: ${DEFAULTS.group})`)
+    .option('--shutdown-timeout <seconds>', `seconds to wait for containers to stop at shutdown (default: ${DEFAULTS.shutdownTimeout})`, nonNegativeInteger)
+    .option(
+      '--max-concurrent-downloads <n>',
+      `layer downloads at a time (default: ${DEFAULTS.maxConcurrentDownloads})`,
+      nonNegativeInteger,
+    )
+    .option('--label <key=value>', 'daemon label, repeatable (default: none)', collect);
+}
+
+/** Commander's parsed options → DaemonFlags. */
+export function flagsFromCommand(cmd: Command): DaemonFlags {
+  const o = cmd.opts<Record<string, unknown>>();
+  const flags: DaemonFlags = {};
+  const str = (key: string): string | undefined => (typeof o[key] === 'string' ? (o[key] as string) : undefined);
+  const list = (key: string): string[] | undefined => (Array.isArray(o[key]) ? [...(o[key] as string[])] : undefined);
+  const bool = (key: string): boolean | undefined => (o[key] === true ? true : undefined);
+  const num = (key: string): number | undefined => (typeof o[key] === 'number' ? (o[key] as number) : undefined);
+  const set = <K extends keyof DaemonFlags>(key: K, value: DaemonFlags[K] | undefined): void => {
+    if (value !== undefined) flags[key] = value;
+  };
+  set('configFile', str('configFile'));
+  set('validate', bool('validate'));
+  set('hosts', list('host'));
+  set('dataRoot', str('dataRoot'));
+  set('execRoot', str('execRoot'));
+  set('pidfile', str('pidfile'));
+  set('containerd', str('containerd'));
+  set('containerdNamespace', str('containerdNamespace'));
+  set('addRuntime', list('addRuntime'));
+  set('defaultRuntime', str('defaultRuntime'));
+  set('debug', bool('debug'));
+  set('logLevel', str('logLevel'));
+  set('liveRestore', bool('liveRestore'));
+  set('group', str('group'));
+  set('shutdownTimeout', num('shutdownTimeout'));
+  set('maxConcurrentDownloads', num('maxConcurrentDownloads'));
+  set('labels', list('label'));
+  return flags;
+}
+
+/** Parses berthd's arguments (without node and script) silently; bad flags throw ConfigError. */
+export function parseFlags(args: readonly string[], version = '0.0.0'): DaemonFlags {
+  const cmd = buildCommand({ version })
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} });
+  try {
+    cmd.parse([...args], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) throw new ConfigError([err.message.replace(/^error: /, '')]);
+    throw err;
+  }
+  return flagsFromCommand(cmd);
+}
+
+/** `NAME=PATH` of --add-runtime, split at the first `=`. */
+export function parseAddRuntime(value: string): { name: string; path: string } {
+  const eq = value.indexOf('=');
+  const name = eq < 0 ? '' : value.slice(0, eq);
+  const path = eq < 0 ? '' : value.slice(eq + 1);
+  if (name === '' || path === '') {
+    throw new ConfigError([`invalid --add-runtime value '${value}': expected NAME=PATH, e.g. --add-runtime crun=/usr/bin/crun`]);
+  }
+  return { name, path };
+}

@@ -1,0 +1,192 @@
+// Flags + daemon.json text → one validated DaemonConfig (pure: no I/O).
+import { resolve } from 'node:path';
+import { LOG_LEVELS, type LogLevel } from '../log/index.js';
+import { parseRuntimeEntries, validateRuntimes, type RuntimeConfig } from '../runtimes/index.js';
+import type { DaemonConfig } from './types.js';
+import { ALL_FILE_KEYS, DEFAULTS, type FileKey } from './defaults.js';
+import { ConfigError } from './errors.js';
+import { parseConfigText, type FileValues } from './file.js';
+import { parseAddRuntime, type DaemonFlags } from './flags.js';
+
+/** The flag that sets each file key: its DaemonFlags field and its command-line name. */
+const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
+  hosts: { field: 'hosts', name: 'host' },
+  'data-root': { field: 'dataRoot', name: 'data-root' },
+  'exec-root': { field: 'execRoot', name: 'exec-root' },
+  pidfile: { field: 'pidfile', name: 'pidfile' },
+  containerd: { field: 'containerd', name: 'containerd' },
+  'containerd-namespace': { field: 'containerdNamespace', name: 'containerd-namespace' },
+  runtimes: { field: 'addRuntime', name: 'add-runtime' },
+  'default-runtime': { field: 'defaultRuntime', name: 'default-runtime' },
+  debug: { field: 'debug', name: 'debug' },
+  'log-level': { field: 'logLevel', name: 'log-level' },
+  labels: { field: 'labels', name: 'label' },
+  'live-restore': { field: 'liveRestore', name: 'live-restore' },
+  'shutdown-timeout': { field: 'shutdownTimeout', name: 'shutdown-timeout' },
+  'max-concurrent-downloads': { field: 'maxConcurrentDownloads', name: 'max-concurrent-downloads' },
+  group: { field: 'group', name: 'group' },
+};
+
+/** Go's %v for the values dockerd prints in its conflict message. */
+function goValue(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
+  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
+  return String(v);
+}
+
+function conflictMessage(conflicts: [FileKey, string][]): string {
+  // dockerd lists conflicts in flag-name order
+  const byName = ([a]: [FileKey, string], [b]: [FileKey, string]): number =>
+    FLAG_OF[a].name < FLAG_OF[b].name ? -1 : FLAG_OF[a].name > FLAG_OF[b].name ? 1 : 0;
+  const sorted = conflicts.sort(byName);
+  return `the following directives are specified both as a flag and in the configuration file: ${sorted.map(([, text]) => text).join(', ')}`;
+}
+
+const NAMESPACE = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
+
+function hostError(host: string): string | undefined {
+  if (host.startsWith('unix://') && host.slice('unix://'.length).startsWith('/')) return undefined;
+  if (host.startsWith('tcp://') && host.length > 'tcp://'.length) return undefined;
+  if (host.startsWith('fd://')) return undefined;
+  return `invalid host '${host}': use unix:///path/to/socket, tcp://HOST:PORT or fd://`;
+}
+
+function labelError(label: string): string | undefined {
+  const eq = label.indexOf('=');
+  return eq > 0 ? undefined : `invalid label '${label}': labels must be key=value`;
+}
+
+/** Value of a key: flag if given, else file, else undefined. */
+function pick<T>(flag: T | undefined, file: unknown, isT: (v: unknown) => v is T): T | undefined {
+  if (flag !== undefined) return flag;
+  return isT(file) ? file : undefined;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
+const isLogLevel = (v: unknown): v is string => typeof v === 'string' && (LOG_LEVELS as readonly string[]).includes(v);
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+
+/** The file's runtimes plus --add-runtime ones (path runtimes); a name in both is a conflict. */
+function mergeRuntimes(
+  flags: DaemonFlags,
+  file: FileValues,
+): { runtimes: Record<string, RuntimeConfig>; errors: string[]; conflicts: [FileKey, string][] } {
+  const errors: string[] = [];
+  const conflicts: [FileKey, string][] = [];
+  // A non-object `runtimes` is already a schema error.
+  const raw = file.runtimes;
+  const fromFile = parseRuntimeEntries(typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : undefined);
+  errors.push(...fromFile.errors);
+  const runtimes: [string, RuntimeConfig][] = Object.entries(fromFile.runtimes);
+  const flagNames = new Set<string>();
+  for (const value of flags.addRuntime ?? []) {
+    let parsed;
+    try {
+      parsed = parseAddRuntime(value);
+    } catch (err) {
+      errors.push(...(err as ConfigError).errors);
+      continue;
+    }
+    if (flagNames.has(parsed.name)) {
+      errors.push(`runtime ${parsed.name} is given more than once with --add-runtime`);
+      continue;
+    }
+    flagNames.add(parsed.name);
+    if (Object.hasOwn(fromFile.runtimes, parsed.name)) {
+      const entry = (raw as Record<string, unknown>)[parsed.name];
+      conflicts.push(['runtimes', `runtimes.${parsed.name}: (from flag: ${parsed.path}, from file: ${goValue(entry)})`]);
+      continue;
+    }
+    runtimes.push([parsed.name, { path: parsed.path }]);
+  }
+  return { runtimes: Object.fromEntries(runtimes), errors, conflicts };
+}
+
+/** Values of the right type that still cannot work. */
+function valueErrors(config: DaemonConfig): string[] {
+  const errors: string[] = [];
+  for (const host of config.hosts) {
+    const e = hostError(host);
+    if (e !== undefined) errors.push(e);
+  }
+  for (const label of config.labels) {
+    const e = labelError(label);
+    if (e !== undefined) errors.push(e);
+  }
+  if (!NAMESPACE.test(config.containerdNamespace) || config.containerdNamespace.length > 76) {
+    errors.push(
+      `invalid containerd-namespace '${config.containerdNamespace}': use letters and digits, separated by single '.', '_' or '-'`,
+    );
+  }
+  if (config.containerd !== '' && !config.containerd.startsWith('/') && !config.containerd.startsWith('unix:///')) {
+    errors.push(`invalid containerd address '${config.containerd}': give the absolute path of containerd's socket`);
+  }
+  if (config.group === '') errors.push('invalid group: the group of the API socket must not be empty');
+  return errors;
+}
+
+/**
+ * Builds the configuration from flags and the file's text (undefined when
+ * there is no file). Every error is collected; the thrown ConfigError lists
+ * them all. Only invalid JSON stops early.
+ */
+export function loadConfig(flags: DaemonFlags, fileText: string | undefined, fileName: string): DaemonConfig {
+  const errors: string[] = [];
+  let file: FileValues = {};
+  if (fileText !== undefined) {
+    const parsed = parseConfigText(fileText, fileName);
+    file = parsed.values;
+    errors.push(...parsed.errors);
+  }
+
+  const conflicts: [FileKey, string][] = [];
+  const merged = mergeRuntimes(flags, file);
+  errors.push(...merged.errors);
+  conflicts.push(...merged.conflicts);
+  for (const key of ALL_FILE_KEYS) {
+    if (key === 'runtimes' || !Object.hasOwn(file, key)) continue;
+    const flagValue = flags[FLAG_OF[key].field];
+    if (flagValue !== undefined) conflicts.push([key, `${key}: (from flag: ${goValue(flagValue)}, from file: ${goValue(file[key])})`]);
+  }
+  if (conflicts.length > 0) errors.push(conflictMessage(conflicts));
+
+  for (const [flag, value] of [['--data-root', flags.dataRoot], ['--exec-root', flags.execRoot]] as const) {
+    if (value === '') errors.push(`${flag} must not be empty`);
+  }
+  const execRoot = resolve(pick(flags.execRoot || undefined, file['exec-root'], isNonEmpty) ?? DEFAULTS.execRoot);
+  const pidfileRaw = pick(flags.pidfile, file.pidfile, isString) ?? resolve(execRoot, DEFAULTS.pidfileName);
+  const hostsRaw = pick(flags.hosts, file.hosts, isStrings) ?? [];
+  const logLevel = pick(flags.logLevel, file['log-level'], isLogLevel) ?? DEFAULTS.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    errors.push(`invalid log level '${logLevel}': use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const config: DaemonConfig = {
+    configFile: fileName,
+    hosts: hostsRaw.length > 0 ? hostsRaw : [DEFAULTS.host],
+    dataRoot: resolve(pick(flags.dataRoot || undefined, file['data-root'], isNonEmpty) ?? DEFAULTS.dataRoot),
+    execRoot,
+    pidfile: pidfileRaw === '' ? '' : resolve(pidfileRaw),
+    containerd: pick(flags.containerd, file.containerd, isString) ?? '',
+    containerdNamespace: pick(flags.containerdNamespace, file['containerd-namespace'], isNonEmpty) ?? DEFAULTS.containerdNamespace,
+    runtimes: merged.runtimes,
+    defaultRuntime: pick(flags.defaultRuntime, file['default-runtime'], isString) ?? '',
+    debug: pick(flags.debug, file.debug, isBool) ?? false,
+    logLevel: logLevel as LogLevel,
+    labels: pick(flags.labels, file.labels, isStrings) ?? [],
+    liveRestore: pick(flags.liveRestore, file['live-restore'], isBool) ?? false,
+    shutdownTimeout: pick(flags.shutdownTimeout, file['shutdown-timeout'], isInt) ?? DEFAULTS.shutdownTimeout,
+    maxConcurrentDownloads:
+      pick(flags.maxConcurrentDownloads, file['max-concurrent-downloads'], isInt) ?? DEFAULTS.maxConcurrentDownloads,
+    group: pick(flags.group, file.group, isNonEmpty) ?? DEFAULTS.group,
+  };
+
+  errors.push(...valueErrors(config));
+  errors.push(...validateRuntimes(config.runtimes, config.defaultRuntime));
+
+  if (errors.length > 0) throw new ConfigError(errors, fileName);
+  return config;
+}
+

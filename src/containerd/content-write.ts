@@ -1,0 +1,153 @@
+// Content writes over containerd's bidirectional Write stream:
+// STAT (resume point, or "already exists"), WRITE in chunks, COMMIT with the
+// expected digest and size. Messages go in lock-step: one answer per request.
+import { status, type ClientDuplexStream } from '@grpc/grpc-js';
+import type { Readable } from 'node:stream';
+import { statusCode } from './errors.js';
+import type { Rpc } from './connection.js';
+
+const SVC = 'containerd.services.content.v1.Content';
+const CHUNK = 1024 * 1024;
+// Another writer holding the same ref (a concurrent import of the same blob) gets a "locked" answer.
+const LOCKED_RETRY_MS = 30_000;
+
+type WriteAction = 'STAT' | 'WRITE' | 'COMMIT';
+
+interface WriteRequest {
+  action: WriteAction;
+  ref: string;
+  total?: number;
+  expected?: string;
+  offset?: number;
+  data?: Buffer;
+  labels?: Record<string, string>;
+}
+
+interface WriteResponse {
+  action: WriteAction;
+  offset: number;
+  total: number;
+  digest: string;
+}
+
+/** Source chunks regrouped into messages of at most CHUNK bytes. */
+export async function* chunked(src: Readable): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let held = 0;
+  for await (const piece of src) {
+    let b: Buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
+    while (b.length > 0) {
+      const take = Math.min(CHUNK - held, b.length);
+      parts.push(b.subarray(0, take));
+      held += take;
+      b = b.subarray(take);
+      if (held === CHUNK) {
+        yield Buffer.concat(parts, held);
+        parts = [];
+        held = 0;
+      }
+    }
+  }
+  if (held > 0) yield Buffer.concat(parts, held);
+}
+
+class WriteSession {
+  private readonly answers: AsyncIterator<WriteResponse>;
+
+  constructor(private readonly call: ClientDuplexStream<WriteRequest, WriteResponse>) {
+    this.answers = call[Symbol.asyncIterator]() as AsyncIterator<WriteResponse>;
+  }
+
+  async exchange(req: WriteRequest): Promise<WriteResponse> {
+    this.call.write(req);
+    const next = await this.answers.next();
+    if (next.done === true) throw new Error(`containerd ended the write of ${req.ref} before answering ${req.action}`);
+    return next.value;
+  }
+
+  finish(): void {
+    this.call.end();
+  }
+
+  cancel(): void {
+    this.call.cancel();
+  }
+}
+
+async function writeOnce(
+  rpc: Rpc,
+  ref: string,
+  data: Buffer | Readable,
+  expected: { digest: string; size: number },
+  labels: Record<string, string> | undefined,
+): Promise<void> {
+  const total = expected.size > 0 ? expected.size : 0;
+  const session = new WriteSession(rpc.bidi<WriteRequest, WriteResponse>(SVC, 'Write'));
+  let ownsRef = false;
+  try {
+    // Naming the digest up front lets containerd answer "already exists" (and lease the blob) at once.
+    const stat = await session.exchange({ action: 'STAT', ref, total, expected: expected.digest });
+    ownsRef = true;
+    let offset: number;
+    if (Buffer.isBuffer(data)) {
+      // Resume an interrupted write of the same bytes; offset 0 makes containerd truncate.
+      offset = stat.offset > 0 && stat.offset <= data.length ? stat.offset : 0;
+      if (offset === data.length && offset > 0) offset = 0;
+      while (offset < data.length) {
+        const piece = data.subarray(offset, Math.min(offset + CHUNK, data.length));
+        await session.exchange({ action: 'WRITE', ref, offset, data: piece });
+        offset += piece.length;
+      }
+    } else {
+      offset = 0;
+      for await (const piece of chunked(data)) {
+        await session.exchange({ action: 'WRITE', ref, offset, data: piece });
+        offset += piece.length;
+      }
+    }
+    const commit: WriteRequest = { action: 'COMMIT', ref, total, expected: expected.digest, offset };
+    if (labels !== undefined) commit.labels = labels;
+    await session.exchange(commit);
+    session.finish();
+  } catch (err) {
+    session.cancel();
+    if (statusCode(err) === status.ALREADY_EXISTS) {
+      if (labels !== undefined && Object.keys(labels).length > 0) {
+        // The blob was there already: still give it the caller's labels (GC references).
+        const paths = Object.keys(labels).map((k) => `labels.${k}`);
+        await rpc.unary(SVC, 'Update', { info: { digest: expected.digest, labels }, updateMask: { paths } });
+      }
+      return;
+    }
+    if (ownsRef) {
+      // Leave no half-written ingest behind; the next write starts clean.
+      await rpc.unary(SVC, 'Abort', { ref }).catch(() => undefined);
+    }
+    throw rpc.error(err);
+  }
+}
+
+function isLocked(err: unknown): boolean {
+  return statusCode(err) === status.UNAVAILABLE && err instanceof Error && /locked/.test(err.message);
+}
+
+export async function writeContent(
+  rpc: Rpc,
+  ref: string,
+  data: Buffer | Readable,
+  expected: { digest: string; size: number },
+  labels?: Record<string, string>,
+): Promise<void> {
+  const giveUpAt = Date.now() + LOCKED_RETRY_MS;
+  let pause = 50;
+  for (;;) {
+    try {
+      await writeOnce(rpc, ref, data, expected, labels);
+      return;
+    } catch (err) {
+      if (!isLocked(err) || Date.now() > giveUpAt) throw err;
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 1000);
+    }
+  }
+}

@@ -1,0 +1,22 @@
+// Diff service: unpacks a layer blob from the content store onto snapshot mounts.
+import { fromWireDescriptor, toWireDescriptor, toWireMount } from './convert.js';
+import type { Rpc } from './connection.js';
+import type { ContainerdClient } from './types.js';
+import type { WireDescriptor } from './wire.js';
+
+const SVC = 'containerd.services.diff.v1.Diff';
+
+export function diffApi(rpc: Rpc): ContainerdClient['diff'] {
+  return {
+    async apply(layer, mounts) {
+      const res = await rpc.unary<{ applied: WireDescriptor | null }>(
+        SVC,
+        'Apply',
+        { diff: toWireDescriptor(layer), mounts: mounts.map(toWireMount) },
+        // Unpacking a large layer takes as long as the disk needs.
+        'none',
+      );
+      return fromWireDescriptor(res.applied);
+    },
+  };
+}

@@ -1,0 +1,168 @@
+// berthd's composition root: config store, containerd, services, API server,
+// signals. Each service owns its subsystem; this file only wires them.
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile, readFile, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ConfigStore, reloadEventAttributes, effectiveLogLevel, DEFAULTS, type ReloadOutcome, type Snapshot } from '../config/index.js';
+import { connectContainerd, startManagedContainerd, type ContainerdClient, type ManagedContainerd } from '../containerd/index.js';
+import { createApiServer, resolveGroup, systemRoutes, type ApiServer, type Route } from '../api/index.js';
+import { reloadRoutes, type ReloadView } from '../api/routes/reload.js';
+import { EventBus } from '../events/index.js';
+import { messageOf, conflict } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import { Notifier } from '../systemd/index.js';
+import { loadEngineId } from './engine-id.js';
+import { SystemService } from './system.js';
+
+export interface DaemonOptions {
+  store: ConfigStore;
+  logger: Logger;
+  version: string;
+}
+
+export interface Daemon {
+  readonly events: EventBus;
+  readonly store: ConfigStore;
+  reload(): Promise<ReloadOutcome>;
+  shutdown(reason: string): Promise<void>;
+}
+
+export function reloadView(o: ReloadOutcome): ReloadView {
+  return {
+    ok: o.ok,
+    configFile: o.configFile,
+    generation: o.snapshot.generation,
+    runtimes: [...o.snapshot.runtimes.byName.keys()].sort(),
+    defaultRuntime: o.snapshot.runtimes.defaultRuntime,
+    errors: [...o.errors],
+    ignored: [...o.ignored],
+  };
+}
+
+function isLiveBerthd(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('berthd');
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses a pid file held by a live berthd; replaces a stale one. */
+async function writePidfile(path: string): Promise<void> {
+  if (path === '') return;
+  const old = await readFile(path, 'utf8').then((t) => Number(t.trim()), () => NaN);
+  if (Number.isInteger(old) && old > 0 && old !== process.pid && isLiveBerthd(old)) {
+    throw conflict(`pid file ${path} names a running berthd (pid ${old}): stop it first, or give this one its own --pidfile and --exec-root`);
+  }
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${process.pid}\n`);
+}
+
+/** --group: the default group may be missing (socket stays root-owned); an explicit one must exist. */
+async function socketGroup(group: string, logger: Logger): Promise<string | undefined> {
+  if (group === '') return undefined;
+  try {
+    return String(await resolveGroup(group));
+  } catch (err) {
+    if (group !== DEFAULTS.group) throw err;
+    logger.info(`group ${group} does not exist: the API socket is owned by root (create the group to let its members use berth)`);
+    return undefined;
+  }
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const { store, logger } = opts;
+  const initial: Snapshot = store.current();
+  const config = initial.config;
+  const notifier = new Notifier();
+  const events = new EventBus();
+
+  await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
+  await mkdir(config.execRoot, { recursive: true, mode: 0o700 });
+  await writePidfile(config.pidfile);
+  const engineId = await loadEngineId(config.dataRoot);
+
+  let managed: ManagedContainerd | undefined;
+  let client: ContainerdClient;
+  try {
+    let address = config.containerd;
+    if (address === '') {
+      managed = await startManagedContainerd({ dataRoot: config.dataRoot, execRoot: config.execRoot, debug: config.debug, logger: logger.child({ component: 'containerd' }) });
+      managed.on('restart', (r) => logger.warn({ pid: r.pid, restarts: r.restarts }, 'managed containerd restarted'));
+      address = managed.address;
+    }
+    client = connectContainerd(address, config.containerdNamespace);
+    await client.waitReady(20_000);
+    await client.ensureNamespace(config.containerdNamespace);
+  } catch (err) {
+    await managed?.stop().catch(() => undefined);
+    await rm(config.pidfile, { force: true }).catch(() => undefined);
+    throw err;
+  }
+
+  // Stale wrapper scripts go only now, before any reload can run.
+  const removed = await store.cleanupStaleWrappers([]);
+  if (removed.length > 0) logger.info({ removed }, 'removed stale runtime wrapper scripts');
+
+  const system = new SystemService({
+    engineId,
+    berthVersion: opts.version,
+    current: () => store.current(),
+    client,
+    containerCounts: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
+    imageCount: async () => (await client.images.list().catch(() => [])).length,
+    eventListeners: () => events.listenerCount,
+  });
+
+  store.onCommit((next) => {
+    logger.level = effectiveLogLevel(next.config);
+  });
+  store.onReload((outcome) => {
+    events.publish('daemon', 'reload', engineId, { name: system.hostname, ...reloadEventAttributes(outcome) });
+  });
+
+  const reload = async (): Promise<ReloadOutcome> => {
+    await notifier.notify('RELOADING=1');
+    const outcome = await store.reload();
+    await notifier.notify('READY=1', outcome.ok ? 'STATUS=configuration reloaded' : `STATUS=reload refused: ${outcome.errors.join('; ')}`);
+    return outcome;
+  };
+
+  const routes: Route[] = [
+    ...systemRoutes(system, events),
+    ...reloadRoutes({ reload: async () => reloadView(await reload()) }),
+  ];
+  const server: ApiServer = createApiServer({
+    routes,
+    logger: logger.child({ component: 'api' }),
+    hosts: config.hosts,
+    group: await socketGroup(config.group, logger),
+    version: opts.version,
+  });
+  try {
+    await server.listen();
+  } catch (err) {
+    client.close();
+    await managed?.stop().catch(() => undefined);
+    await rm(config.pidfile, { force: true }).catch(() => undefined);
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ reason }, 'berthd shutting down');
+      await notifier.notify('STOPPING=1');
+      await server.close().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'closing the API server failed'));
+      client.close();
+      await managed?.stop().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containerd failed'));
+      await rm(config.pidfile, { force: true }).catch(() => undefined);
+      logger.info('berthd stopped');
+    })();
+    return stopping;
+  };
+
+  logger.info({ hosts: config.hosts, dataRoot: config.dataRoot, containerd: managed?.address ?? config.containerd, generation: initial.generation }, 'berthd is ready');
+  await notifier.notify('READY=1', 'STATUS=berthd is ready');
+  return { events, store, reload, shutdown };
+}

@@ -1,0 +1,19 @@
+// The daemon's stable ID (docker info's ID), kept across restarts.
+import { randomUUID } from 'node:crypto';
+import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export async function loadEngineId(dataRoot: string): Promise<string> {
+  const file = join(dataRoot, 'engine-id');
+  try {
+    const id = (await readFile(file, 'utf8')).trim();
+    if (id !== '') return id;
+  } catch {
+    /* first start */
+  }
+  const id = randomUUID();
+  await mkdir(dataRoot, { recursive: true, mode: 0o711 });
+  await writeFile(`${file}.tmp`, id + '\n', { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+  return id;
+}
