@@ -13,6 +13,8 @@ import type { Logger } from '../log/index.js';
 import { Notifier } from '../systemd/index.js';
 import { loadEngineId } from './engine-id.js';
 import { SystemService } from './system.js';
+import { PluginService } from '../plugins/index.js';
+import { pluginRoutes } from '../api/routes/plugins.js';
 
 export interface DaemonOptions {
   store: ConfigStore;
@@ -121,6 +123,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     events.publish('daemon', 'reload', engineId, { name: system.hostname, ...reloadEventAttributes(outcome) });
   });
 
+  const plugins = new PluginService({ client, configStore: store, events, logger: logger.child({ component: 'plugins' }), dataRoot: config.dataRoot, execRoot: config.execRoot });
+  await plugins.init();
+
   const reload = async (): Promise<ReloadOutcome> => {
     await notifier.notify('RELOADING=1');
     const outcome = await store.reload();
@@ -131,6 +136,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const routes: Route[] = [
     ...systemRoutes(system, events),
     ...reloadRoutes({ reload: async () => reloadView(await reload()) }),
+    ...pluginRoutes(plugins),
   ];
   const server: ApiServer = createApiServer({
     routes,
@@ -154,6 +160,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       logger.info({ reason }, 'berthd shutting down');
       await notifier.notify('STOPPING=1');
       await server.close().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'closing the API server failed'));
+      await plugins.shutdown().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping plugins failed'));
       client.close();
       await managed?.stop().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containerd failed'));
       await rm(config.pidfile, { force: true }).catch(() => undefined);
@@ -162,6 +169,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return stopping;
   };
 
+  void plugins.restoreEnabled();
   logger.info({ hosts: config.hosts, dataRoot: config.dataRoot, containerd: managed?.address ?? config.containerd, generation: initial.generation }, 'berthd is ready');
   await notifier.notify('READY=1', 'STATUS=berthd is ready');
   return { events, store, reload, shutdown };

@@ -233,16 +233,15 @@ export function killRootProcesses(root: string): void {
       }
     }
   }
-  killContainerCgroups(join(root, 'data', 'containers'));
+  killContainerCgroups([join(root, 'data', 'containers'), join(root, 'data', 'plugins')]);
 }
 
 /**
- * A container's processes outlive a killed shim; find them through the
- * cgroups named after the container ids under this root (thawing paused ones).
+ * Container and plugin processes outlive a killed shim; find them through the
+ * cgroups named after the ids under this root (thawing paused ones).
  */
-function killContainerCgroups(containersDir: string): void {
-  if (!existsSync(containersDir)) return;
-  const ids = new Set(readdirSync(containersDir));
+function killContainerCgroups(idDirs: string[]): void {
+  const ids = new Set(idDirs.flatMap((dir) => (existsSync(dir) ? readdirSync(dir) : [])));
   if (ids.size === 0) return;
   const walk = (dir: string, visit: (d: string) => void): void => {
     let entries: string[] = [];

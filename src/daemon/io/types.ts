@@ -22,6 +22,13 @@ export interface OpenIOOptions {
   tty: boolean;
   /** json-file log path; undefined for execs (their output goes only to the attached client) */
   logPath?: string;
+  /**
+   * Called once berthd's end of the stdin FIFO is flushed and closed
+   * (closeStdin, or the end of a stdin-once client's input). The shim holds a
+   * writer of its own on that FIFO, so the process sees EOF only after the
+   * owner calls tasks.closeIO — once the process has been started.
+   */
+  onStdinClosed?: () => void;
 }
 
 export interface AttachOptions {

@@ -1,0 +1,11 @@
+// Process I/O: FIFOs between berthd and the shim, json-file logs, attach,
+// log reading, stdcopy framing.
+export type { AttachOptions, FifoPaths, LogReadOptions, LogReader, OpenIOOptions, ProcessIO } from './types.js';
+export { openProcessIO } from './process-io.js';
+export { readLogs } from './log-reader.js';
+export { CLIENT_BUFFER_CAP } from './output-client.js';
+export { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach-keys.js';
+export { STDIN, STDOUT, STDERR, SYSTEMERR, stdcopyFrame, StdcopyDecoder, type StdFrame, type StdStreamId } from './stdcopy.js';
+export { encodeLogEntry, decodeLogEntry, LineSplitter, MAX_LOG_LINE, type LogEntry, type OutputStream } from './jsonlog.js';
+export { formatRfc3339Nano, parseRfc3339Nano } from './timefmt.js';
+export { nowNs } from './clock.js';

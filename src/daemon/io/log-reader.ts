@@ -1,0 +1,176 @@
+// Reading a json-file log for `docker logs` and for attach replays: tail,
+// since/until, timestamps, stdcopy framing, and follow until the process's
+// output has ended.
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { ChangeWaiter } from './change-waiter.js';
+import { nowNs, secondsToNs } from './clock.js';
+import { decodeLogEntry, type LogEntry } from './jsonlog.js';
+import { tailOffset } from './log-tail.js';
+import { STDERR, STDOUT, stdcopyFrame } from './stdcopy.js';
+import { formatRfc3339Nano } from './timefmt.js';
+import type { LogReadOptions } from './types.js';
+
+const BLOCK = 64 * 1024;
+
+export interface ScanOptions {
+  tail: number | 'all';
+  follow: boolean;
+  /** read only bytes before this offset (and never follow) */
+  endOffset?: number;
+  ended?: Promise<void>;
+  /** stop following once the wall clock passes this time */
+  untilNs?: bigint;
+  signal: AbortSignal;
+}
+
+/** Entries of a json-file log in file order; lines that are not entries are skipped. */
+export async function* scanLogEntries(path: string, opts: ScanOptions): AsyncGenerator<LogEntry> {
+  let ended = false;
+  const waiter = new ChangeWaiter(path);
+  const onEnded = (): void => {
+    ended = true;
+    waiter.poke();
+  };
+  opts.ended?.then(onEnded, onEnded);
+  let fh: FileHandle | undefined;
+  try {
+    const following = opts.follow && opts.endOffset === undefined;
+    // A container that never ran has no log yet: empty, or wait for it when following.
+    for (;;) {
+      fh = await fsp.open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (fh !== undefined || !following || ended || opts.signal.aborted) break;
+      await waiter.wait(opts.signal);
+    }
+    if (fh === undefined) return;
+
+    const startSize = opts.endOffset ?? (await fh.stat()).size;
+    let pos = opts.tail === 'all' ? 0 : await tailOffset(fh, startSize, opts.tail);
+    let rest: Buffer = Buffer.alloc(0);
+    const buf = Buffer.allocUnsafe(BLOCK);
+    let finalPass = false;
+    for (;;) {
+      const limit = opts.endOffset ?? Number.MAX_SAFE_INTEGER;
+      while (pos < limit && !opts.signal.aborted) {
+        const { bytesRead } = await fh.read(buf, 0, Math.min(BLOCK, limit - pos), pos);
+        if (bytesRead === 0) break;
+        pos += bytesRead;
+        const data = rest.length === 0 ? buf.subarray(0, bytesRead) : Buffer.concat([rest, buf.subarray(0, bytesRead)]);
+        let start = 0;
+        for (let nl = data.indexOf(0x0a, start); nl !== -1; nl = data.indexOf(0x0a, start)) {
+          const entry = decodeLogEntry(data.toString('utf8', start, nl));
+          start = nl + 1;
+          if (entry !== undefined) yield entry;
+        }
+        rest = Buffer.from(data.subarray(start));
+      }
+      if (!following || finalPass || opts.signal.aborted) return;
+      if (opts.untilNs !== undefined && nowNs() > opts.untilNs) return;
+      if (ended) {
+        // The log is flushed once `ended` resolves: one last read, then stop.
+        finalPass = true;
+        continue;
+      }
+      await waiter.wait(opts.signal);
+      const { size } = await fh.stat();
+      if (size < pos) {
+        // Truncated underneath us: start over.
+        pos = 0;
+        rest = Buffer.alloc(0);
+      }
+    }
+  } finally {
+    waiter.close();
+    await fh?.close();
+  }
+}
+
+/** Render one entry for a client: optional timestamp prefix, optional stdcopy frame. */
+export function renderEntry(entry: LogEntry, timestamps: boolean, multiplexed: boolean): Buffer {
+  let payload = entry.log;
+  if (timestamps) payload = Buffer.concat([Buffer.from(`${formatRfc3339Nano(entry.timeNs, true)} `), payload]);
+  return multiplexed ? stdcopyFrame(entry.stream === 'stderr' ? STDERR : STDOUT, payload) : payload;
+}
+
+async function* logChunks(path: string, opts: LogReadOptions, signal: AbortSignal): AsyncGenerator<Buffer> {
+  const sinceNs = opts.since > 0 ? secondsToNs(opts.since) : undefined;
+  const untilNs = opts.until > 0 ? secondsToNs(opts.until) : undefined;
+  const entries = scanLogEntries(path, {
+    tail: opts.tail,
+    follow: opts.follow,
+    ...(opts.ended !== undefined ? { ended: opts.ended } : {}),
+    ...(untilNs !== undefined ? { untilNs } : {}),
+    signal,
+  });
+  for await (const entry of entries) {
+    if (entry.stream === 'stdout' ? !opts.stdout : !opts.stderr) continue;
+    if (sinceNs !== undefined && entry.timeNs < sinceNs) continue;
+    if (untilNs !== undefined && entry.timeNs > untilNs) return;
+    yield renderEntry(entry, opts.timestamps, opts.multiplexed);
+  }
+}
+
+/** A Readable over an async generator whose pending waits end when the stream is destroyed. */
+class GeneratorStream extends Readable {
+  private pumping = false;
+
+  constructor(
+    private readonly source: AsyncGenerator<Buffer>,
+    private readonly controller: AbortController,
+  ) {
+    super();
+  }
+
+  override _read(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for (;;) {
+        const next = await this.source.next();
+        if (this.destroyed) return;
+        if (next.done === true) {
+          this.push(null);
+          return;
+        }
+        if (!this.push(next.value)) return;
+      }
+    } catch (err) {
+      this.destroy(err as Error);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.controller.abort();
+    this.source.return(undefined).then(
+      () => cb(err),
+      () => cb(err),
+    );
+  }
+}
+
+/** `docker logs` over a json-file log (the LogReader of the contract). */
+export function readLogs(logPath: string, opts: LogReadOptions): Readable {
+  const controller = new AbortController();
+  const stream = new GeneratorStream(logChunks(logPath, opts, controller.signal), controller);
+  if (opts.signal !== undefined) {
+    const onAbort = (): void => {
+      stream.destroy();
+    };
+    if (opts.signal.aborted) queueMicrotask(onAbort);
+    else {
+      opts.signal.addEventListener('abort', onAbort, { once: true });
+      stream.once('close', () => opts.signal?.removeEventListener('abort', onAbort));
+    }
+  }
+  return stream;
+}
