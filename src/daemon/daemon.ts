@@ -2,7 +2,7 @@
 // signals. Each service owns its subsystem; this file only wires them.
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile, readFile, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigStore, reloadEventAttributes, effectiveLogLevel, DEFAULTS, type ReloadOutcome, type Snapshot } from '../config/index.js';
 import { connectContainerd, startManagedContainerd, type ContainerdClient, type ManagedContainerd } from '../containerd/index.js';
 import { createApiServer, resolveGroup, systemRoutes, type ApiServer, type Route } from '../api/index.js';
@@ -14,6 +14,8 @@ import { Notifier } from '../systemd/index.js';
 import { loadEngineId } from './engine-id.js';
 import { SystemService } from './system.js';
 import { PluginService } from '../plugins/index.js';
+import { ImageService } from './images/index.js';
+import { imageRoutes } from '../api/routes/images.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
 
 export interface DaemonOptions {
@@ -106,13 +108,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const removed = await store.cleanupStaleWrappers([]);
   if (removed.length > 0) logger.info({ removed }, 'removed stale runtime wrapper scripts');
 
+  const images = new ImageService({ client, events, logger: logger.child({ component: 'images' }), snapshotter: 'overlayfs', tmpDir: join(config.dataRoot, 'tmp') });
+
   const system = new SystemService({
     engineId,
     berthVersion: opts.version,
     current: () => store.current(),
     client,
     containerCounts: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
-    imageCount: async () => (await client.images.list().catch(() => [])).length,
+    imageCount: async () => (await images.list({}).catch(() => [])).length,
     eventListeners: () => events.listenerCount,
   });
 
@@ -137,6 +141,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...systemRoutes(system, events),
     ...reloadRoutes({ reload: async () => reloadView(await reload()) }),
     ...pluginRoutes(plugins),
+    ...imageRoutes(images),
   ];
   const server: ApiServer = createApiServer({
     routes,

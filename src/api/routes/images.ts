@@ -1,0 +1,141 @@
+// Image routes (/images/...). A thin adapter over the small backend declared
+// here; ImageService implements it. Image names may hold "/", hence the rest
+// captures.
+import { Readable } from 'node:stream';
+import { invalidParameter } from '../../errors/index.js';
+import type {
+  DeleteItem,
+  HistoryItem,
+  ImageInspect,
+  ImageSummary,
+  ImportOptions,
+  ListOptions,
+  LoadOptions,
+  ProgressMessage,
+  PruneResult,
+  RemoveOptions,
+} from '../../daemon/images/index.js';
+import { boolQuery, parseFilters } from '../query.js';
+import type { Reply, RequestContext, Route } from '../types.js';
+import { compareVersions } from '../version.js';
+
+export interface ImagesBackend {
+  import(input: Readable, opts: ImportOptions): Promise<{ id: string; messages: ProgressMessage[] }>;
+  load(input: Readable, opts: LoadOptions): Promise<ProgressMessage[]>;
+  save(names: readonly string[]): Promise<Readable>;
+  list(opts: ListOptions): Promise<ImageSummary[]>;
+  inspect(ref: string): Promise<ImageInspect>;
+  history(ref: string): Promise<HistoryItem[]>;
+  tag(ref: string, repo: string, tag?: string): Promise<void>;
+  remove(ref: string, opts: RemoveOptions): Promise<DeleteItem[]>;
+  prune(filters: Map<string, string[]>): Promise<PruneResult>;
+  /** always rejects: berth has no registry to pull from */
+  pull(ref: string): Promise<never>;
+}
+
+function nameParam(ctx: RequestContext): string {
+  const name = ctx.params.name ?? '';
+  if (name === '') throw invalidParameter('an image name or ID is required in the path');
+  return name;
+}
+
+/** JSON lines, as dockerd's progress streams are. */
+function jsonLines(messages: readonly ProgressMessage[]): Reply {
+  const body = Readable.from(messages.map((m) => Buffer.from(JSON.stringify(m) + '\n')));
+  return { kind: 'stream', contentType: 'application/json', body };
+}
+
+/** VirtualSize left the API in 1.44. */
+function withoutVirtualSize<T extends { VirtualSize?: number }>(apiVersion: string, v: T): T {
+  if (compareVersions(apiVersion, '1.44') < 0) return v;
+  const { VirtualSize: _dropped, ...rest } = v;
+  return rest as T;
+}
+
+function tarReply(body: Readable): Reply {
+  return { kind: 'stream', contentType: 'application/x-tar', body };
+}
+
+async function create(svc: ImagesBackend, ctx: RequestContext): Promise<Reply> {
+  const q = ctx.query;
+  const fromImage = q.get('fromImage') ?? '';
+  const fromSrc = q.get('fromSrc') ?? '';
+  const tag = q.get('tag') ?? '';
+  if (fromImage !== '') {
+    const ref = tag === '' ? fromImage : tag.includes(':') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`;
+    return svc.pull(ref);
+  }
+  if (fromSrc === '') throw invalidParameter('POST /images/create needs fromImage (pull) or fromSrc (import; "-" for the request body)');
+  if (fromSrc !== '-') {
+    throw invalidParameter(`berth cannot import from ${JSON.stringify(fromSrc)}: it fetches nothing over the network; send the tarball in the request body (docker import FILE)`);
+  }
+  const opts: ImportOptions = { changes: q.getAll('changes'), source: fromSrc };
+  const repo = q.get('repo');
+  if (repo) opts.repo = repo;
+  if (tag) opts.tag = tag;
+  const message = q.get('message');
+  if (message) opts.message = message;
+  const platform = q.get('platform');
+  if (platform) opts.platform = platform;
+  const { messages } = await svc.import(ctx.req, opts);
+  return jsonLines(messages);
+}
+
+export function imageRoutes(svc: ImagesBackend): Route[] {
+  return [
+    { method: 'POST', path: '/images/create', handler: (ctx) => create(svc, ctx) },
+    {
+      method: 'POST',
+      path: '/images/load',
+      handler: async (ctx) => jsonLines(await svc.load(ctx.req, { quiet: boolQuery(ctx.query, 'quiet') })),
+    },
+    {
+      method: 'GET',
+      path: '/images/get',
+      handler: async (ctx) => tarReply(await svc.save(ctx.query.getAll('names').flatMap((n) => n.split(',')).filter((n) => n !== ''))),
+    },
+    { method: 'GET', path: '/images/:name*/get', handler: async (ctx) => tarReply(await svc.save([nameParam(ctx)])) },
+    {
+      method: 'GET',
+      path: '/images/json',
+      handler: async (ctx) => {
+        const filters = parseFilters(ctx.query.get('filters'));
+        // API < 1.41 also took a bare `filter` for the reference.
+        const legacy = ctx.query.get('filter');
+        if (legacy) filters.set('reference', [...(filters.get('reference') ?? []), legacy]);
+        const list = await svc.list({ all: boolQuery(ctx.query, 'all'), filters });
+        return { kind: 'json', body: list.map((s) => withoutVirtualSize(ctx.apiVersion, s)) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/images/:name*/json',
+      handler: async (ctx) => ({ kind: 'json', body: withoutVirtualSize(ctx.apiVersion, await svc.inspect(nameParam(ctx))) }),
+    },
+    { method: 'GET', path: '/images/:name*/history', handler: async (ctx) => ({ kind: 'json', body: await svc.history(nameParam(ctx)) }) },
+    {
+      method: 'POST',
+      path: '/images/:name*/tag',
+      handler: async (ctx) => {
+        const repo = ctx.query.get('repo') ?? '';
+        if (repo === '') throw invalidParameter('the repo query parameter is required: the repository to tag the image into');
+        const tag = ctx.query.get('tag') ?? '';
+        await svc.tag(nameParam(ctx), repo, tag === '' ? undefined : tag);
+        return { kind: 'empty', status: 201 };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/images/:name*',
+      handler: async (ctx) => ({
+        kind: 'json',
+        body: await svc.remove(nameParam(ctx), { force: boolQuery(ctx.query, 'force'), noprune: boolQuery(ctx.query, 'noprune') }),
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/images/prune',
+      handler: async (ctx) => ({ kind: 'json', body: await svc.prune(parseFilters(ctx.query.get('filters'))) }),
+    },
+  ];
+}

@@ -1,0 +1,116 @@
+// Image names as containerd image records. An image without any name keeps a
+// "dangling" record so that its content stays (and `docker images` shows it
+// as <none>), as dockerd keeps untagged images.
+import type { ContainerdClient, Descriptor, ImageRecord } from '../../containerd/index.js';
+import type { EventBus } from '../../events/index.js';
+import { isKind } from '../../errors/index.js';
+import type { Catalog, ImageEntry } from './catalog.js';
+import { danglingName, isDanglingName, LABELS } from './mediatypes.js';
+import { familiarOf } from './reference.js';
+
+export interface NamedImage {
+  id: string;
+  target: Descriptor;
+  /** unpacked size, recorded on the image's records */
+  size?: number;
+}
+
+export interface RecordDeps {
+  client: ContainerdClient;
+  catalog: Catalog;
+  events: EventBus;
+}
+
+function labelsFor(image: NamedImage, base: Record<string, string> = {}): Record<string, string> {
+  const labels = { ...base };
+  if (image.size !== undefined) labels[LABELS.imageSize] = String(image.size);
+  return labels;
+}
+
+async function getRecord(client: ContainerdClient, name: string): Promise<ImageRecord | undefined> {
+  try {
+    return await client.images.get(name);
+  } catch (err) {
+    if (isKind(err, 'not-found')) return undefined;
+    throw err;
+  }
+}
+
+/** Creates or re-points a record; true when something changed. */
+async function putRecord(client: ContainerdClient, name: string, image: NamedImage, existing: ImageRecord | undefined): Promise<boolean> {
+  if (existing && existing.target.digest === image.target.digest) return false;
+  const record: ImageRecord = { name, target: image.target, labels: labelsFor(image, existing?.labels) };
+  if (existing) await client.images.update(record, ['target', 'labels']);
+  else {
+    try {
+      await client.images.create(record);
+    } catch (err) {
+      // Created meanwhile by someone else: point it at our image.
+      if (!isKind(err, 'conflict')) throw err;
+      await client.images.update(record, ['target', 'labels']);
+    }
+  }
+  return true;
+}
+
+/** Keeps an image that lost its last name as a dangling record. */
+async function keepDangling(deps: RecordDeps, entry: Pick<ImageEntry, 'id' | 'manifest'> & { size?: number }): Promise<void> {
+  const name = danglingName(entry.id);
+  if (await getRecord(deps.client, name)) return;
+  await putRecord(deps.client, name, { id: entry.id, target: entry.manifest.descriptor, size: entry.size }, undefined);
+}
+
+async function dropDangling(client: ContainerdClient, imageId: string): Promise<void> {
+  await client.images.delete(danglingName(imageId)).catch((err: unknown) => {
+    if (!isKind(err, 'not-found')) throw err;
+  });
+}
+
+/**
+ * Points each full name at the image. An image that loses its last name to
+ * this becomes dangling. Without names, the image is kept as dangling unless
+ * it already has a name. Emits `tag` for every name that changed; returns them.
+ * Call under the name lock.
+ */
+export async function assignNames(deps: RecordDeps, image: NamedImage, names: readonly string[]): Promise<string[]> {
+  const changed: string[] = [];
+  for (const name of names) {
+    const existing = await getRecord(deps.client, name);
+    const previous = existing ? await deps.catalog.resolve(existing.target) : undefined;
+    if (!(await putRecord(deps.client, name, image, existing))) continue;
+    changed.push(name);
+    deps.events.publish('image', 'tag', image.id, { name: familiarOf(name) });
+    if (previous && previous.id !== image.id) {
+      // The image that had this name may have no record left at all.
+      const entries = await deps.catalog.all();
+      const old = entries.find((e) => e.id === previous.id);
+      if (!old) {
+        const size = Number(existing?.labels[LABELS.imageSize]);
+        await keepDangling(deps, { ...previous, size: Number.isFinite(size) && size > 0 ? size : undefined });
+      } else if (old.names.length === 0 && !old.records.some((r) => isDanglingName(r.name))) await keepDangling(deps, old);
+    }
+  }
+  const entries = await deps.catalog.all();
+  const mine = entries.find((e) => e.id === image.id);
+  if (mine && mine.names.length > 0) await dropDangling(deps.client, image.id);
+  else if (!mine || mine.records.length === 0) await putRecord(deps.client, danglingName(image.id), image, undefined);
+  return changed;
+}
+
+/** Removes one name; keeps the image as dangling when `keep` and it was the last name. */
+export async function removeName(deps: RecordDeps, entry: ImageEntry, name: string, keep: boolean): Promise<void> {
+  await deps.client.images.delete(name);
+  deps.events.publish('image', 'untag', entry.id, { name: entry.id });
+  if (keep && entry.names.every((n) => n === name)) await keepDangling(deps, entry);
+}
+
+/** Deletes every record of the image; the last deletion is synchronous so that GC frees its content. */
+export async function deleteImage(deps: RecordDeps, entry: ImageEntry): Promise<void> {
+  const names = entry.records.map((r) => r.name);
+  for (const [i, name] of names.entries()) {
+    await deps.client.images.delete(name, i === names.length - 1).catch((err: unknown) => {
+      if (!isKind(err, 'not-found')) throw err;
+    });
+  }
+  deps.events.publish('image', 'delete', entry.id, { name: entry.id });
+}

@@ -1,0 +1,227 @@
+// The image service: images in containerd's image store, as the Docker API
+// and the containers service need them.
+import { tmpdir } from 'node:os';
+import type { Readable } from 'node:stream';
+import type { ContainerdClient, Mount } from '../../containerd/index.js';
+import { isKind, unavailable } from '../../errors/index.js';
+import type { EventBus } from '../../events/index.js';
+import type { Logger } from '../../log/index.js';
+import { Catalog, type ImageEntry } from './catalog.js';
+import { hostPlatform } from './config.js';
+import { withLease, type ImageContext } from './context.js';
+import { topChainId } from './digest.js';
+import { filterImages } from './filters.js';
+import { importImage } from './import.js';
+import { loadImages } from './load.js';
+import { Mutex } from './lock.js';
+import { LABELS } from './mediatypes.js';
+import { assignNames } from './records.js';
+import { familiarOf, familiarString, fullString, normalizeName, referenceForTag } from './reference.js';
+import { removeImage } from './remove.js';
+import { saveImages } from './save.js';
+import type {
+  DeleteItem,
+  HistoryItem,
+  ImageInspect,
+  ImageSummary,
+  ImageUsageCheck,
+  ImportOptions,
+  ListOptions,
+  LoadOptions,
+  Platform,
+  ProgressMessage,
+  RemoveOptions,
+  ResolvedImage,
+} from './types.js';
+import { snapshotExists, unpackLayers } from './unpack.js';
+import { historyOf, inspectOf, summaryOf } from './views.js';
+
+export interface ImageServiceOptions {
+  client: ContainerdClient;
+  events: EventBus;
+  logger: Logger;
+  /** containerd snapshotter for layers and container filesystems */
+  snapshotter?: string;
+  /** where uploads are staged (e.g. <data-root>/tmp); the OS temp dir by default */
+  tmpDir?: string;
+  /** the containers using an image; can be set later with setUsageCheck */
+  isInUse?: ImageUsageCheck;
+  /** the platform images are loaded for; the host's by default */
+  platform?: Platform;
+}
+
+export interface PruneResult {
+  ImagesDeleted: DeleteItem[] | null;
+  SpaceReclaimed: number;
+}
+
+/** How long a freshly prepared container rootfs is protected before its container record must reference it. */
+const ROOTFS_LEASE_MS = 30 * 60 * 1000;
+
+export class ImageService {
+  private readonly ctx: ImageContext;
+  /** chain IDs known to be unpacked: saves a Stat on every container create */
+  private readonly unpacked = new Set<string>();
+
+  constructor(opts: ImageServiceOptions) {
+    const platform = opts.platform ?? hostPlatform();
+    const logger = opts.logger;
+    this.ctx = {
+      client: opts.client,
+      catalog: new Catalog(opts.client, platform, logger),
+      events: opts.events,
+      logger,
+      snapshotter: opts.snapshotter ?? 'overlayfs',
+      platform,
+      tmpDir: opts.tmpDir ?? tmpdir(),
+      names: new Mutex(),
+      isInUse: opts.isInUse ?? (() => []),
+    };
+  }
+
+  get snapshotter(): string {
+    return this.ctx.snapshotter;
+  }
+
+  /** Wires the containers service in once it exists. */
+  setUsageCheck(check: ImageUsageCheck): void {
+    this.ctx.isInUse = check;
+  }
+
+  /** `docker import`: returns the new image ID and dockerd's progress lines. */
+  import(input: Readable, opts: ImportOptions = {}): Promise<{ id: string; messages: ProgressMessage[] }> {
+    return importImage(this.ctx, input, opts);
+  }
+
+  /** `docker load`: returns dockerd's `Loaded image: …` lines. */
+  load(input: Readable, opts: LoadOptions = {}): Promise<ProgressMessage[]> {
+    return loadImages(this.ctx, input, opts);
+  }
+
+  /** `docker save`: 404 for an unknown name before anything streams. */
+  save(names: readonly string[]): Promise<Readable> {
+    return saveImages(this.ctx, names);
+  }
+
+  async list(opts: ListOptions = {}): Promise<ImageSummary[]> {
+    const entries = await this.ctx.catalog.all();
+    const filtered = await filterImages(entries, opts.filters ?? new Map(), async (ref) => (await this.ctx.catalog.find(ref, entries)).entry);
+    return filtered
+      .map(({ entry, names }) => summaryOf(entry, names))
+      .sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
+  }
+
+  private async entry(ref: string): Promise<ImageEntry> {
+    return (await this.ctx.catalog.find(ref)).entry;
+  }
+
+  async inspect(ref: string): Promise<ImageInspect> {
+    return inspectOf(await this.entry(ref), this.ctx.snapshotter);
+  }
+
+  async history(ref: string): Promise<HistoryItem[]> {
+    return historyOf(await this.entry(ref));
+  }
+
+  /** `docker tag`: points repo[:tag] at the image. */
+  async tag(ref: string, repo: string, tag?: string): Promise<void> {
+    const name = fullString(referenceForTag(repo, tag));
+    await this.ctx.names.run(async () => {
+      const entry = await this.entry(ref);
+      const target = entry.records[0]?.target ?? entry.manifest.descriptor;
+      const changed = await assignNames(this.ctx, { id: entry.id, target, size: entry.size }, [name]);
+      // dockerd reports a tag even when the name already pointed there.
+      if (changed.length === 0) this.ctx.events.publish('image', 'tag', entry.id, { name: familiarOf(name) });
+    });
+  }
+
+  /** `docker rmi`. */
+  remove(ref: string, opts: RemoveOptions = {}): Promise<DeleteItem[]> {
+    return this.ctx.names.run(() => removeImage(this.ctx, ref, opts));
+  }
+
+  /** POST /images/prune: dangling images (all unused ones with dangling=false) that no container uses. */
+  async prune(filters: Map<string, string[]> = new Map()): Promise<PruneResult> {
+    const danglingOnly = !['false', '0'].includes((filters.get('dangling') ?? ['true']).at(-1)!.toLowerCase());
+    const rest = new Map(filters);
+    rest.delete('dangling');
+    const deleted: DeleteItem[] = [];
+    let reclaimed = 0;
+    await this.ctx.names.run(async () => {
+      const entries = await this.ctx.catalog.all();
+      const candidates = await filterImages(entries, rest, async (ref) => (await this.ctx.catalog.find(ref, entries)).entry);
+      for (const { entry } of candidates) {
+        if (danglingOnly && entry.names.length > 0) continue;
+        if ((await this.ctx.isInUse(entry.id)).length > 0) continue;
+        const items = await removeImage(this.ctx, entry.id, { force: true });
+        deleted.push(...items);
+        reclaimed += entry.size;
+      }
+    });
+    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  /** No registry is reachable: says so, and what to do instead. */
+  async pull(ref: string): Promise<never> {
+    let shown = ref;
+    try {
+      shown = familiarString(normalizeName(ref));
+    } catch {
+      // an invalid name is still worth naming as given
+    }
+    throw unavailable(`berth cannot pull ${JSON.stringify(shown)}: no registry is reachable from this daemon; use "docker load" or "docker import" instead`);
+  }
+
+  /**
+   * What a new container needs from its image; 404 `No such image: REF`.
+   * Makes sure the image's layers are unpacked.
+   */
+  async resolveForContainer(ref: string): Promise<ResolvedImage> {
+    const { entry, name } = await this.ctx.catalog.find(ref);
+    const chainId = topChainId(entry.image.rootfs.diff_ids);
+    if (chainId && !this.unpacked.has(chainId)) {
+      if (!(await snapshotExists(this.ctx.client, this.ctx.snapshotter, chainId))) {
+        const diffIds = entry.image.rootfs.diff_ids;
+        const layers = entry.manifest.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i]! }));
+        await withLease(this.ctx, (client) => unpackLayers(client, this.ctx.snapshotter, layers, this.ctx.logger));
+      }
+      this.unpacked.add(chainId);
+    }
+    const img = entry.image;
+    const platform: Platform = { os: img.os, architecture: img.architecture };
+    if (img.variant) platform.variant = img.variant;
+    return { id: entry.id, name: name ? familiarOf(name) : entry.id, config: structuredClone(img.config ?? {}), chainId, platform };
+  }
+
+  /**
+   * Creates the writable rootfs snapshot `key` on top of the image's chain.
+   * A lease that expires keeps it from garbage collection until the caller's
+   * containerd container record references it (a crash in between leaks
+   * nothing for long). Remove it with removeRootfs.
+   */
+  async prepareRootfs(key: string, chainId: string): Promise<Mount[]> {
+    const expire = new Date(Date.now() + ROOTFS_LEASE_MS).toISOString();
+    const lease = await this.ctx.client.leases.create(undefined, { [LABELS.gcExpire]: expire });
+    try {
+      return await this.ctx.client.withLease(lease.id).snapshots.prepare(this.ctx.snapshotter, key, chainId);
+    } catch (err) {
+      await this.ctx.client.leases.delete(lease.id).catch(() => undefined);
+      if (isKind(err, 'not-found') && chainId) this.unpacked.delete(chainId);
+      throw err;
+    }
+  }
+
+  /** The mounts of an existing container rootfs. */
+  rootfsMounts(key: string): Promise<Mount[]> {
+    return this.ctx.client.snapshots.mounts(this.ctx.snapshotter, key);
+  }
+
+  /** Removes a container rootfs; a missing one is fine. */
+  async removeRootfs(key: string): Promise<void> {
+    try {
+      await this.ctx.client.snapshots.remove(this.ctx.snapshotter, key);
+    } catch (err) {
+      if (!isKind(err, 'not-found')) throw err;
+    }
+  }
+}
