@@ -1,0 +1,238 @@
+// The figures of SPEC §7, each a function that sets up what it needs on
+// every daemon, takes interleaved samples and tears its set-up down.
+import { sleep } from '../test/helpers/berthd.js';
+import type { BenchContainerd } from './containerd.js';
+import { createMany, removeMany, startContainer, createContainer, removeContainer } from './containers.js';
+import type { BenchDaemon } from './daemon.js';
+import { isReload, subscribeEvents, type EventSubscription } from './events.js';
+import { BENCH_IMAGE, BENCH_IMAGE_FULL } from './image.js';
+import { interleave, pool, timeDocker, type Lane } from './measure.js';
+import { rssKiB } from './procs.js';
+import { msSince, type Summary, type Unit } from './stats.js';
+
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'inspect', 'exec', 'info', 'ps', 'rss-100', 'reload', 'rss-after'] as const;
+export type FigureId = (typeof FIGURE_IDS)[number];
+
+export interface BenchContext {
+  /** lane order: berth first when present */
+  daemons: readonly BenchDaemon[];
+  containerd: BenchContainerd;
+  floorNamespace: string;
+  runs: number;
+  warmup: number;
+  psCount: number;
+  rssCount: number;
+  reloadRuntimes: number;
+  concurrentTotal: number;
+  concurrentInFlight: number;
+  log(line: string): void;
+}
+
+export interface FigureResult {
+  id: FigureId;
+  title: string;
+  unit: Unit;
+  /** keyed by lane: 'berth', 'dockerd', 'floor' */
+  summaries: Map<string, Summary>;
+  error?: string;
+}
+
+type FigureFn = (ctx: BenchContext) => Promise<Map<string, Summary>>;
+
+interface FigureDef {
+  title: (ctx: BenchContext) => string;
+  unit: Unit;
+  run: FigureFn;
+}
+
+const RUN_ARGS = ['run', '--rm', '--network', 'none', BENCH_IMAGE, 'true'];
+
+const dockerLanes = (ctx: BenchContext, args: string[]): Lane[] =>
+  ctx.daemons.map((d) => ({ name: d.name, sample: () => timeDocker(d, args) }));
+
+/** Sets up per daemon, runs, tears down per daemon even when sampling failed. */
+async function withSetup<T>(
+  ctx: BenchContext,
+  setup: (d: BenchDaemon) => Promise<T>,
+  teardown: (d: BenchDaemon, state: T) => Promise<void>,
+  body: () => Promise<Map<string, Summary>>,
+): Promise<Map<string, Summary>> {
+  const done: [BenchDaemon, T][] = [];
+  try {
+    for (const d of ctx.daemons) done.push([d, await setup(d)]);
+    return await body();
+  } finally {
+    for (const [d, state] of done) await teardown(d, state).catch((err: unknown) => ctx.log(`  tear-down on ${d.name} failed: ${String(err)}`));
+  }
+}
+
+const rssLanes = (ctx: BenchContext): Lane[] =>
+  ctx.daemons.map((d) => ({
+    name: d.name,
+    sample: async () => {
+      await sleep(100);
+      const kib = rssKiB(d.pid);
+      if (kib === undefined) throw new Error(`${d.name} (pid ${d.pid}) is gone`);
+      return kib / 1024;
+    },
+  }));
+
+async function rssIdle(ctx: BenchContext): Promise<Map<string, Summary>> {
+  // Let start-up work (image load, first requests) settle.
+  await sleep(2_000);
+  return interleave(rssLanes(ctx), ctx.runs, 0);
+}
+
+async function runRm(ctx: BenchContext): Promise<Map<string, Summary>> {
+  return interleave(dockerLanes(ctx, RUN_ARGS), ctx.runs, ctx.warmup);
+}
+
+async function floor(ctx: BenchContext): Promise<Map<string, Summary>> {
+  let n = 0;
+  const lane: Lane = {
+    name: 'floor',
+    sample: async () => {
+      const id = `floor-${process.pid}-${n++}`;
+      const start = process.hrtime.bigint();
+      const r = await ctx.containerd.ctr(ctx.floorNamespace, ['run', '--rm', BENCH_IMAGE_FULL, id, 'true'], { timeoutMs: 60_000 });
+      const ms = msSince(start);
+      if (r.code !== 0) throw new Error(`ctr run --rm failed: ${r.stderr.trim()}`);
+      return ms;
+    },
+  };
+  return interleave([lane], ctx.runs, ctx.warmup);
+}
+
+async function concurrent(ctx: BenchContext): Promise<Map<string, Summary>> {
+  const lanes = ctx.daemons.map((d) => ({
+    name: d.name,
+    sample: async () => {
+      const start = process.hrtime.bigint();
+      await pool(Array.from({ length: ctx.concurrentTotal }), ctx.concurrentInFlight, () => timeDocker(d, RUN_ARGS));
+      return msSince(start);
+    },
+  }));
+  return interleave(lanes, ctx.runs, ctx.warmup);
+}
+
+/** A running `sleep` container named `name` on every daemon, for inspect and exec. */
+function withSleeper(ctx: BenchContext, name: string, args: string[]): Promise<Map<string, Summary>> {
+  return withSetup(
+    ctx,
+    async (d) => {
+      const id = await createContainer(d, name, BENCH_IMAGE, ['sleep', '100000']);
+      await startContainer(d, id);
+      return id;
+    },
+    (d, id) => removeContainer(d, id),
+    () => interleave(dockerLanes(ctx, args), ctx.runs, ctx.warmup),
+  );
+}
+
+async function ps(ctx: BenchContext): Promise<Map<string, Summary>> {
+  return withSetup(
+    ctx,
+    async (d) => {
+      ctx.log(`  creating ${ctx.psCount} containers on ${d.name}…`);
+      const ids = await createMany(d, { prefix: 'bench-ps', count: ctx.psCount, image: BENCH_IMAGE, cmd: ['true'], concurrency: 16 });
+      const listed = (await d.docker(['ps', '-aq'])).stdout.trim().split('\n').filter(Boolean).length;
+      if (listed < ctx.psCount) throw new Error(`${d.name}: docker ps -a lists ${listed} containers, expected at least ${ctx.psCount}`);
+      return ids;
+    },
+    (d, ids) => removeMany(d, ids, 16),
+    () => interleave(dockerLanes(ctx, ['ps', '-a']), ctx.runs, ctx.warmup),
+  );
+}
+
+async function rssRunning(ctx: BenchContext): Promise<Map<string, Summary>> {
+  return withSetup(
+    ctx,
+    async (d) => {
+      ctx.log(`  starting ${ctx.rssCount} containers on ${d.name}…`);
+      return createMany(d, { prefix: 'bench-rss', count: ctx.rssCount, image: BENCH_IMAGE, cmd: ['sleep', '100000'], start: true });
+    },
+    (d, ids) => removeMany(d, ids),
+    async () => {
+      await sleep(2_000);
+      return interleave(rssLanes(ctx), ctx.runs, 0);
+    },
+  );
+}
+
+/** `count` path+args runtimes; `variant` flips every runtime's args so each reload changes the config. */
+export function manyRuntimes(count: number, variant: number): Record<string, unknown> {
+  const runtimes: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    runtimes[`bench-${String(i).padStart(3, '0')}`] = {
+      path: '/usr/sbin/runc',
+      runtimeArgs: ['--log-format', variant % 2 === 0 ? 'json' : 'text'],
+    };
+  }
+  return { runtimes };
+}
+
+async function reload(ctx: BenchContext): Promise<Map<string, Summary>> {
+  const subs = new Map<string, EventSubscription>();
+  const variants = new Map<string, number>();
+  const reloadOnce = async (d: BenchDaemon, config: Record<string, unknown>): Promise<number> => {
+    d.writeConfig(config);
+    const start = process.hrtime.bigint();
+    process.kill(d.pid, 'SIGHUP');
+    const arrival = await subs.get(d.name)!.next(isReload, 30_000).catch((err: unknown) => {
+      throw new Error(`${d.name}: no reload event after SIGHUP (${err instanceof Error ? err.message : String(err)}); is the config valid? see its log`);
+    });
+    const refused = arrival.event.Actor?.Attributes?.error;
+    if (refused !== undefined) throw new Error(`${d.name} refused the reload: ${refused}`);
+    return msSince(start, arrival.at);
+  };
+  return withSetup(
+    ctx,
+    async (d) => {
+      subs.set(d.name, await subscribeEvents(d.socket, { type: ['daemon'] }));
+      variants.set(d.name, 0);
+      // The first load of the runtimes (wrapper scripts written for the first time) is not the steady state.
+      await reloadOnce(d, manyRuntimes(ctx.reloadRuntimes, 0));
+    },
+    async (d) => {
+      await reloadOnce(d, {});
+    },
+    () => {
+      const lanes = ctx.daemons.map((d) => ({
+        name: d.name,
+        sample: () => {
+          const v = variants.get(d.name)! + 1;
+          variants.set(d.name, v);
+          return reloadOnce(d, manyRuntimes(ctx.reloadRuntimes, v));
+        },
+      }));
+      return interleave(lanes, ctx.runs, ctx.warmup);
+    },
+  ).finally(() => {
+    for (const sub of subs.values()) sub.close();
+  });
+}
+
+export const FIGURES: Record<FigureId, FigureDef> = {
+  'rss-idle': { title: () => 'idle daemon RSS (containerd excluded)', unit: 'MiB', run: rssIdle },
+  run: { title: () => '`docker run --rm IMAGE true`', unit: 'ms', run: runRm },
+  floor: { title: () => 'floor: `ctr run --rm` on the same containerd', unit: 'ms', run: floor },
+  concurrent: { title: (c) => `${c.concurrentTotal} × \`docker run --rm\`, ${c.concurrentInFlight} in flight, total`, unit: 'ms', run: concurrent },
+  inspect: { title: () => '`docker inspect` of a running container', unit: 'ms', run: (c) => withSleeper(c, 'bench-inspect', ['inspect', 'bench-inspect']) },
+  exec: { title: () => '`docker exec C true`', unit: 'ms', run: (c) => withSleeper(c, 'bench-exec', ['exec', 'bench-exec', 'true']) },
+  info: { title: () => '`docker info`', unit: 'ms', run: (c) => interleave(dockerLanes(c, ['info']), c.runs, c.warmup) },
+  ps: { title: (c) => `\`docker ps -a\` with ${c.psCount} containers`, unit: 'ms', run: ps },
+  'rss-100': { title: (c) => `daemon RSS with ${c.rssCount} running containers`, unit: 'MiB', run: rssRunning },
+  reload: { title: (c) => `SIGHUP → \`reload\` event, ${c.reloadRuntimes} runtimes`, unit: 'ms', run: reload },
+  'rss-after': { title: () => 'idle daemon RSS after all figures', unit: 'MiB', run: rssIdle },
+};
+
+/** Runs one figure; a failure is recorded in the result, not thrown. */
+export async function runFigure(ctx: BenchContext, id: FigureId): Promise<FigureResult> {
+  const def = FIGURES[id];
+  const title = def.title(ctx);
+  try {
+    return { id, title, unit: def.unit, summaries: await def.run(ctx) };
+  } catch (err) {
+    return { id, title, unit: def.unit, summaries: new Map(), error: err instanceof Error ? err.message : String(err) };
+  }
+}

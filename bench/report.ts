@@ -1,0 +1,101 @@
+// The benchmark's report: a markdown table of medians with ranges and
+// ratios, and the machine it ran on.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import type { BenchContext, FigureId, FigureResult } from './figures.js';
+import { formatSummary, formatValue, ratio } from './stats.js';
+
+interface Target {
+  text: string;
+  met(r: FigureResult): boolean | undefined;
+}
+
+const ratioAtMost = (limit: number): Target => ({
+  text: `≤ ${limit}`,
+  met: (r) => {
+    const x = ratio(r.summaries.get('berth'), r.summaries.get('dockerd'));
+    return x === undefined ? undefined : x <= limit;
+  },
+});
+
+const TARGETS: Partial<Record<FigureId, Target>> = {
+  'rss-idle': ratioAtMost(0.8),
+  run: ratioAtMost(0.8),
+  concurrent: ratioAtMost(0.8),
+  ps: ratioAtMost(0.8),
+  reload: {
+    text: '< 50 ms (berth)',
+    met: (r) => {
+      const s = r.summaries.get('berth');
+      return s === undefined ? undefined : s.median < 50;
+    },
+  },
+};
+
+function firstLine(file: string, args: string[]): string {
+  try {
+    return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).split('\n')[0]!.trim();
+  } catch {
+    return `${file}: not found`;
+  }
+}
+
+export function machineLines(versions: string[], loadAtStart: readonly number[]): string[] {
+  const cpu = cpus();
+  const cgroup = existsSync('/sys/fs/cgroup/cgroup.controllers') ? 'v2' : 'v1';
+  return [
+    `- machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, kernel ${release()}, cgroup ${cgroup}; load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`,
+    `- software: node ${process.version}; ${firstLine('containerd', ['--version'])}; ${firstLine('runc', ['--version'])}; client ${firstLine('/usr/local/bin/docker', ['--version'])}`,
+    `- daemons: ${versions.join('; ')}`,
+  ];
+}
+
+export function renderReport(
+  ctx: BenchContext,
+  results: readonly FigureResult[],
+  versions: string[],
+  startedAt: Date,
+  loadAtStart: readonly number[],
+): string {
+  const lines: string[] = [];
+  lines.push(`# berth benchmark — ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}`, '');
+  lines.push(...machineLines(versions, loadAtStart));
+  lines.push(
+    `- method: one containerd shared by both daemons (namespaces \`berth-bench\` / \`moby\`), same runc, same busybox-static image, same client; ` +
+      `${ctx.warmup} warm-up + ${ctx.runs} recorded runs per figure, daemons interleaved; median [min–max]`,
+    '',
+  );
+  lines.push('| figure | berth | dockerd | berth/dockerd | target |', '| --- | --- | --- | --- | --- |');
+  for (const r of results) {
+    const target = TARGETS[r.id];
+    const met = target?.met(r);
+    const targetCell = target ? `${target.text}${met === undefined ? '' : met ? ' ✓' : ' ✗'}` : r.id === 'floor' ? 'reference' : '—';
+    if (r.error !== undefined) {
+      lines.push(`| ${r.title} | failed: ${r.error.replace(/\|/g, '\\|').replace(/\n/g, ' ')} | | | ${targetCell} |`);
+      continue;
+    }
+    if (r.id === 'floor') {
+      const floor = formatSummary(r.summaries.get('floor'), r.unit);
+      lines.push(`| ${r.title} | ${floor} | ${floor} | — | ${targetCell} |`);
+      continue;
+    }
+    const b = r.summaries.get('berth');
+    const d = r.summaries.get('dockerd');
+    const x = ratio(b, d);
+    lines.push(`| ${r.title} | ${formatSummary(b, r.unit)} | ${formatSummary(d, r.unit)} | ${x === undefined ? '—' : x.toFixed(2)} | ${targetCell} |`);
+  }
+  const run = results.find((r) => r.id === 'run');
+  const floor = results.find((r) => r.id === 'floor')?.summaries.get('floor');
+  if (run && floor) {
+    const over = ['berth', 'dockerd']
+      .map((n) => {
+        const s = run.summaries.get(n);
+        return s ? `${n} +${formatValue(s.median - floor.median, 'ms')}` : undefined;
+      })
+      .filter((x): x is string => x !== undefined);
+    if (over.length > 0) lines.push('', `\`docker run --rm\` above the \`ctr run --rm\` floor (medians): ${over.join(', ')}.`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
