@@ -34,7 +34,7 @@ export {
   frames,
   type DecodedFrame,
   type StreamId,
-} from './stdcopy.js';
+} from '../stdcopy/index.js';
 export { parseHost, resolveGroup, SOCKET_MODE, type ListenAddress } from './listen.js';
 export {
   dockerArch,

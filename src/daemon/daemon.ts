@@ -15,6 +15,11 @@ import { loadEngineId } from './engine-id.js';
 import { SystemService } from './system.js';
 import { PluginService } from '../plugins/index.js';
 import { ImageService } from './images/index.js';
+import { ContainerService } from './containers/index.js';
+import { ExecService, top } from './exec/index.js';
+import { openProcessIO, readLogs } from './io/index.js';
+import { containerRoutes } from '../api/routes/containers.js';
+import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
 
@@ -91,7 +96,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   try {
     let address = config.containerd;
     if (address === '') {
-      managed = await startManagedContainerd({ dataRoot: config.dataRoot, execRoot: config.execRoot, debug: config.debug, logger: logger.child({ component: 'containerd' }) });
+      managed = await startManagedContainerd({ dataRoot: config.dataRoot, execRoot: config.execRoot, debug: config.debug, logger });
       managed.on('restart', (r) => logger.warn({ pid: r.pid, restarts: r.restarts }, 'managed containerd restarted'));
       address = managed.address;
     }
@@ -104,18 +109,35 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     throw err;
   }
 
-  // Stale wrapper scripts go only now, before any reload can run.
-  const removed = await store.cleanupStaleWrappers([]);
-  if (removed.length > 0) logger.info({ removed }, 'removed stale runtime wrapper scripts');
-
   const images = new ImageService({ client, events, logger: logger.child({ component: 'images' }), snapshotter: 'overlayfs', tmpDir: join(config.dataRoot, 'tmp') });
+  const execs = new ExecService({ logger: logger.child({ component: 'exec' }) });
+  const containers = new ContainerService({
+    client,
+    configStore: store,
+    images,
+    io: { openProcessIO: (o) => openProcessIO(o, logger.child({ component: 'io' })), readLogs },
+    events,
+    logger: logger.child({ component: 'containers' }),
+    dataRoot: config.dataRoot,
+    execRoot: config.execRoot,
+    namespace: config.containerdNamespace,
+    liveRestore: config.liveRestore,
+  });
+  containers.setHooks({ execIds: (id) => execs.runningExecIds(id), removed: (id) => execs.forgetContainer(id) });
+  images.setUsageCheck((id) => containers.imageUsers(id));
+  await containers.restore();
+
+  // Stale wrapper scripts go only now, before any reload can run; those that
+  // containers surviving the restart still run on are kept.
+  const removed = await store.cleanupStaleWrappers(containers.referencedWrapperPaths());
+  if (removed.length > 0) logger.info({ removed }, 'removed stale runtime wrapper scripts');
 
   const system = new SystemService({
     engineId,
     berthVersion: opts.version,
     current: () => store.current(),
     client,
-    containerCounts: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
+    containerCounts: () => containers.counts(),
     imageCount: async () => (await images.list({}).catch(() => [])).length,
     eventListeners: () => events.listenerCount,
   });
@@ -142,6 +164,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...reloadRoutes({ reload: async () => reloadView(await reload()) }),
     ...pluginRoutes(plugins),
     ...imageRoutes(images),
+    ...containerRoutes(containers),
+    ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
+    ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top: (target, psArgs) => top(target, psArgs) }),
   ];
   const server: ApiServer = createApiServer({
     routes,
@@ -165,6 +190,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       logger.info({ reason }, 'berthd shutting down');
       await notifier.notify('STOPPING=1');
       await server.close().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'closing the API server failed'));
+      const { config: last } = store.current();
+      await containers
+        .shutdown({ liveRestore: last.liveRestore, timeout: last.shutdownTimeout })
+        .catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containers failed'));
       await plugins.shutdown().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping plugins failed'));
       client.close();
       await managed?.stop().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containerd failed'));

@@ -1,7 +1,7 @@
 // Host devices named by a plugin's settings, looked up for its spec.
 import { statSync } from 'node:fs';
 import { invalidParameter } from '../errors/index.js';
-import type { OciDevice } from './spec.js';
+import type { OciDevice } from '../oci/index.js';
 import type { PluginObject } from './types.js';
 
 /** Linux dev_t → major/minor (glibc's encoding). */

@@ -2,22 +2,18 @@
 // settings. Pure: host lookups (devices) are resolved by the caller.
 import { invalidParameter } from '../errors/index.js';
 import type { PluginObject } from './types.js';
+import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, defaultMounts, type OciDevice, type OciDeviceRule, type OciMount } from '../oci/index.js';
+
+export { DEFAULT_CAPABILITIES };
+
+/** /dev/shm of a plugin: dockerd's 64 MiB default. */
+const PLUGIN_SHM_SIZE = 64 * 1024 * 1024;
 
 /** Where a plugin's sockets live inside it; bind-mounted from <exec-root>/plugins/<id>. */
 export const PLUGIN_SOCKET_DIR = '/run/docker/plugins';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** Docker's default capability set; a plugin's config adds to it. */
-export const DEFAULT_CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
-];
-
-const MASKED_PATHS = [
-  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
-];
 /** Character devices every plugin may use (null, zero, full, random, urandom, tty, console, ptmx, pts). */
 const DEFAULT_ALLOWED_DEVICES: readonly OciDeviceRule[] = [
   { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
@@ -30,33 +26,6 @@ const DEFAULT_ALLOWED_DEVICES: readonly OciDeviceRule[] = [
   { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' },
   { allow: true, type: 'c', major: 136, access: 'rwm' },
 ];
-const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
-
-export interface OciMount {
-  destination: string;
-  type: string;
-  source: string;
-  options: string[];
-}
-
-export interface OciDevice {
-  path: string;
-  type: 'c' | 'b';
-  major: number;
-  minor: number;
-  fileMode: number;
-  uid: number;
-  gid: number;
-}
-
-export interface OciDeviceRule {
-  allow: boolean;
-  type?: string;
-  major?: number;
-  minor?: number;
-  access: string;
-}
-
 export interface OciSpec {
   ociVersion: string;
   process: {
@@ -89,23 +58,6 @@ export interface SpecPaths {
   /** host directory behind Config.PropagatedMount */
   propagatedMountDir: string;
   cgroupsPath: string;
-}
-
-function defaultMounts(): OciMount[] {
-  return [
-    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    {
-      destination: '/dev/pts',
-      type: 'devpts',
-      source: 'devpts',
-      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
-    },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
-  ];
 }
 
 function withCaps(extra: readonly string[]): string[] {
@@ -142,7 +94,7 @@ export function buildPluginSpec(plugin: PluginObject, paths: SpecPaths, devices:
     rootfsPropagation = 'rshared';
   }
   const taken = new Set(userMounts.map((m) => m.destination));
-  const mounts = [...defaultMounts().filter((m) => !taken.has(m.destination)), ...userMounts];
+  const mounts = [...defaultMounts(PLUGIN_SHM_SIZE, true).filter((m) => !taken.has(m.destination)), ...userMounts];
 
   const namespaces = ['mount', 'uts', 'pid', 'ipc', 'network'].filter((ns) => {
     if (ns === 'network') return config.Network.Type !== 'host';

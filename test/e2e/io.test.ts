@@ -54,7 +54,7 @@ function fakeConn(): { conn: HijackedConnection; input: PassThrough; output(): B
 
 function demux(buf: Buffer): { stdout: string; stderr: string } {
   const frames = new StdcopyDecoder().push(buf);
-  const pick = (id: number): string => Buffer.concat(frames.filter((f) => f.stream === id).map((f) => f.data)).toString();
+  const pick = (id: number): string => Buffer.concat(frames.filter((f) => f.stream === id).map((f) => f.payload)).toString();
   return { stdout: pick(1), stderr: pick(2) };
 }
 

@@ -77,7 +77,7 @@ function endSocket(s: Socket): Promise<void> {
 
 function demux(buf: Buffer): [number, string][] {
   const frames = new StdcopyDecoder().push(buf);
-  return frames.map((f) => [f.stream, f.data.toString()]);
+  return frames.map((f) => [f.stream, f.payload.toString()]);
 }
 
 async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {

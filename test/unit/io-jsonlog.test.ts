@@ -103,7 +103,7 @@ describe('stdcopy', () => {
     const dec = new StdcopyDecoder();
     const frames = [...dec.push(all.subarray(0, 3)), ...dec.push(all.subarray(3, 11)), ...dec.push(all.subarray(11))];
     assert.deepEqual(
-      frames.map((f) => [f.stream, f.data.toString()]),
+      frames.map((f) => [f.stream, f.payload.toString()]),
       [
         [1, 'hello'],
         [2, 'oops'],

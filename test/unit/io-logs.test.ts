@@ -81,7 +81,7 @@ describe('readLogs', () => {
     const raw = await collect(readLogs(fixture, { ...defaults, tail: 3, multiplexed: true }));
     const frames = new StdcopyDecoder().push(raw);
     assert.deepEqual(
-      frames.map((f) => [f.stream, f.data.toString()]),
+      frames.map((f) => [f.stream, f.payload.toString()]),
       [
         [1, 'line 8\n'],
         [2, 'line 9\n'],

@@ -1,6 +1,6 @@
 // The OCI Process of an exec: the container's init process with the exec's
 // command, environment, working directory, user, terminal and privileges.
-import { ALL_CAPABILITIES } from './capabilities.js';
+import { ALL_CAPABILITIES } from '../../oci/index.js';
 import type { ResolvedUser } from './user.js';
 import type { OciProcess } from './types.js';
 

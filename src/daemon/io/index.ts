@@ -5,7 +5,16 @@ export { openProcessIO } from './process-io.js';
 export { readLogs } from './log-reader.js';
 export { CLIENT_BUFFER_CAP } from './output-client.js';
 export { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach-keys.js';
-export { STDIN, STDOUT, STDERR, SYSTEMERR, stdcopyFrame, StdcopyDecoder, type StdFrame, type StdStreamId } from './stdcopy.js';
+export {
+  STDIN,
+  STDOUT,
+  STDERR,
+  SYSTEMERR,
+  frame as stdcopyFrame,
+  FrameDecoder as StdcopyDecoder,
+  type DecodedFrame as StdFrame,
+  type StreamId as StdStreamId,
+} from '../../stdcopy/index.js';
 export { encodeLogEntry, decodeLogEntry, LineSplitter, MAX_LOG_LINE, type LogEntry, type OutputStream } from './jsonlog.js';
 export { formatRfc3339Nano, parseRfc3339Nano } from './timefmt.js';
 export { nowNs } from './clock.js';

@@ -8,7 +8,7 @@ import { ChangeWaiter } from './change-waiter.js';
 import { nowNs, secondsToNs } from './clock.js';
 import { decodeLogEntry, type LogEntry } from './jsonlog.js';
 import { tailOffset } from './log-tail.js';
-import { STDERR, STDOUT, stdcopyFrame } from './stdcopy.js';
+import { STDERR, STDOUT, frame as stdcopyFrame } from '../../stdcopy/index.js';
 import { formatRfc3339Nano } from './timefmt.js';
 import type { LogReadOptions } from './types.js';
 

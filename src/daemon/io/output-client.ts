@@ -6,7 +6,7 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from '../../log/index.js';
 import type { OutputStream } from './jsonlog.js';
-import { STDERR, STDOUT, stdcopyFrame } from './stdcopy.js';
+import { STDERR, STDOUT, frame as stdcopyFrame } from '../../stdcopy/index.js';
 
 export const CLIENT_BUFFER_CAP = 4 * 1024 * 1024;
 

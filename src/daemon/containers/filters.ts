@@ -1,0 +1,96 @@
+// `docker ps` filters, evaluated on in-memory records only (no I/O), so that
+// listing hundreds of containers stays fast. Different keys must all match;
+// values of one key are alternatives.
+import { invalidParameter } from '../../errors/index.js';
+import type { Container, StateName } from './container.js';
+import { networkName } from './views.js';
+import { timestampMs, isZeroTime } from './status.js';
+
+export type ListFilters = ReadonlyMap<string, readonly string[]>;
+
+export const LIST_FILTERS: readonly string[] = [
+  'ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network',
+  'publish', 'since', 'status', 'volume',
+];
+
+const STATES: ReadonlySet<string> = new Set<StateName>(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
+
+export interface ListOptions {
+  all: boolean;
+  limit: number;
+  size: boolean;
+  filters: ListFilters;
+}
+
+/** Docker's filter match: the value is an unanchored regular expression (a literal when it does not compile). */
+function matches(pattern: string, source: string): boolean {
+  try {
+    return new RegExp(pattern).test(source);
+  } catch {
+    return source.includes(pattern);
+  }
+}
+
+function labelMatches(labels: Record<string, string>, wanted: string): boolean {
+  const i = wanted.indexOf('=');
+  if (i < 0) return Object.prototype.hasOwnProperty.call(labels, wanted);
+  const key = wanted.slice(0, i);
+  return Object.prototype.hasOwnProperty.call(labels, key) && labels[key] === wanted.slice(i + 1);
+}
+
+export interface CompiledFilters {
+  /** show stopped containers even without `all` */
+  forceAll: boolean;
+  test(c: Container): boolean;
+}
+
+/** Checks names and values once, then returns a predicate. `lookup` resolves before/since references. */
+export function compileFilters(filters: ListFilters, lookup: (ref: string) => Container): CompiledFilters {
+  for (const key of filters.keys()) {
+    if (!LIST_FILTERS.includes(key)) throw invalidParameter(`Invalid filter '${key}'`);
+  }
+  const get = (k: string): readonly string[] => filters.get(k) ?? [];
+  for (const v of get('status')) if (!STATES.has(v)) throw invalidParameter(`Invalid filter 'status=${v}'`);
+  const exited = get('exited').map((v) => {
+    if (!/^-?\d+$/.test(v)) throw invalidParameter(`Invalid filter 'exited=${v}': use an exit code`);
+    return Number(v);
+  });
+  for (const v of get('is-task')) {
+    if (v !== 'true' && v !== 'false') throw invalidParameter(`Invalid filter 'is-task=${v}': use true or false`);
+  }
+  const before = get('before').map((r) => timestampMs(lookup(r).state.Created));
+  const since = get('since').map((r) => timestampMs(lookup(r).state.Created));
+
+  const checks: Array<(c: Container) => boolean> = [];
+  const any = (key: string, fn: (c: Container, v: string) => boolean): void => {
+    const values = get(key);
+    if (values.length > 0) checks.push((c) => values.some((v) => fn(c, v)));
+  };
+  any('id', (c, v) => matches(v, c.id));
+  any('name', (c, v) => matches(v, `/${c.name}`) || matches(v, c.name));
+  any('status', (c, v) => c.stateName() === v);
+  any('network', (c, v) => networkName(c.state.HostConfig) === v || c.state.HostConfig.NetworkMode === v);
+  any('ancestor', (c, v) => {
+    const s = c.state;
+    const bare = v.replace(/:latest$/, '');
+    return s.Config.Image === v || s.Config.Image.replace(/:latest$/, '') === bare || s.ImageName.replace(/:latest$/, '') === bare ||
+      s.Image === v || s.Image === `sha256:${v}` || (v.length >= 4 && s.Image.replace(/^sha256:/, '').startsWith(v.replace(/^sha256:/, '')));
+  });
+  any('volume', (c, v) => (c.state.HostConfig.Binds ?? []).some((b) => b.split(':').slice(0, 2).includes(v)));
+  any('health', (_c, v) => v === 'none');
+  any('isolation', (_c, v) => v === 'default' || v === '');
+  any('is-task', (_c, v) => v === 'false');
+  any('publish', () => false);
+  any('expose', (c, v) => Object.keys(c.state.Config.ExposedPorts ?? {}).some((p) => p === v || p === `${v}/tcp`));
+  const labels = get('label');
+  if (labels.length > 0) checks.push((c) => labels.every((l) => labelMatches(c.state.Config.Labels, l)));
+  if (exited.length > 0) {
+    checks.push((c) => !c.isRunning() && !isZeroTime(c.state.State.StartedAt) && exited.includes(c.state.State.ExitCode));
+  }
+  for (const t of before) checks.push((c) => timestampMs(c.state.Created) < t);
+  for (const t of since) checks.push((c) => timestampMs(c.state.Created) > t);
+  return {
+    forceAll: get('status').length > 0 || before.length > 0 || since.length > 0,
+    test: (c) => checks.every((check) => check(c)),
+  };
+}

@@ -1,0 +1,78 @@
+// DELETE /containers/{id}: kill first when forced, then delete the task, the
+// containerd record, the rootfs snapshot and every file berth kept for it.
+import { rm } from 'node:fs/promises';
+import { conflict, internal, invalidParameter, isKind } from '../../errors/index.js';
+import type { Container } from './container.js';
+import type { ServiceContext } from './context.js';
+import { SIGKILL } from './signals.js';
+import { awaitExit, signalTask } from './stop.js';
+import { cancelRestart } from './restart-policy.js';
+
+/** How long a forced removal waits for the killed container to exit. */
+const FORCE_KILL_WAIT_MS = 30_000;
+
+export interface RemoveOptions {
+  force?: boolean;
+  /** remove anonymous volumes: accepted, berth has none */
+  volumes?: boolean;
+  link?: boolean;
+}
+
+async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!isKind(err, 'not-found')) throw err;
+  }
+}
+
+async function killForRemoval(ctx: ServiceContext, c: Container): Promise<void> {
+  const exited = c.nextExit();
+  await signalTask(ctx, c, SIGKILL);
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([
+    awaitExit(ctx, c, exited).then(() => true),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), FORCE_KILL_WAIT_MS))),
+  ]).finally(() => clearTimeout(timer));
+  if (!done) throw internal(`could not kill running container ${c.id}, cannot remove: it did not exit after SIGKILL`);
+}
+
+export async function removeContainer(ctx: ServiceContext, c: Container, opts: RemoveOptions = {}): Promise<void> {
+  if (opts.link === true) throw invalidParameter(`Conflict, cannot remove the default link name of the container: berth has no links`);
+  if (c.isRunning() && !c.removed) {
+    if (opts.force !== true) {
+      const what = c.isPaused() ? 'paused' : 'running';
+      throw conflict(`cannot remove container "/${c.name}": container is ${what}: stop the container before removing or force remove`);
+    }
+    await killForRemoval(ctx, c);
+  }
+  await c.lock.run(async () => {
+    if (c.removed) return;
+    cancelRestart(c);
+    if (c.isRunning()) throw conflict(`cannot remove container "/${c.name}": it was started again while being removed`);
+    c.removing = true;
+    try {
+      await ignoreNotFound(ctx.client.tasks.delete(c.id));
+      // Independent of each other once the task is gone.
+      await Promise.all([ignoreNotFound(ctx.client.containers.delete(c.id)), ctx.deps.images.removeRootfs(c.id)]);
+    } catch (err) {
+      c.removing = false;
+      throw err;
+    }
+    const io = c.io;
+    c.io = undefined;
+    await io?.close().catch(() => undefined);
+    await Promise.all([ctx.store.remove(c.id), rm(c.execDir, { recursive: true, force: true }).catch(() => undefined)]);
+    ctx.registry.delete(c);
+    c.removed = true;
+    c.removing = false;
+    for (const pending of c.pendingAttaches) {
+      pending.conn.close();
+      pending.done.resolve();
+    }
+    c.pendingAttaches.clear();
+    ctx.hooks.removed?.(c.id);
+    c.publish('destroy');
+    c.signalRemoved();
+  });
+}

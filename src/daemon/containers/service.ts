@@ -1,0 +1,244 @@
+// The container service: the lifecycle of Docker containers on containerd.
+// Each stage lives in its own file; this class ties them to one context.
+import type { Readable } from 'node:stream';
+import type { HijackedConnection } from '../../api/types.js';
+import { conflict, isKind } from '../../errors/index.js';
+import { decodeShimOptions, RUNC_OPTIONS_TYPE, wrapperDir } from '../../runtimes/index.js';
+import type { ExecTarget } from '../exec/index.js';
+import { parseDetachKeys } from '../io/index.js';
+import type { AttachOptions } from '../io/types.js';
+import type { Container, WaitResult } from './container.js';
+import { ServiceContext, type ContainerHooks } from './context.js';
+import { createContainer, type CreateResult } from './create.js';
+import { ExitMonitor } from './exit-monitor.js';
+import { handleInitExit, type ExitReport } from './exit.js';
+import { compileFilters, type ListOptions } from './filters.js';
+import { removeContainer, type RemoveOptions } from './remove.js';
+import { restoreContainers, shutdownContainers, type ShutdownOptions } from './restore.js';
+import { startContainer } from './start.js';
+import { killContainer, pauseContainer, stopContainer, unpauseContainer, type StopOptions } from './stop.js';
+import { attachContainer, containerLogs, waitFor, type LogsOptions, type WaitCondition } from './streams.js';
+import { renameContainer, pruneContainers, type PruneResult } from './admin.js';
+import type { ContainerServiceDeps } from './types.js';
+import { inspectView, listView, type ListEntry } from './views.js';
+
+export interface ContainerAttachOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  logs: boolean;
+  stream: boolean;
+  /** e.g. "ctrl-p,ctrl-q" */
+  detachKeys?: string;
+}
+
+export class ContainerService {
+  private readonly ctx: ServiceContext;
+  private readonly monitor: ExitMonitor;
+
+  constructor(deps: ContainerServiceDeps) {
+    this.ctx = new ServiceContext(deps);
+    this.monitor = new ExitMonitor(this.ctx, (c, report) => void this.onExit(c, report));
+    this.ctx.reportExit = (c, report) => this.onExit(c, report);
+  }
+
+  /** Hooks for services with per-container data (exec ids for inspect, cleanup at removal). */
+  setHooks(hooks: ContainerHooks): void {
+    this.ctx.hooks = hooks;
+  }
+
+  /** Loads the records, reconciles them with containerd and starts watching exits. Call once at start-up. */
+  async restore(): Promise<void> {
+    await restoreContainers(this.ctx, this.ctx.deps.liveRestore ?? false, (c) => this.autoRemove(c));
+    this.monitor.start();
+  }
+
+  async shutdown(opts: ShutdownOptions): Promise<void> {
+    await shutdownContainers(this.ctx, opts);
+    this.monitor.close();
+  }
+
+  private onExit(c: Container, report: ExitReport): Promise<void> {
+    return handleInitExit(this.ctx, c, report, (x) => this.autoRemove(x)).catch((err: unknown) =>
+      this.ctx.log.error({ err, container: c.id }, 'handling the exit of container %s failed', c.id),
+    );
+  }
+
+  private autoRemove(c: Container): Promise<void> {
+    return removeContainer(this.ctx, c, { force: true, volumes: true });
+  }
+
+  /** A container by full id, name (with or without `/`) or unique id prefix; 404 otherwise. */
+  get(ref: string): Container {
+    return this.ctx.registry.get(ref);
+  }
+
+  getExecTarget(ref: string): ExecTarget {
+    return this.get(ref);
+  }
+
+  create(body: unknown, name?: string): Promise<CreateResult> {
+    return createContainer(this.ctx, body, name);
+  }
+
+  async start(ref: string): Promise<void> {
+    const c = this.get(ref);
+    try {
+      await startContainer(this.ctx, c, true);
+    } catch (err) {
+      // dockerd removes a --rm container whose start failed.
+      if (c.state.HostConfig.AutoRemove && !c.isRunning() && !isKind(err, 'not-modified')) {
+        await this.autoRemove(c).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  stop(ref: string, opts: StopOptions = {}): Promise<void> {
+    return stopContainer(this.ctx, this.get(ref), opts);
+  }
+
+  kill(ref: string, signal = ''): Promise<void> {
+    return killContainer(this.ctx, this.get(ref), ref, signal);
+  }
+
+  async restart(ref: string, opts: StopOptions = {}): Promise<void> {
+    const c = this.get(ref);
+    c.restarting = true;
+    try {
+      if (c.isRunning()) await stopContainer(this.ctx, c, opts);
+      await startContainer(this.ctx, c, true);
+    } finally {
+      c.restarting = false;
+    }
+    c.publish('restart');
+  }
+
+  pause(ref: string): Promise<void> {
+    return pauseContainer(this.ctx, this.get(ref));
+  }
+
+  unpause(ref: string): Promise<void> {
+    return unpauseContainer(this.ctx, this.get(ref));
+  }
+
+  remove(ref: string, opts: RemoveOptions = {}): Promise<void> {
+    return removeContainer(this.ctx, this.get(ref), opts);
+  }
+
+  rename(ref: string, newName: string): Promise<void> {
+    return renameContainer(this.ctx, this.get(ref), newName);
+  }
+
+  prune(filters: ListOptions['filters']): Promise<PruneResult> {
+    return pruneContainers(this.ctx, filters, (c) => removeContainer(this.ctx, c, {}));
+  }
+
+  /**
+   * Validates now (404, bad condition) and returns the pending result, so a
+   * route can answer 200 at once and send the body at the exit.
+   */
+  wait(ref: string, condition: WaitCondition): { result: Promise<WaitResult> } {
+    return { result: waitFor(this.get(ref), condition) };
+  }
+
+  /** Whether the container has a TTY (raw output) — decides the attach and logs framing. */
+  ttyOf(ref: string): boolean {
+    return this.get(ref).state.Config.Tty;
+  }
+
+  attach(ref: string, conn: HijackedConnection, opts: ContainerAttachOptions): Promise<void> {
+    const c = this.get(ref);
+    const { detachKeys, ...rest } = opts;
+    const io: AttachOptions = { ...rest, onDetach: () => c.publish('detach') };
+    if (detachKeys !== undefined && detachKeys !== '') io.detachKeys = parseDetachKeys(detachKeys);
+    return attachContainer(this.ctx, c, conn, io);
+  }
+
+  /** Checks the container now; the returned stream carries the log. */
+  logs(ref: string, opts: LogsOptions): { tty: boolean; stream: Readable } {
+    const c = this.get(ref);
+    return { tty: c.state.Config.Tty, stream: containerLogs(this.ctx, c, opts) };
+  }
+
+  async resize(ref: string, height: number, width: number): Promise<void> {
+    const c = this.get(ref);
+    if (!c.isRunning()) throw conflict(`Container ${c.id} is not running`);
+    await this.ctx.client.tasks.resizePty(c.id, width, height);
+    c.publish('resize', { height: String(height), width: String(width) });
+  }
+
+  inspect(ref: string): Record<string, unknown> {
+    const c = this.get(ref);
+    return inspectView(c, this.ctx.hooks.execIds?.(c.id) ?? null);
+  }
+
+  list(opts: ListOptions): ListEntry[] {
+    const filter = compileFilters(opts.filters, (r) => this.get(r));
+    const all = opts.all || filter.forceAll || opts.limit > 0;
+    const now = Date.now();
+    const out: ListEntry[] = [];
+    const sorted = this.ctx.registry.all().sort((a, b) => (a.state.Created < b.state.Created ? 1 : -1));
+    for (const c of sorted) {
+      if (c.removed) continue;
+      if (!all && !c.isRunning()) continue;
+      if (!filter.test(c)) continue;
+      const entry = listView(c, now);
+      if (opts.size) {
+        entry.SizeRw = 0;
+        entry.SizeRootFs = 0;
+      }
+      out.push(entry);
+      if (opts.limit > 0 && out.length >= opts.limit) break;
+    }
+    return out;
+  }
+
+  /** The containers using an image (for rmi and image prune). */
+  imageUsers(imageId: string): Array<{ id: string; running: boolean }> {
+    return this.ctx.registry
+      .all()
+      .filter((c) => c.state.Image === imageId && !c.removed)
+      .map((c) => ({ id: c.id, running: c.isRunning() }));
+  }
+
+  isImageInUse(imageId: string): { running: string[]; stopped: string[] } {
+    const users = this.imageUsers(imageId);
+    return { running: users.filter((u) => u.running).map((u) => u.id), stopped: users.filter((u) => !u.running).map((u) => u.id) };
+  }
+
+  /**
+   * Wrapper scripts (SPEC §2) that running containers were started with:
+   * the BinaryName of their locked-in runc options when it lies in
+   * <data-root>/runtimes/. Call after restore().
+   */
+  referencedWrapperPaths(): Set<string> {
+    const dir = wrapperDir(this.ctx.deps.dataRoot) + '/';
+    const paths = new Set<string>();
+    for (const c of this.ctx.registry.all()) {
+      const opts = c.state.Runtime?.options;
+      if (!c.isRunning() || opts === undefined || opts.typeUrl !== RUNC_OPTIONS_TYPE) continue;
+      try {
+        const decoded = decodeShimOptions({ typeUrl: opts.typeUrl, value: Buffer.from(opts.value, 'base64') });
+        const binary = decoded.binary_name ?? decoded.binaryName;
+        if (typeof binary === 'string' && binary.startsWith(dir)) paths.add(binary);
+      } catch (err) {
+        this.ctx.log.warn({ err, container: c.id }, 'cannot read the runtime options of container %s', c.id);
+      }
+    }
+    return paths;
+  }
+
+  /** Number of containers in each state, for `docker info`. */
+  counts(): { total: number; running: number; paused: number; stopped: number } {
+    let running = 0;
+    let paused = 0;
+    const all = this.ctx.registry.all();
+    for (const c of all) {
+      if (c.isPaused()) paused++;
+      else if (c.isRunning()) running++;
+    }
+    return { total: all.length, running, paused, stopped: all.length - running - paused };
+  }
+}
+

@@ -1,0 +1,183 @@
+// Builds the OCI runtime spec of a container from its stored config. Pure:
+// everything it needs (resolved user, file paths) is passed in.
+import { invalidParameter } from '../../errors/index.js';
+import { processEnv } from './command.js';
+import {
+  ALL_CAPABILITIES,
+  DEFAULT_CAPABILITIES,
+  DEFAULT_DEVICE_RULES,
+  DEFAULT_DEVICES,
+  MASKED_PATHS,
+  READONLY_PATHS,
+  defaultMounts,
+  type OciMount,
+} from '../../oci/index.js';
+import { parseBind, parseTmpfs } from './mounts.js';
+import type { ContainerConfig, HostConfig } from './types.js';
+import type { ProcessUser } from './user.js';
+
+export const OCI_VERSION = '1.0.2';
+
+export interface SpecInput {
+  id: string;
+  namespace: string;
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  path: string;
+  args: readonly string[];
+  user: ProcessUser;
+  /** berth-written files bind-mounted over the image's */
+  etc: { hosts: string; hostname: string; resolvConf: string };
+  /** the host runs the unified cgroup hierarchy: give the container its own cgroup namespace */
+  cgroupV2?: boolean;
+}
+
+export interface OciProcess {
+  terminal: boolean;
+  consoleSize?: { height: number; width: number };
+  user: { uid: number; gid: number; additionalGids: number[] };
+  args: string[];
+  env: string[];
+  cwd: string;
+  capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
+  noNewPrivileges: boolean;
+  oomScoreAdj: number;
+  [field: string]: unknown;
+}
+
+export interface OciSpec {
+  ociVersion: string;
+  process: OciProcess;
+  root: { path: string; readonly?: boolean };
+  hostname: string;
+  domainname?: string;
+  mounts: OciMount[];
+  linux: Record<string, unknown>;
+}
+
+export function isHostNetwork(host: Pick<HostConfig, 'NetworkMode'>): boolean {
+  return host.NetworkMode === 'host';
+}
+
+/** Capability names with or without CAP_, upper-cased; ALL expands. */
+function capabilities(host: HostConfig): string[] {
+  if (host.Privileged) return [...ALL_CAPABILITIES];
+  const norm = (c: string): string => {
+    const up = c.trim().toUpperCase();
+    return up === 'ALL' || up.startsWith('CAP_') ? up : `CAP_${up}`;
+  };
+  const known = new Set(ALL_CAPABILITIES);
+  const check = (c: string): string => {
+    if (c !== 'ALL' && !known.has(c)) throw invalidParameter(`unknown capability: "${c}"`);
+    return c;
+  };
+  const add = (host.CapAdd ?? []).map(norm).map(check);
+  const drop = (host.CapDrop ?? []).map(norm).map(check);
+  let caps = add.includes('ALL') ? [...ALL_CAPABILITIES] : [...DEFAULT_CAPABILITIES, ...add];
+  if (drop.includes('ALL')) caps = add.filter((c) => c !== 'ALL');
+  else caps = caps.filter((c) => !drop.includes(c));
+  return [...new Set(caps)];
+}
+
+export function buildProcess(input: Pick<SpecInput, 'config' | 'hostConfig' | 'path' | 'args' | 'user'>): OciProcess {
+  const { config, hostConfig } = input;
+  const caps = capabilities(hostConfig);
+  const proc: OciProcess = {
+    terminal: config.Tty,
+    user: { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids.slice() },
+    args: [input.path, ...input.args],
+    env: processEnv(config),
+    cwd: config.WorkingDir === '' ? '/' : config.WorkingDir,
+    capabilities: { bounding: caps, effective: caps.slice(), permitted: caps.slice() },
+    noNewPrivileges: false,
+    oomScoreAdj: hostConfig.OomScoreAdj,
+  };
+  const size = hostConfig.ConsoleSize;
+  if (config.Tty && Array.isArray(size) && size.length === 2 && (size[0] as number) > 0 && (size[1] as number) > 0) {
+    proc.consoleSize = { height: size[0] as number, width: size[1] as number };
+  }
+  return proc;
+}
+
+function mounts(input: SpecInput): OciMount[] {
+  const host = input.hostConfig;
+  const user: OciMount[] = [
+    ...(host.Binds ?? []).map((b) => parseBind(b).mount),
+    ...Object.entries(host.Tmpfs ?? {}).map(([dst, opts]) => parseTmpfs(dst, opts)),
+  ];
+  const taken = new Set(user.map((m) => m.destination));
+  const etc: OciMount[] = [
+    { destination: '/etc/resolv.conf', type: 'bind', source: input.etc.resolvConf, options: ['rbind', 'rprivate'] },
+    { destination: '/etc/hostname', type: 'bind', source: input.etc.hostname, options: ['rbind', 'rprivate'] },
+    { destination: '/etc/hosts', type: 'bind', source: input.etc.hosts, options: ['rbind', 'rprivate'] },
+  ];
+  return [...defaultMounts(host.ShmSize, !host.Privileged), ...etc]
+    .filter((m) => !taken.has(m.destination))
+    .concat(user);
+}
+
+function namespaces(input: SpecInput): Array<{ type: string }> {
+  const host = input.hostConfig;
+  const ns: Array<{ type: string }> = [{ type: 'mount' }];
+  if (!isHostNetwork(host)) ns.push({ type: 'network' });
+  if (host.UTSMode !== 'host') ns.push({ type: 'uts' });
+  if (host.PidMode !== 'host') ns.push({ type: 'pid' });
+  if (host.IpcMode !== 'host') ns.push({ type: 'ipc' });
+  if (input.cgroupV2 && host.CgroupnsMode !== 'host') ns.push({ type: 'cgroup' });
+  return ns;
+}
+
+function resources(host: HostConfig): Record<string, unknown> {
+  const res: Record<string, unknown> = {
+    devices: host.Privileged ? [{ allow: true, access: 'rwm' }] : DEFAULT_DEVICE_RULES.map((r) => ({ ...r })),
+  };
+  const memory: Record<string, unknown> = {};
+  if (host.Memory > 0) {
+    memory.limit = host.Memory;
+    memory.swap = host.MemorySwap !== 0 ? host.MemorySwap : host.Memory * 2;
+  }
+  if (host.OomKillDisable === true) memory.disableOOMKiller = true;
+  if (Object.keys(memory).length > 0) res.memory = memory;
+  const cpu: Record<string, unknown> = {};
+  if (host.CpuShares > 0) cpu.shares = host.CpuShares;
+  if (host.NanoCpus > 0) {
+    cpu.period = 100_000;
+    cpu.quota = Math.floor((host.NanoCpus * 100_000) / 1e9);
+  } else {
+    if (host.CpuPeriod > 0) cpu.period = host.CpuPeriod;
+    if (host.CpuQuota > 0) cpu.quota = host.CpuQuota;
+  }
+  if (host.CpusetCpus !== '') cpu.cpus = host.CpusetCpus;
+  if (host.CpusetMems !== '') cpu.mems = host.CpusetMems;
+  if (Object.keys(cpu).length > 0) res.cpu = cpu;
+  if (host.PidsLimit !== null && host.PidsLimit > 0) res.pids = { limit: host.PidsLimit };
+  return res;
+}
+
+export function buildSpec(input: SpecInput): OciSpec {
+  const { config, hostConfig: host } = input;
+  const sysctl: Record<string, string> = isHostNetwork(host)
+    ? {}
+    : { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647' };
+  Object.assign(sysctl, host.Sysctls ?? {});
+  const parent = typeof host.CgroupParent === 'string' && host.CgroupParent !== '' ? host.CgroupParent : `/berth/${input.namespace}`;
+  const linux: Record<string, unknown> = {
+    sysctl,
+    resources: resources(host),
+    cgroupsPath: `${parent.replace(/\/+$/, '')}/${input.id}`,
+    namespaces: namespaces(input),
+    devices: DEFAULT_DEVICES.map((d) => ({ ...d })),
+    maskedPaths: host.Privileged ? [] : (host.MaskedPaths ?? [...MASKED_PATHS]),
+    readonlyPaths: host.Privileged ? [] : (host.ReadonlyPaths ?? [...READONLY_PATHS]),
+  };
+  const spec: OciSpec = {
+    ociVersion: OCI_VERSION,
+    process: buildProcess(input),
+    root: host.ReadonlyRootfs ? { path: 'rootfs', readonly: true } : { path: 'rootfs' },
+    hostname: config.Hostname,
+    mounts: mounts(input),
+    linux,
+  };
+  if (config.Domainname !== '') spec.domainname = config.Domainname;
+  return spec;
+}

@@ -1,0 +1,82 @@
+// Semantic checks at create, after the image's config is merged in: every
+// problem found here is a 400 instead of a failed start later.
+import { invalidParameter, notFound } from '../../errors/index.js';
+import { checkEnv, pathAndArgs } from './command.js';
+import { parseBind, parseTmpfs } from './mounts.js';
+import { parseSignal } from './signals.js';
+import { validateRestartPolicy } from './restart-policy.js';
+import { buildProcess } from './spec.js';
+import type { ContainerConfig, HostConfig } from './types.js';
+
+const NETWORK_MODES = new Set(['default', 'bridge', 'none', 'host']);
+const NAMESPACE_MODES = new Set(['', 'host', 'private', 'shareable']);
+
+function nonEmpty(v: unknown): boolean {
+  return Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null && v !== '';
+}
+
+export function checkNetworkMode(mode: string): void {
+  if (NETWORK_MODES.has(mode)) return;
+  if (mode.startsWith('container:')) {
+    throw invalidParameter(`network mode ${mode} is not supported by berth: use none or host`);
+  }
+  throw notFound(`network ${mode} not found`);
+}
+
+function checkUnsupported(host: HostConfig): void {
+  const unsupported: Array<[string, string]> = [
+    ['Mounts', 'use -v /host/path:/container/path bind mounts'],
+    ['VolumesFrom', 'volumes are not supported'],
+    ['Links', 'links need a bridge network'],
+    ['Devices', 'device mappings are not supported'],
+    ['DeviceRequests', 'device requests are not supported'],
+  ];
+  for (const [field, hint] of unsupported) {
+    if (nonEmpty(host[field])) throw invalidParameter(`HostConfig.${field} is not supported by berth: ${hint}`);
+  }
+  if (host.Init === true) throw invalidParameter('HostConfig.Init (--init) is not supported by berth');
+  validateRestartPolicy(host);
+  for (const field of ['PidMode', 'IpcMode', 'UTSMode'] as const) {
+    const v = host[field];
+    if (typeof v === 'string' && !NAMESPACE_MODES.has(v)) {
+      throw invalidParameter(`HostConfig.${field} ${JSON.stringify(v)} is not supported by berth: use "host" or leave it empty`);
+    }
+  }
+}
+
+const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$/;
+
+function checkHostname(name: string, what: string): void {
+  if (name.length > 64 || !HOSTNAME.test(name)) {
+    throw invalidParameter(`invalid ${what} format: ${JSON.stringify(name)} (letters, digits, '.', '-' and '_', at most 64 characters)`);
+  }
+}
+
+/** Checks a merged config; returns the container's Path and Args. */
+export function validateContainer(config: ContainerConfig, host: HostConfig): { path: string; args: string[] } {
+  checkNetworkMode(host.NetworkMode);
+  checkUnsupported(host);
+  checkEnv(config.Env);
+  if (config.WorkingDir !== '' && !config.WorkingDir.startsWith('/')) {
+    throw invalidParameter(`the working directory '${config.WorkingDir}' is invalid, it needs to be an absolute path`);
+  }
+  if (config.StopSignal !== undefined) parseSignal(config.StopSignal);
+  if (config.StopTimeout !== undefined && config.StopTimeout < -1) {
+    throw invalidParameter(`invalid StopTimeout ${config.StopTimeout}: use -1 (wait forever) or a number of seconds`);
+  }
+  if (host.ShmSize < 0) throw invalidParameter('SHM size can not be less than 0');
+  checkHostname(config.Hostname, 'hostname');
+  if (config.Domainname !== '') checkHostname(config.Domainname, 'domainname');
+  for (const field of ['CpusetCpus', 'CpusetMems'] as const) {
+    if (!/^[0-9,-]*$/.test(host[field])) throw invalidParameter(`invalid value for ${field}: ${JSON.stringify(host[field])} (use a list such as 0-2,4)`);
+  }
+  for (const key of Object.keys(host.Sysctls ?? {})) {
+    if (!/^[a-z0-9_][a-z0-9_./-]*$/i.test(key)) throw invalidParameter(`invalid sysctl name ${JSON.stringify(key)}`);
+  }
+  for (const b of host.Binds ?? []) parseBind(b);
+  for (const [dst, opts] of Object.entries(host.Tmpfs ?? {})) parseTmpfs(dst, opts);
+  const cmd = pathAndArgs(config);
+  // Capabilities are checked by building the process once.
+  buildProcess({ config, hostConfig: host, path: cmd.path, args: cmd.args, user: { uid: 0, gid: 0, additionalGids: [] } });
+  return cmd;
+}

@@ -1,0 +1,48 @@
+// Create-time checks after the image config is merged: every bad value is a
+// 400 (or 404 for an unknown network) that names the problem.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mergeImageConfig, parseCreateBody } from '../../src/daemon/containers/index.js';
+import { validateContainer } from '../../src/daemon/containers/validate.js';
+import { isKind, type ErrorKind } from '../../src/errors/index.js';
+
+function check(body: Record<string, unknown>): { path: string; args: string[] } {
+  const req = parseCreateBody({ Image: 'busybox', ...body });
+  const config = mergeImageConfig(req.config, { Cmd: ['sh'] });
+  if (config.Hostname === '') config.Hostname = 'abcdef012345';
+  return validateContainer(config, req.hostConfig);
+}
+
+function refused(body: Record<string, unknown>, message: RegExp, kind: ErrorKind = 'invalid-parameter'): void {
+  assert.throws(() => check(body), (e: unknown) => isKind(e, kind) && message.test((e as Error).message), JSON.stringify(body));
+}
+
+test('a plain config passes and yields Path and Args', () => {
+  assert.deepEqual(check({}), { path: 'sh', args: [] });
+  assert.deepEqual(check({ HostConfig: { NetworkMode: 'host', RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } } }).path, 'sh');
+});
+
+test('refusals', () => {
+  refused({ WorkingDir: 'rel' }, /the working directory 'rel' is invalid, it needs to be an absolute path/);
+  refused({ Env: ['=x'] }, /invalid environment variable/);
+  refused({ StopSignal: 'NOPE' }, /Invalid signal: NOPE/);
+  refused({ Hostname: 'a/b' }, /invalid hostname format/);
+  refused({ Hostname: 'x'.repeat(65) }, /invalid hostname format/);
+  refused({ HostConfig: { NetworkMode: 'mynet' } }, /network mynet not found/, 'not-found');
+  refused({ HostConfig: { NetworkMode: 'container:abc' } }, /not supported by berth/);
+  refused({ HostConfig: { Binds: ['relative:/x'] } }, /named volumes are not supported/);
+  refused({ HostConfig: { Binds: ['/a:b'] } }, /destination must be an absolute path/);
+  refused({ HostConfig: { Binds: ['/a:/b:bogus'] } }, /invalid mode: bogus/);
+  refused({ HostConfig: { Tmpfs: { '/x': 'size=1m;rm -rf' } } }, /invalid tmpfs options/);
+  refused({ HostConfig: { Mounts: [{ Type: 'volume' }] } }, /HostConfig\.Mounts is not supported/);
+  refused({ HostConfig: { Init: true } }, /--init/);
+  refused({ HostConfig: { RestartPolicy: { Name: 'sometimes' } } }, /invalid restart policy 'sometimes'/);
+  refused({ HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 2 } } }, /only be used with 'on-failure'/);
+  refused({ HostConfig: { AutoRemove: true, RestartPolicy: { Name: 'always' } } }, /AutoRemove/);
+  refused({ HostConfig: { ShmSize: -1 } }, /SHM size/);
+  refused({ HostConfig: { CpusetCpus: '0;1' } }, /CpusetCpus/);
+  refused({ HostConfig: { Sysctls: { 'bad key': '1' } } }, /invalid sysctl name/);
+  refused({ HostConfig: { CapAdd: ['NOT_A_CAP'] } }, /unknown capability/);
+  refused({ HostConfig: { PidMode: 'container:x' } }, /PidMode/);
+  refused({ Entrypoint: [''] }, /No command specified/);
+});
