@@ -130,3 +130,19 @@ export const DEFAULT_DEVICE_RULES: readonly OciDeviceRule[] = [
   allowChar(5, 2),
   allowChar(136, undefined),
 ];
+
+const GO_ARCH: Readonly<Record<string, string>> = {
+  x64: 'amd64',
+  ia32: '386',
+  arm64: 'arm64',
+  arm: 'arm',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+  loong64: 'loong64',
+};
+
+/** The machine architecture with the names of OCI platforms (Go's). */
+export function dockerArch(arch: string = process.arch): string {
+  return GO_ARCH[arch] ?? arch;
+}

@@ -2,17 +2,17 @@
 // image service and process I/O: lifecycle, exit codes, stop/kill, pause,
 // removal leaving nothing behind, start errors, persistence.
 import assert from 'node:assert/strict';
+import { memoryConnection, demux } from '../helpers/connections.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, PassThrough } from 'node:stream';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import type { HijackedConnection } from '../../src/api/types.js';
 import type { DaemonConfig, Snapshot } from '../../src/config/index.js';
 import { connectContainerd, startManagedContainerd, type ContainerdClient, type ManagedContainerd } from '../../src/containerd/index.js';
 import { ContainerService, type ContainerServiceDeps } from '../../src/daemon/containers/index.js';
 import { ImageService } from '../../src/daemon/images/index.js';
-import { openProcessIO, readLogs, StdcopyDecoder } from '../../src/daemon/io/index.js';
+import { openProcessIO, readLogs } from '../../src/daemon/io/index.js';
 import { EventBus, type EngineEvent } from '../../src/events/index.js';
 import { isKind } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/index.js';
@@ -26,39 +26,6 @@ async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
   return Buffer.concat(chunks);
-}
-
-function demux(buf: Buffer): { stdout: string; stderr: string } {
-  const frames = new StdcopyDecoder().push(buf);
-  const pick = (id: number): string => Buffer.concat(frames.filter((f) => f.stream === id).map((f) => f.payload)).toString();
-  return { stdout: pick(1), stderr: pick(2) };
-}
-
-function memoryConn(): { conn: HijackedConnection; output(): Buffer; input: PassThrough } {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  const chunks: Buffer[] = [];
-  output.on('data', (c: Buffer) => chunks.push(c));
-  let closed = false;
-  const onClose: Array<() => void> = [];
-  return {
-    input,
-    output: () => Buffer.concat(chunks),
-    conn: {
-      input,
-      output,
-      upgraded: true,
-      close() {
-        if (closed) return;
-        closed = true;
-        output.end();
-        for (const cb of onClose) cb();
-      },
-      onClose(cb) {
-        onClose.push(cb);
-      },
-    },
-  };
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
@@ -315,7 +282,7 @@ describe('containers on a real containerd', { timeout: 300_000 }, () => {
 
   it('attach before start gets the output, stdin reaches the process', async () => {
     const { Id } = await svc.create({ Image: 'busybox', Cmd: ['sh', '-c', 'read x; echo "got $x"'], OpenStdin: true, StdinOnce: true, AttachStdin: true });
-    const m = memoryConn();
+    const m = memoryConnection();
     const attached = svc.attach(Id, m.conn, { stdin: true, stdout: true, stderr: true, logs: false, stream: true });
     const { result } = svc.wait(Id, 'next-exit');
     await svc.start(Id);

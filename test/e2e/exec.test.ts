@@ -2,13 +2,12 @@
 // `sleep 1000`, created directly with the containerd client, then execs
 // through the ExecService with in-memory connections.
 import assert from 'node:assert/strict';
+import { memoryConnection, demux } from '../helpers/connections.js';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import type { HijackedConnection } from '../../src/api/types.js';
 import {
   connectContainerd,
   jsonAny,
@@ -18,7 +17,6 @@ import {
   type ManagedContainerd,
 } from '../../src/containerd/index.js';
 import { ExecService, top, type ExecTarget, type OciProcess } from '../../src/daemon/exec/index.js';
-import { StdcopyDecoder } from '../../src/daemon/io/index.js';
 import { createApiServer, systemRoutes } from '../../src/api/index.js';
 import { execRoutes, topRoutes } from '../../src/api/routes/exec.js';
 import { EventBus } from '../../src/events/index.js';
@@ -33,45 +31,7 @@ const DEFAULT_CAPS = [
   'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
 
-interface Conn {
-  conn: HijackedConnection;
-  input: PassThrough;
-  output(): Buffer;
-  closed: Promise<void>;
-}
 
-function conn(): Conn {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  const chunks: Buffer[] = [];
-  output.on('data', (c: Buffer) => chunks.push(c));
-  let markClosed!: () => void;
-  const closed = new Promise<void>((r) => (markClosed = r));
-  let done = false;
-  return {
-    input,
-    output: () => Buffer.concat(chunks),
-    closed,
-    conn: {
-      input,
-      output,
-      upgraded: true,
-      close() {
-        if (done) return;
-        done = true;
-        output.end();
-        markClosed();
-      },
-      onClose() {},
-    },
-  };
-}
-
-function demux(buf: Buffer): { stdout: string; stderr: string } {
-  const frames = new StdcopyDecoder().push(buf);
-  const pick = (id: number): string => Buffer.concat(frames.filter((f) => f.stream === id).map((f) => f.payload)).toString();
-  return { stdout: pick(1), stderr: pick(2) };
-}
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -178,7 +138,7 @@ describe('exec on a real containerd', { timeout: 180_000 }, () => {
 
   async function run(cmd: string[], extra: Partial<Parameters<ExecService['create']>[1]> = {}, input?: string): Promise<{ id: string; out: Buffer }> {
     const { Id } = await execs.create(target, { Cmd: cmd, AttachStdout: true, AttachStderr: true, ...extra });
-    const c = conn();
+    const c = memoryConnection();
     const started = execs.start(Id, { Tty: extra.Tty === true }, c.conn);
     if (input !== undefined) c.input.end(input);
     await started;
@@ -231,7 +191,7 @@ describe('exec on a real containerd', { timeout: 180_000 }, () => {
 
   it('runs with a TTY: raw output, TERM set, console size applied', async () => {
     const { Id } = await execs.create(target, { Cmd: ['sh', '-c', 'tty; echo $TERM; stty size'], AttachStdout: true, AttachStderr: true, Tty: true });
-    const c = conn();
+    const c = memoryConnection();
     await execs.start(Id, { Tty: true, ConsoleSize: [30, 100] }, c.conn);
     const text = c.output().toString();
     assert.match(text, /^\/dev\/pts\/\d+\r\nxterm\r\n30 100\r\n$/);

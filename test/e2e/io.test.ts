@@ -3,13 +3,13 @@
 // attached before start (as `docker run -a` does), stdin through the FIFO and
 // CloseIO, TTY output, and `docker logs`-style reads including follow.
 import assert from 'node:assert/strict';
+import { memoryConnection, demux } from '../helpers/connections.js';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import type { HijackedConnection } from '../../src/api/types.js';
 import {
   connectContainerd,
   jsonAny,
@@ -18,45 +18,14 @@ import {
   type ContainerdClient,
   type ManagedContainerd,
 } from '../../src/containerd/index.js';
-import { decodeLogEntry, openProcessIO, readLogs, StdcopyDecoder, type LogReadOptions, type ProcessIO } from '../../src/daemon/io/index.js';
+import { decodeLogEntry, openProcessIO, readLogs, type LogReadOptions, type ProcessIO } from '../../src/daemon/io/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { busyboxRootfsTar } from '../fixtures/images.js';
 import { killRootProcesses, unmountUnder } from '../helpers/berthd.js';
 
 const NS = 'berth-io-e2e';
 
-function fakeConn(): { conn: HijackedConnection; input: PassThrough; output(): Buffer; closed: Promise<void> } {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  const chunks: Buffer[] = [];
-  output.on('data', (c: Buffer) => chunks.push(c));
-  let markClosed!: () => void;
-  const closed = new Promise<void>((r) => (markClosed = r));
-  let done = false;
-  return {
-    input,
-    output: () => Buffer.concat(chunks),
-    closed,
-    conn: {
-      input,
-      output,
-      upgraded: true,
-      close() {
-        if (done) return;
-        done = true;
-        output.end();
-        markClosed();
-      },
-      onClose() {},
-    },
-  };
-}
 
-function demux(buf: Buffer): { stdout: string; stderr: string } {
-  const frames = new StdcopyDecoder().push(buf);
-  const pick = (id: number): string => Buffer.concat(frames.filter((f) => f.stream === id).map((f) => f.payload)).toString();
-  return { stdout: pick(1), stderr: pick(2) };
-}
 
 async function collect(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
@@ -165,7 +134,7 @@ describe('process I/O with a real shim', { timeout: 120_000 }, () => {
   }
 
   it('attached before start: stdin in, stdout and stderr framed out, EOF on input end, json-file log', async () => {
-    const c = fakeConn();
+    const c = memoryConnection();
     let attached: Promise<void> | undefined;
     const { id, io, logPath, exit } = await runContainer(['sh', '-c', 'echo out1; echo err1 >&2; read line; echo "got $line"; cat; printf partial'], { tty: false, stdin: true }, (io) => {
       attached = io.attach(c.conn, { stdin: true, stdout: true, stderr: true, logs: false, stream: true });
@@ -193,7 +162,7 @@ describe('process I/O with a real shim', { timeout: 120_000 }, () => {
   });
 
   it('TTY: one raw stream, logged as stdout; a follower ends when the output has drained', async () => {
-    const c = fakeConn();
+    const c = memoryConnection();
     let attached: Promise<void> | undefined;
     const { io, logPath, exit } = await runContainer(['sh', '-c', 'echo tty-out; sleep 0.2; echo tty-err >&2'], { tty: true, stdin: false }, (io) => {
       attached = io.attach(c.conn, { stdin: false, stdout: true, stderr: true, logs: false, stream: true });
@@ -203,7 +172,7 @@ describe('process I/O with a real shim', { timeout: 120_000 }, () => {
     await attached;
     assert.equal(c.output().toString(), 'tty-out\r\ntty-err\r\n');
     assert.equal(await follow, 'tty-out\r\ntty-err\r\n');
-    const replay = fakeConn();
+    const replay = memoryConnection();
     await io.attach(replay.conn, { stdin: false, stdout: true, stderr: true, logs: true, stream: true });
     assert.equal(replay.output().toString(), 'tty-out\r\ntty-err\r\n', 'logs replay after the process ended, then the stream closes');
     assert.equal(io.fifos.stderr, '');

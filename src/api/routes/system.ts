@@ -5,6 +5,9 @@ import type { EventBus } from '../../events/index.js';
 import type { Reply, Route } from '../types.js';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
 import { eventsRoute } from './events.js';
+import { dockerArch } from '../../oci/index.js';
+
+export { dockerArch };
 
 export interface ComponentVersion {
   name: string;
@@ -27,22 +30,6 @@ export interface SystemBackend {
   version(): Promise<VersionInfo>;
   /** Docker's /info object, passed through as is */
   info(): Promise<Record<string, unknown>>;
-}
-
-const GO_ARCH: Readonly<Record<string, string>> = {
-  x64: 'amd64',
-  ia32: '386',
-  arm64: 'arm64',
-  arm: 'arm',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-  riscv64: 'riscv64',
-  loong64: 'loong64',
-};
-
-/** The machine architecture with Docker's (Go's) names. */
-export function dockerArch(arch: string = process.arch): string {
-  return GO_ARCH[arch] ?? arch;
 }
 
 const PING_HEADERS: Readonly<Record<string, string>> = {

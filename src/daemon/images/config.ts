@@ -1,25 +1,15 @@
 // Image configs: building one for `docker import`, validating loaded ones,
 // and platforms (the host's, parsing `os/arch/variant`, matching).
 import { invalidParameter } from '../../errors/index.js';
+import { dockerArch } from '../../oci/index.js';
 import { applyChanges } from './changes.js';
 import { isSha256Digest } from './digest.js';
 import type { ImageConfig, OciImage, Platform } from './types.js';
 
-const GO_ARCH: Readonly<Record<string, string>> = {
-  x64: 'amd64',
-  ia32: '386',
-  arm64: 'arm64',
-  arm: 'arm',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-  riscv64: 'riscv64',
-  loong64: 'loong64',
-};
-
 const ARCH_ALIASES: Readonly<Record<string, string>> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', i386: '386', armhf: 'arm', armel: 'arm' };
 
 export function hostPlatform(): Platform {
-  const architecture = GO_ARCH[process.arch] ?? process.arch;
+  const architecture = dockerArch();
   const p: Platform = { os: 'linux', architecture };
   if (architecture === 'arm') p.variant = 'v7';
   return p;
