@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, mkdtempSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBerthd, runCommand, berthdBin, sleep, type BerthdHandle } from '../helpers/berthd.js';
+import { dockerSaveArchiveFile } from '../fixtures/images.js';
 
 let d: BerthdHandle;
 const node = process.execPath;
@@ -103,12 +104,34 @@ test('a broken file on reload changes nothing and is reported as an event', asyn
   assert.match(ev.body, /"error":"runtime name 'runc' is reserved"/);
 });
 
-test('berthd reload waits for the new snapshot: the next request sees it', async () => {
-  d.writeConfig({ runtimes: { 'after-reload': { path: '/usr/sbin/runc' } }, 'default-runtime': 'after-reload' });
+test('berthd reload waits for the new snapshot: the next docker run uses the new runtime', async () => {
+  const archive = await dockerSaveArchiveFile(d.root, { repoTags: ['busybox:latest'] });
+  const load = await d.docker(['load', '-i', archive]);
+  assert.equal(load.code, 0, load.stderr);
+  d.writeConfig({ runtimes: { 'after-reload': { path: '/usr/sbin/runc', runtimeArgs: ['--log-format', 'json'] } }, 'default-runtime': 'after-reload' });
   const r = await runCommand(node, [berthdBin, 'reload', '-H', `unix://${d.socket}`]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /default runtime: after-reload/);
+  // No sleep, no polling: the reload has happened when the command returns.
+  const run = await d.docker(['run', '--rm', '--runtime', 'after-reload', 'busybox', 'echo', 'ran']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, 'ran\n');
+  const created = await d.docker(['create', 'busybox', 'true']);
+  assert.equal(created.code, 0, created.stderr);
+  const rt = await d.docker(['inspect', '-f', '{{.HostConfig.Runtime}}', created.stdout.trim()]);
+  assert.equal(rt.stdout.trim(), 'after-reload', 'an empty runtime is filled with the default at create');
   assert.equal((await info()).DefaultRuntime, 'after-reload');
+});
+
+test('berthd --version names berthd, containerd and runc; --help lists flags with defaults', async () => {
+  const v = await runCommand(node, [berthdBin, '--version']);
+  assert.equal(v.code, 0);
+  assert.match(v.stdout, /^berthd \d+\.\d+\.\d+\ncontainerd: .*1\.\d+.*\nrunc: runc version \S+/);
+  const h = await runCommand(node, [berthdBin, '--help']);
+  for (const flag of ['--config-file', '--host', '--data-root', '--exec-root', '--pidfile', '--containerd ', '--containerd-namespace', '--add-runtime', '--default-runtime', '--validate', '--debug', '--log-level', '--live-restore', '--group']) {
+    assert.ok(h.stdout.includes(flag), `--help lists ${flag}`);
+  }
+  assert.match(h.stdout, /default:\s+\/var\/lib\/berth/);
 });
 
 test('berthd --validate: good, bad and Kubernetes-unfriendly files', async () => {
