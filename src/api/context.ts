@@ -36,7 +36,14 @@ export function createContext(
     if (source.kind === 'buffer') {
       bytes = source.bytes;
     } else {
-      checkDeclaredLength(req.headers, limit);
+      try {
+        checkDeclaredLength(req.headers, limit);
+      } catch (err) {
+        // Discard the body instead of leaving it unread, so that the client
+        // can finish sending and read the 413 rather than a broken pipe.
+        req.resume();
+        throw err;
+      }
       bytes = await readLimited(req, limit);
     }
     // Only a body that is there must be declared as JSON (attach sends text/plain and nothing).

@@ -70,3 +70,8 @@ test('registry: lookup by id, name, unique prefix; ambiguity and conflicts', () 
   r.delete(a);
   assert.equal(r.find('alpha'), undefined);
 });
+
+test('names longer than 255 characters are refused with a clear message', () => {
+  assert.equal(normalizeName('/' + 'a'.repeat(255)), 'a'.repeat(255));
+  assert.throws(() => normalizeName('a'.repeat(256)), /at most 255 characters/);
+});

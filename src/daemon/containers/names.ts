@@ -3,13 +3,19 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { invalidParameter } from '../../errors/index.js';
 
 const NAME_PATTERN = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/** Longer names serve no one and bloat every list and event; dockerd has no cap, berth refuses them clearly. */
+export const MAX_NAME_LENGTH = 255;
 
 /** Validates a requested name and returns it without the leading slash. */
 export function normalizeName(name: string): string {
   if (!NAME_PATTERN.test(name)) {
     throw invalidParameter(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
-  return name.startsWith('/') ? name.slice(1) : name;
+  const bare = name.startsWith('/') ? name.slice(1) : name;
+  if (bare.length > MAX_NAME_LENGTH) {
+    throw invalidParameter(`Invalid container name (${bare.slice(0, 32)}…): at most ${MAX_NAME_LENGTH} characters are allowed`);
+  }
+  return bare;
 }
 
 /** 64 hex characters whose 12-character short form is never all digits (it would read as a number). */
