@@ -81,11 +81,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     return { match, query };
   }
 
-  function errorHeaders(status: number): OutgoingHttpHeaders {
-    const headers: OutgoingHttpHeaders = { ...common, 'Content-Type': 'application/json' };
-    // The rest of an oversized body is not worth reading: end the connection.
-    if (status === 413) headers.Connection = 'close';
-    return headers;
+  // Also for 413: an oversized body is drained, not cut, because closing a
+  // socket with unread bytes makes the kernel reset it and the client would
+  // lose the answer.
+  function errorHeaders(): OutgoingHttpHeaders {
+    return { ...common, 'Content-Type': 'application/json' };
   }
 
   // ---- plain requests -------------------------------------------------------
@@ -109,7 +109,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return;
       }
       const { status, body } = errorReply(err, logger);
-      sendBuffer(res, status, errorHeaders(status), jsonBytes(body));
+      sendBuffer(res, status, errorHeaders(), jsonBytes(body));
     }
   }
 
@@ -191,7 +191,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       }
       const e = errorReply(err, logger);
       status = e.status;
-      rawSendBuffer(socket, e.status, errorHeaders(e.status), jsonBytes(e.body));
+      rawSendBuffer(socket, e.status, errorHeaders(), jsonBytes(e.body));
     }
   }
 
@@ -241,11 +241,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (opts.hosts.length === 0) throw invalidParameter('no API host to listen on: pass -H unix:///path/to/socket');
     const addresses = opts.hosts.map(parseHost);
     const gid = opts.group === undefined ? undefined : await resolveGroup(opts.group);
+    // Every socket is checked before any is served: a daemon refused on one
+    // host must never have answered on another.
+    for (const address of addresses) {
+      if (address.kind === 'unix') await prepareUnixSocket(address.path);
+    }
     try {
       for (const address of addresses) {
         const server = newServer();
         if (address.kind === 'unix') {
-          await prepareUnixSocket(address.path);
           await listenAt(server, address);
           listeners.push({ server, address });
           await secureUnixSocket(address.path, gid);

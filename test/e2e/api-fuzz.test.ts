@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
-import { berthdBin, runCommand, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
+import { berthdBin, runCommand, startBerthd, type BerthdHandle, type CommandResult, ok } from '../helpers/berthd.js';
 
 const SEED = Number(process.env.BERTH_FUZZ_SEED ?? 20240607);
 const RANDOM_CASES = Number(process.env.BERTH_FUZZ_CASES ?? 300);
@@ -22,11 +22,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function ok(r: CommandResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
 }
 
 interface Case {

@@ -25,6 +25,7 @@ import {
 } from '../../src/containerd/index.js';
 import { isBerthError } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/index.js';
+import { until } from '../helpers/berthd.js';
 
 const NS = 'berth-e2e';
 const SNAPSHOTTER = 'overlayfs';
@@ -44,14 +45,6 @@ function alive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
-  }
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
   }
 }
 

@@ -4,20 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
-import { sleep, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
-
-function ok(r: CommandResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+import { sleep, startBerthd, type BerthdHandle, type CommandResult, until, ok } from '../helpers/berthd.js';
 
 describe('containers through the docker CLI', { timeout: 300_000 }, () => {
   let d: BerthdHandle;

@@ -18,7 +18,7 @@ import { isKind } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { deriveRuntimes, planRuntimes, WrapperStore } from '../../src/runtimes/index.js';
 import { busyboxRootfsTar } from '../fixtures/images.js';
-import { killRootProcesses, unmountUnder } from '../helpers/berthd.js';
+import { killRootProcesses, unmountUnder, until } from '../helpers/berthd.js';
 
 const NS = 'berth-ctr-e2e';
 
@@ -26,14 +26,6 @@ async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
   return Buffer.concat(chunks);
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('containers on a real containerd', { timeout: 300_000 }, () => {

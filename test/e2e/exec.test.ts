@@ -23,7 +23,7 @@ import { EventBus } from '../../src/events/index.js';
 import { isBerthError, notFound } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { busyboxRootfsTar, busyboxRootfsTarFile } from '../fixtures/images.js';
-import { dockerBin, killRootProcesses, runCommand, startBerthd, unmountUnder, type BerthdHandle } from '../helpers/berthd.js';
+import { dockerBin, killRootProcesses, runCommand, startBerthd, unmountUnder, type BerthdHandle, until } from '../helpers/berthd.js';
 
 const NS = 'berth-exec-e2e';
 const DEFAULT_CAPS = [
@@ -32,14 +32,6 @@ const DEFAULT_CAPS = [
 ];
 
 
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('exec on a real containerd', { timeout: 180_000 }, () => {
   const root = execFileSync('mktemp', ['-d', '/tmp/berth-exec-XXXXXX']).toString().trim();

@@ -6,22 +6,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
-import { berthdBin, runCommand, sleep, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
+import { berthdBin, runCommand, sleep, startBerthd, type BerthdHandle, type CommandResult, until, ok } from '../helpers/berthd.js';
 
 const WRAPPED = { path: '/usr/sbin/runc', runtimeArgs: ['--log-format', 'json'] };
-
-function ok(r: CommandResult, what: string): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('reload safety of a wrapper-runtime container', { timeout: 240_000 }, () => {
   let d: BerthdHandle | undefined;

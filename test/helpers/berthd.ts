@@ -297,3 +297,18 @@ export async function unmountUnder(root: string): Promise<void> {
     await sleep(50);
   }
 }
+
+/** Polls `check` until it holds, or fails naming what was awaited. */
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** The stdout of a command that must have succeeded. */
+export function ok(r: CommandResult, what: string): string {
+  if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
