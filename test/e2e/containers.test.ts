@@ -18,7 +18,7 @@ import { isKind } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { deriveRuntimes, planRuntimes, WrapperStore } from '../../src/runtimes/index.js';
 import { busyboxRootfsTar } from '../fixtures/images.js';
-import { killRootProcesses, unmountUnder, until } from '../helpers/berthd.js';
+import { removeTestRoot, until } from '../helpers/berthd.js';
 
 const NS = 'berth-ctr-e2e';
 
@@ -95,9 +95,7 @@ describe('containers on a real containerd', { timeout: 300_000 }, () => {
     for (const s of services) await s.shutdown({ liveRestore: false, timeout: 2 }).catch(() => undefined);
     client?.close();
     await managed?.stop().catch(() => undefined);
-    killRootProcesses(root);
-    await unmountUnder(root);
-    execFileSync('rm', ['-rf', root]);
+    await removeTestRoot(root);
   });
 
   it('runs a command and reports its exit code and output', async () => {

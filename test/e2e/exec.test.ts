@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { memoryConnection, demux } from '../helpers/connections.js';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -23,7 +23,7 @@ import { EventBus } from '../../src/events/index.js';
 import { isBerthError, notFound } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { busyboxRootfsTar, busyboxRootfsTarFile } from '../fixtures/images.js';
-import { dockerBin, killRootProcesses, runCommand, startBerthd, unmountUnder, type BerthdHandle, until } from '../helpers/berthd.js';
+import { dockerBin, removeTestRoot, runCommand, startBerthd, type BerthdHandle, until } from '../helpers/berthd.js';
 
 const NS = 'berth-exec-e2e';
 const DEFAULT_CAPS = [
@@ -118,13 +118,7 @@ describe('exec on a real containerd', { timeout: 180_000 }, () => {
       }
       await managed?.stop(5_000).catch(() => undefined);
     } finally {
-      killRootProcesses(root);
-      await unmountUnder(root);
-      execFileSync('rm', ['-rf', root]);
-      for (const hierarchy of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
-        const dir = join('/sys/fs/cgroup', hierarchy, cgroup);
-        if (existsSync(dir)) rmdirSync(dir);
-      }
+      await removeTestRoot(root, [cgroup]);
     }
   });
 

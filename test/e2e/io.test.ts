@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { memoryConnection, demux } from '../helpers/connections.js';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -21,7 +21,7 @@ import {
 import { decodeLogEntry, openProcessIO, readLogs, type LogReadOptions, type ProcessIO } from '../../src/daemon/io/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { busyboxRootfsTar } from '../fixtures/images.js';
-import { killRootProcesses, unmountUnder } from '../helpers/berthd.js';
+import { removeTestRoot } from '../helpers/berthd.js';
 
 const NS = 'berth-io-e2e';
 
@@ -66,15 +66,7 @@ describe('process I/O with a real shim', { timeout: 120_000 }, () => {
       }
       await managed?.stop(5_000).catch(() => undefined);
     } finally {
-      killRootProcesses(root);
-      await unmountUnder(root);
-      execFileSync('rm', ['-rf', root]);
-      for (const hierarchy of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
-        for (const cg of cgroups) {
-          const dir = join('/sys/fs/cgroup', hierarchy, cg);
-          if (existsSync(dir)) rmdirSync(dir);
-        }
-      }
+      await removeTestRoot(root, cgroups);
     }
   });
 

@@ -2,7 +2,7 @@
 // root and tears everything down by PID, mounts and directories — even when
 // the test failed.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, rmdirSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
@@ -311,4 +311,21 @@ export async function until(what: string, check: () => boolean | Promise<boolean
 export function ok(r: CommandResult, what: string): string {
   if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stderr}`);
   return r.stdout;
+}
+
+/**
+ * The last step of a test's clean-up: kill what still runs under `root`,
+ * unmount and remove it, and remove the (empty) cgroups the test named, in
+ * every hierarchy.
+ */
+export async function removeTestRoot(root: string, cgroups: readonly string[] = []): Promise<void> {
+  killRootProcesses(root);
+  await unmountUnder(root);
+  rmSync(root, { recursive: true, force: true });
+  for (const hierarchy of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
+    for (const cg of cgroups) {
+      const dir = join('/sys/fs/cgroup', hierarchy, cg);
+      if (existsSync(dir)) rmdirSync(dir);
+    }
+  }
 }
