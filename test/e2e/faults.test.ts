@@ -135,17 +135,20 @@ describe('the API socket', { timeout: 120_000 }, () => {
   it('a second berthd on the same socket refuses to start and the first keeps serving', async () => {
     const first = d!;
     let second: BerthdHandle | undefined;
-    await assert.rejects(
-      (async () => {
-        // Own data/exec roots so that only the socket collides.
-        second = await startBerthd({
-          args: ['-H', `unix://${first.socket}`],
-          timeoutMs: 20_000,
-        });
-      })(),
-      /exited during start-up[\s\S]*already listening on/,
-    );
-    await second?.cleanup();
+    try {
+      await assert.rejects(
+        (async () => {
+          // Own data/exec roots so that only the socket collides.
+          second = await startBerthd({
+            args: ['-H', `unix://${first.socket}`],
+            timeoutMs: 20_000,
+          });
+        })(),
+        /exited during start-up[\s\S]*already listening on/,
+      );
+    } finally {
+      await second?.cleanup();
+    }
     assert.equal((await first.api('GET', '/_ping')).status, 200);
     assert.equal((await first.docker(['version', '--format', '{{.Server.Version}}'])).code, 0);
   });
