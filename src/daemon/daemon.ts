@@ -92,7 +92,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const engineId = await loadEngineId(config.dataRoot);
 
   let managed: ManagedContainerd | undefined;
-  let client: ContainerdClient;
+  let client: ContainerdClient | undefined;
+  // A start that fails half-way leaves nothing running and no pid file.
+  const abortStart = async (err: unknown): Promise<never> => {
+    client?.close();
+    await managed?.stop().catch(() => undefined);
+    await rm(config.pidfile, { force: true }).catch(() => undefined);
+    throw err;
+  };
   try {
     let address = config.containerd;
     if (address === '') {
@@ -104,9 +111,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     await client.waitReady(20_000);
     await client.ensureNamespace(config.containerdNamespace);
   } catch (err) {
-    await managed?.stop().catch(() => undefined);
-    await rm(config.pidfile, { force: true }).catch(() => undefined);
-    throw err;
+    return abortStart(err);
   }
 
   const images = new ImageService({ client, events, logger: logger.child({ component: 'images' }), snapshotter: 'overlayfs', tmpDir: join(config.dataRoot, 'tmp') });
@@ -166,22 +171,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...imageRoutes(images),
     ...containerRoutes(containers),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
-    ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top: (target, psArgs) => top(target, psArgs) }),
+    ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top }),
   ];
-  const server: ApiServer = createApiServer({
-    routes,
-    logger: logger.child({ component: 'api' }),
-    hosts: config.hosts,
-    group: await socketGroup(config.group, logger),
-    version: opts.version,
-  });
+  let server: ApiServer;
   try {
+    server = createApiServer({
+      routes,
+      logger: logger.child({ component: 'api' }),
+      hosts: config.hosts,
+      group: await socketGroup(config.group, logger),
+      version: opts.version,
+    });
     await server.listen();
   } catch (err) {
-    client.close();
-    await managed?.stop().catch(() => undefined);
-    await rm(config.pidfile, { force: true }).catch(() => undefined);
-    throw err;
+    return abortStart(err);
   }
 
   let stopping: Promise<void> | undefined;
