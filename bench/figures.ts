@@ -6,11 +6,11 @@ import { createMany, removeMany, startContainer, createContainer, removeContaine
 import type { BenchDaemon } from './daemon.js';
 import { isReload, subscribeEvents, type EventSubscription } from './events.js';
 import { BENCH_IMAGE, BENCH_IMAGE_FULL } from './image.js';
-import { interleave, pool, timeDocker, type Lane } from './measure.js';
+import { interleave, pool, timeApi, timeDocker, type Lane } from './measure.js';
 import { rssKiB } from './procs.js';
 import { msSince, type Summary, type Unit } from './stats.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'inspect', 'exec', 'info', 'ps', 'rss-100', 'reload', 'rss-after'] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'inspect', 'api-inspect', 'exec', 'info', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'rss-after'] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 export interface BenchContext {
@@ -49,6 +49,9 @@ const RUN_ARGS = ['run', '--rm', '--network', 'none', BENCH_IMAGE, 'true'];
 
 const dockerLanes = (ctx: BenchContext, args: string[]): Lane[] =>
   ctx.daemons.map((d) => ({ name: d.name, sample: () => timeDocker(d, args) }));
+
+const apiLanes = (ctx: BenchContext, path: string): Lane[] =>
+  ctx.daemons.map((d) => ({ name: d.name, sample: () => timeApi(d, path) }));
 
 /** Sets up per daemon, runs, tears down per daemon even when sampling failed. */
 async function withSetup<T>(
@@ -115,8 +118,8 @@ async function concurrent(ctx: BenchContext): Promise<Map<string, Summary>> {
   return interleave(lanes, ctx.runs, ctx.warmup);
 }
 
-/** A running `sleep` container named `name` on every daemon, for inspect and exec. */
-function withSleeper(ctx: BenchContext, name: string, args: string[]): Promise<Map<string, Summary>> {
+/** A running `sleep` container named `name` on every daemon, sampled through `lanes` (inspect, exec). */
+function withSleeper(ctx: BenchContext, name: string, lanes: Lane[]): Promise<Map<string, Summary>> {
   return withSetup(
     ctx,
     async (d) => {
@@ -125,7 +128,27 @@ function withSleeper(ctx: BenchContext, name: string, args: string[]): Promise<M
       return id;
     },
     (d, id) => removeContainer(d, id),
-    () => interleave(dockerLanes(ctx, args), ctx.runs, ctx.warmup),
+    () => interleave(lanes, ctx.runs, ctx.warmup),
+  );
+}
+
+const LOG_LINES = 100_000;
+
+/** `docker logs` of a container that printed LOG_LINES lines and exited. */
+async function logs(ctx: BenchContext): Promise<Map<string, Summary>> {
+  return withSetup(
+    ctx,
+    async (d) => {
+      const id = await createContainer(d, 'bench-logs', BENCH_IMAGE, ['seq', '1', String(LOG_LINES)]);
+      await startContainer(d, id);
+      const r = await d.api('POST', `/containers/${id}/wait`);
+      if (r.status !== 200) throw new Error(`${d.name}: wait for the logging container: HTTP ${r.status} ${r.body.trim()}`);
+      const out = await d.docker(['logs', 'bench-logs'], { timeoutMs: 120_000 });
+      if (!out.stdout.endsWith(`\n${LOG_LINES}\n`)) throw new Error(`${d.name}: docker logs did not return all ${LOG_LINES} lines`);
+      return id;
+    },
+    (d, id) => removeContainer(d, id),
+    () => interleave(dockerLanes(ctx, ['logs', 'bench-logs']), ctx.runs, ctx.warmup),
   );
 }
 
@@ -217,10 +240,17 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   run: { title: () => '`docker run --rm IMAGE true`', unit: 'ms', run: runRm },
   floor: { title: () => 'floor: `ctr run --rm` on the same containerd', unit: 'ms', run: floor },
   concurrent: { title: (c) => `${c.concurrentTotal} × \`docker run --rm\`, ${c.concurrentInFlight} in flight, total`, unit: 'ms', run: concurrent },
-  inspect: { title: () => '`docker inspect` of a running container', unit: 'ms', run: (c) => withSleeper(c, 'bench-inspect', ['inspect', 'bench-inspect']) },
-  exec: { title: () => '`docker exec C true`', unit: 'ms', run: (c) => withSleeper(c, 'bench-exec', ['exec', 'bench-exec', 'true']) },
+  inspect: { title: () => '`docker inspect` of a running container', unit: 'ms', run: (c) => withSleeper(c, 'bench-inspect', dockerLanes(c, ['inspect', 'bench-inspect'])) },
+  'api-inspect': {
+    title: () => 'API only: `GET /containers/C/json`, new connection',
+    unit: 'ms',
+    run: (c) => withSleeper(c, 'bench-api-inspect', apiLanes(c, '/containers/bench-api-inspect/json')),
+  },
+  exec: { title: () => '`docker exec C true`', unit: 'ms', run: (c) => withSleeper(c, 'bench-exec', dockerLanes(c, ['exec', 'bench-exec', 'true'])) },
   info: { title: () => '`docker info`', unit: 'ms', run: (c) => interleave(dockerLanes(c, ['info']), c.runs, c.warmup) },
+  'api-info': { title: () => 'API only: `GET /info`, new connection', unit: 'ms', run: (c) => interleave(apiLanes(c, '/info'), c.runs, c.warmup) },
   ps: { title: (c) => `\`docker ps -a\` with ${c.psCount} containers`, unit: 'ms', run: ps },
+  logs: { title: () => `\`docker logs C\`, ${LOG_LINES.toLocaleString('en')} lines`, unit: 'ms', run: logs },
   'rss-100': { title: (c) => `daemon RSS with ${c.rssCount} running containers`, unit: 'MiB', run: rssRunning },
   reload: { title: (c) => `SIGHUP → \`reload\` event, ${c.reloadRuntimes} runtimes`, unit: 'ms', run: reload },
   'rss-after': { title: () => 'idle daemon RSS after all figures', unit: 'MiB', run: rssIdle },

@@ -1,5 +1,6 @@
 // Running samples: A/B interleaving (so drift on a busy machine hits both
 // daemons alike), a bounded worker pool, and timing of one docker command.
+import { request } from 'node:http';
 import type { CommandResult } from '../test/helpers/berthd.js';
 import type { DaemonUnderTest } from './daemon.js';
 import { msSince, summarize, type Summary } from './stats.js';
@@ -61,4 +62,25 @@ export async function timeDocker(daemon: DaemonUnderTest, args: string[], timeou
   const ms = msSince(start);
   if (r.code !== 0) throw describeFailure(`docker ${args.join(' ')}`, r);
   return ms;
+}
+
+/**
+ * Wall time of one Engine API request on a fresh connection (as each CLI run
+ * makes one), up to the last byte of the answer: the daemon's own share of a
+ * CLI command, without the CLI's start-up.
+ */
+export function timeApi(daemon: DaemonUnderTest, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const req = request({ socketPath: daemon.socket, path, method: 'GET', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        if (res.statusCode !== 200) reject(new Error(`GET ${path}: HTTP ${res.statusCode}`));
+        else resolve(msSince(start));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

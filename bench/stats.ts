@@ -22,7 +22,8 @@ function parts(v: number, unit: Unit, scaleOf: number = v): [string, string] {
   if (unit === 'MiB') return [v.toFixed(1), 'MiB'];
   if (scaleOf >= 10_000) return [(v / 1000).toFixed(2), 's'];
   if (scaleOf >= 100) return [v.toFixed(0), 'ms'];
-  return [v.toFixed(1), 'ms'];
+  if (scaleOf >= 1) return [v.toFixed(1), 'ms'];
+  return [v.toFixed(2), 'ms'];
 }
 
 export function formatValue(v: number, unit: Unit): string {

@@ -26,7 +26,7 @@ export function createContext(
   req: IncomingMessage,
   match: RouteMatch,
   query: URLSearchParams,
-  signal: AbortSignal,
+  signal: () => AbortSignal,
   limit: number,
   source: BodySource,
 ): RequestContext {
@@ -59,6 +59,8 @@ export function createContext(
     apiVersion: match.apiVersion,
     req,
     json: () => (parsed ??= readJson()),
-    signal,
+    get signal() {
+      return signal();
+    },
   };
 }

@@ -92,14 +92,25 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
-    const ac = new AbortController();
+    // Most handlers never look at the signal: the controller (and the abort
+    // error it makes) only exists for those that do.
+    let ac: AbortController | undefined;
+    let closed = false;
+    const signal = (): AbortSignal => {
+      if (ac === undefined) {
+        ac = new AbortController();
+        if (closed) ac.abort();
+      }
+      return ac.signal;
+    };
     res.once('close', () => {
-      ac.abort();
+      closed = true;
+      ac?.abort();
       logDone(req.method, req.url, res.statusCode, started);
     });
     try {
       const { match, query } = resolve(req);
-      const ctx = createContext(req, match, query, ac.signal, limit, { kind: 'stream' });
+      const ctx = createContext(req, match, query, signal, limit, { kind: 'stream' });
       const reply = await match.route.handler(ctx);
       await deliver(reply, req, res);
     } catch (err) {
@@ -120,6 +131,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return;
       case 'empty':
         sendBuffer(res, reply.status ?? 204, mergeHeaders(common, reply.headers));
+        return;
+      case 'bytes':
+        sendBuffer(res, reply.status ?? 200, mergeHeaders(common, { 'Content-Type': reply.contentType }, reply.headers), reply.body);
         return;
       case 'stream':
         track(res.socket);
@@ -161,7 +175,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     try {
       const { match, query } = resolve(req);
       const body = await upgradeBody(req, socket, head);
-      const ctx = createContext(req, match, query, ac.signal, limit, body);
+      const ctx = createContext(req, match, query, () => ac.signal, limit, body);
       const reply = await match.route.handler(ctx);
       answered = true;
       switch (reply.kind) {
@@ -176,6 +190,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         case 'empty':
           status = reply.status ?? 204;
           rawSendBuffer(socket, status, mergeHeaders(common, reply.headers));
+          return;
+        case 'bytes':
+          status = reply.status ?? 200;
+          rawSendBuffer(socket, status, mergeHeaders(common, { 'Content-Type': reply.contentType }, reply.headers), reply.body);
           return;
         case 'stream':
           status = reply.status ?? 200;

@@ -35,6 +35,7 @@ export interface HijackedConnection {
 export type Reply =
   | { kind: 'json'; status?: number; body: unknown; headers?: Record<string, string> }
   | { kind: 'empty'; status?: number; headers?: Record<string, string> }
+  | { kind: 'bytes'; status?: number; contentType: string; body: Buffer; headers?: Record<string, string> }
   | { kind: 'stream'; status?: number; contentType: string; body: Readable; headers?: Record<string, string> }
   | {
       kind: 'hijack';

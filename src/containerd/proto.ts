@@ -1,10 +1,10 @@
 // Loads berth's containerd .proto subset once per process and hands out
-// method definitions (path + codecs) and message codecs by full name.
+// method definitions (path + codecs) and message codecs by full name, built
+// directly on protobufjs.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as protoLoader from '@grpc/proto-loader';
-import type { MethodDefinition, MessageTypeDefinition, PackageDefinition } from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 
 const PROTO_FILES = [
   'containerd/services/version/v1/version.proto',
@@ -32,10 +32,27 @@ export type ServiceName =
   | 'containerd.services.leases.v1.Leases'
   | 'containerd.services.events.v1.Events';
 
-export type Method = MethodDefinition<object, object>;
-export type MessageCodec = MessageTypeDefinition<object, object>;
+export interface Method {
+  /** gRPC path: /package.Service/Method */
+  path: string;
+  requestSerialize: (value: object) => Buffer;
+  responseDeserialize: (bytes: Buffer) => object;
+}
 
-let cached: PackageDefinition | undefined;
+export interface MessageCodec {
+  serialize: (value: object) => Buffer;
+  deserialize: (bytes: Buffer) => object;
+}
+
+/**
+ * How decoded messages look to the rest of berth: 64-bit integers as numbers,
+ * enums by name, absent fields with their defaults, oneofs naming the field set.
+ */
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
+
+let cachedRoot: protobuf.Root | undefined;
+const codecs = new Map<string, MessageCodec>();
+const methods = new Map<string, Method>();
 
 /** The `proto/` folder of the package, found from this file whether it runs from src/ or dist/src/. */
 export function protoRoot(): string {
@@ -52,30 +69,52 @@ export function protoRoot(): string {
   }
 }
 
-function definitions(): PackageDefinition {
-  if (cached === undefined) {
-    cached = protoLoader.loadSync(PROTO_FILES, {
-      includeDirs: [protoRoot()],
-      keepCase: false,
-      longs: Number,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    });
+function root(): protobuf.Root {
+  if (cachedRoot === undefined) {
+    const dir = protoRoot();
+    const r = new protobuf.Root();
+    // Imports are relative to proto/; google/protobuf/* come bundled with protobufjs.
+    r.resolvePath = (_origin, target) => join(dir, target);
+    r.loadSync(PROTO_FILES, { keepCase: false });
+    r.resolveAll();
+    cachedRoot = r;
   }
-  return cached;
+  return cachedRoot;
+}
+
+function codecOf(type: protobuf.Type): MessageCodec {
+  let codec = codecs.get(type.fullName);
+  if (codec === undefined) {
+    codec = {
+      serialize: (value) => {
+        const bytes = type.encode(type.fromObject(value)).finish();
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      },
+      deserialize: (bytes) => type.toObject(type.decode(bytes), TO_OBJECT),
+    };
+    codecs.set(type.fullName, codec);
+  }
+  return codec;
 }
 
 export function method(service: ServiceName, name: string): Method {
-  const svc = definitions()[service];
-  const m = svc !== undefined && !('format' in svc) ? svc[name] : undefined;
-  if (m === undefined) throw new Error(`containerd method ${service}/${name} is missing from berth's proto subset`);
+  const key = `${service}/${name}`;
+  let m = methods.get(key);
+  if (m === undefined) {
+    const svc = root().lookup(service);
+    const rpc = svc instanceof protobuf.Service ? svc.methods[name] : undefined;
+    if (rpc === undefined) throw new Error(`containerd method ${key} is missing from berth's proto subset`);
+    rpc.resolve();
+    const request = codecOf(rpc.resolvedRequestType!);
+    const response = codecOf(rpc.resolvedResponseType!);
+    m = { path: `/${key}`, requestSerialize: request.serialize, responseDeserialize: response.deserialize };
+    methods.set(key, m);
+  }
   return m;
 }
 
 /** Codec of a message by full protobuf name, or undefined if the subset lacks it. */
 export function messageCodec(fullName: string): MessageCodec | undefined {
-  const def = definitions()[fullName];
-  if (def === undefined || !('format' in def) || def.format !== 'Protocol Buffer 3 DescriptorProto') return undefined;
-  return def as MessageCodec;
+  const type = root().lookup(fullName);
+  return type instanceof protobuf.Type ? codecOf(type) : undefined;
 }

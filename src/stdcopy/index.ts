@@ -22,7 +22,12 @@ export function frameHeader(stream: StreamId, size: number): Buffer {
 /** One frame holding `chunk` whole. */
 export function frame(stream: StreamId, chunk: Buffer | string): Buffer {
   const payload = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-  return Buffer.concat([frameHeader(stream, payload.length), payload]);
+  // One allocation (pooled when small) instead of a header plus a concat.
+  const out = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
+  out.writeUInt32BE(stream << 24, 0);
+  out.writeUInt32BE(payload.length, 4);
+  payload.copy(out, HEADER_SIZE);
+  return out;
 }
 
 /** Frames for `chunk`, cut into payloads of at most `maxFrame` bytes; none for an empty chunk. */

@@ -88,9 +88,11 @@ export async function startBerthd(opts: StartOptions = {}): Promise<BerthdHandle
     '--pidfile', pidfile,
     ...(opts.args ?? []),
   ];
-  const child = spawn(process.execPath, [berthdBin, ...args], {
+  // Run bin/berthd itself, as a user does, so its interpreter flags apply;
+  // its `env node` finds the node running the tests first.
+  const child = spawn(berthdBin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...opts.env },
   });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

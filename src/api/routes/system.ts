@@ -1,6 +1,5 @@
 // System routes: /_ping, /version, /info, /events. The daemon provides the
 // facts through the small backend declared here.
-import { Readable } from 'node:stream';
 import type { EventBus } from '../../events/index.js';
 import type { Reply, Route } from '../types.js';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
@@ -75,14 +74,11 @@ export function versionBody(v: VersionInfo): Record<string, unknown> {
   };
 }
 
+const PING_BODY = Buffer.from('OK');
+
 function ping(head: boolean): Reply {
   if (head) return { kind: 'empty', status: 200, headers: PING_HEADERS };
-  return {
-    kind: 'stream',
-    contentType: 'text/plain; charset=utf-8',
-    body: Readable.from([Buffer.from('OK')]),
-    headers: { ...PING_HEADERS, 'Content-Length': '2' },
-  };
+  return { kind: 'bytes', contentType: 'text/plain; charset=utf-8', body: PING_BODY, headers: PING_HEADERS };
 }
 
 export function systemRoutes(backend: SystemBackend, events: EventBus): Route[] {

@@ -61,9 +61,10 @@ export async function attachClient(hub: IOHub, conn: HijackedConnection, opts: A
       const partials = hub.pendingPartials();
       const limit = await hub.logFlushed();
       const entries = scanLogEntries(hub.logPath, { tail: 'all', follow: false, endOffset: limit, signal: abort.signal });
-      for await (const entry of entries) {
+      for await (const batch of entries) {
         if (client.isGone || abort.signal.aborted) break;
-        if (client.wants(entry.stream)) await client.writeNow(renderEntry(entry, false, multiplexed));
+        const wanted = batch.filter((entry) => client.wants(entry.stream)).map((entry) => renderEntry(entry, false, multiplexed));
+        if (wanted.length > 0) await client.writeNow(Buffer.concat(wanted));
       }
       if (live) {
         for (const partial of partials) {

@@ -25,8 +25,12 @@ export interface ScanOptions {
   signal: AbortSignal;
 }
 
-/** Entries of a json-file log in file order; lines that are not entries are skipped. */
-export async function* scanLogEntries(path: string, opts: ScanOptions): AsyncGenerator<LogEntry> {
+/**
+ * Entries of a json-file log in file order, one batch per block read (never
+ * empty); lines that are not entries are skipped. Batches keep the per-entry
+ * cost of async iteration and of socket writes off long logs.
+ */
+export async function* scanLogEntries(path: string, opts: ScanOptions): AsyncGenerator<LogEntry[]> {
   let ended = false;
   const waiter = new ChangeWaiter(path);
   const onEnded = (): void => {
@@ -60,13 +64,15 @@ export async function* scanLogEntries(path: string, opts: ScanOptions): AsyncGen
         if (bytesRead === 0) break;
         pos += bytesRead;
         const data = rest.length === 0 ? buf.subarray(0, bytesRead) : Buffer.concat([rest, buf.subarray(0, bytesRead)]);
+        const batch: LogEntry[] = [];
         let start = 0;
         for (let nl = data.indexOf(0x0a, start); nl !== -1; nl = data.indexOf(0x0a, start)) {
           const entry = decodeLogEntry(data.toString('utf8', start, nl));
           start = nl + 1;
-          if (entry !== undefined) yield entry;
+          if (entry !== undefined) batch.push(entry);
         }
         rest = Buffer.from(data.subarray(start));
+        if (batch.length > 0) yield batch;
       }
       if (!following || finalPass || opts.signal.aborted) return;
       if (opts.untilNs !== undefined && nowNs() > opts.untilNs) return;
@@ -106,11 +112,20 @@ async function* logChunks(path: string, opts: LogReadOptions, signal: AbortSigna
     ...(untilNs !== undefined ? { untilNs } : {}),
     signal,
   });
-  for await (const entry of entries) {
-    if (entry.stream === 'stdout' ? !opts.stdout : !opts.stderr) continue;
-    if (sinceNs !== undefined && entry.timeNs < sinceNs) continue;
-    if (untilNs !== undefined && entry.timeNs > untilNs) return;
-    yield renderEntry(entry, opts.timestamps, opts.multiplexed);
+  for await (const batch of entries) {
+    const rendered: Buffer[] = [];
+    let past = false;
+    for (const entry of batch) {
+      if (entry.stream === 'stdout' ? !opts.stdout : !opts.stderr) continue;
+      if (sinceNs !== undefined && entry.timeNs < sinceNs) continue;
+      if (untilNs !== undefined && entry.timeNs > untilNs) {
+        past = true;
+        break;
+      }
+      rendered.push(renderEntry(entry, opts.timestamps, opts.multiplexed));
+    }
+    if (rendered.length > 0) yield Buffer.concat(rendered);
+    if (past) return;
   }
 }
 

@@ -21,12 +21,24 @@ export function formatRfc3339Nano(ns: bigint, fixed: boolean): string {
   return digits === '' ? `${base}Z` : `${base}.${digits}Z`;
 }
 
+// Log lines come in runs within one second: the whole-second part of the
+// last timestamp parsed is kept, so most parses only add the fraction.
+let lastSecondText = '';
+let lastSecondNs = 0n;
+
 /** Parse an RFC 3339 timestamp into nanoseconds since the epoch; undefined when malformed. */
 export function parseRfc3339Nano(text: string): bigint | undefined {
   const m = RFC3339.exec(text);
   if (m === null) return undefined;
-  const [, base, fraction = '', zone] = m;
-  const ms = Date.parse(`${base}${zone === 'Z' ? 'Z' : zone}`);
-  if (Number.isNaN(ms)) return undefined;
-  return BigInt(ms / 1000) * NS_PER_S + BigInt(fraction.padEnd(9, '0'));
+  const base = m[1] as string;
+  const fraction = m[2];
+  const zone = m[3] as string;
+  const secondText = zone === 'Z' ? `${base}Z` : `${base}${zone}`;
+  if (secondText !== lastSecondText) {
+    const ms = Date.parse(secondText);
+    if (Number.isNaN(ms)) return undefined;
+    lastSecondNs = BigInt(ms / 1000) * NS_PER_S;
+    lastSecondText = secondText;
+  }
+  return fraction === undefined ? lastSecondNs : lastSecondNs + BigInt(fraction.padEnd(9, '0'));
 }
