@@ -102,7 +102,8 @@ export class PluginService {
       }
       out.push(clone(plugin));
     }
-    return out.sort((a, b) => a.Name.localeCompare(b.Name));
+    // Byte order, as Go sorts strings (and no locale data paged in).
+    return out.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
   }
 
   inspect(ref: string): PluginObject {

@@ -181,3 +181,16 @@ test('a second berthd on the same socket is refused', async () => {
   assert.match(r.stderr, /already listening/);
   assert.ok(readFileSync(d.pidfile, 'utf8').includes(String(d.pid)));
 });
+
+test('bin/berthd runs with its memory flags, and its log stays pure JSON', async () => {
+  const argv = readFileSync(`/proc/${d.pid}/cmdline`, 'utf8').split('\0');
+  for (const flag of ['--max-semi-space-size=1', '--lite-mode']) assert.ok(argv.includes(flag), `berthd runs with ${flag}: ${argv.join(' ')}`);
+  const environ = readFileSync(`/proc/${d.pid}/environ`, 'utf8').split('\0');
+  assert.ok(environ.includes('GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072'), 'berthd runs with a fixed malloc mmap threshold');
+  const lines = d.output().split('\n').filter((l) => l.trim() !== '');
+  assert.ok(lines.length > 0);
+  for (const line of lines.filter((l) => !l.startsWith('time='))) {
+    // containerd's own lines (time=…) are relayed as they are; berthd's are JSON.
+    assert.doesNotThrow(() => JSON.parse(line), `not a JSON log line: ${line}`);
+  }
+});

@@ -108,7 +108,7 @@ export class ImageService {
     const filtered = await filterImages(entries, opts.filters ?? new Map(), async (ref) => (await this.ctx.catalog.find(ref, entries)).entry);
     return filtered
       .map(({ entry, names }) => summaryOf(entry, names))
-      .sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
+      .sort((a, b) => b.Created - a.Created || (a.Id < b.Id ? -1 : a.Id > b.Id ? 1 : 0));
   }
 
   private async entry(ref: string): Promise<ImageEntry> {
