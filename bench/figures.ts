@@ -1,6 +1,6 @@
 // The figures of SPEC §7, each a function that sets up what it needs on
 // every daemon, takes interleaved samples and tears its set-up down.
-import { sleep } from '../test/helpers/berthd.js';
+import { runCommand, sleep, type CommandResult } from '../test/helpers/berthd.js';
 import type { BenchContainerd } from './containerd.js';
 import { createMany, removeMany, startContainer, createContainer, removeContainer } from './containers.js';
 import type { BenchDaemon } from './daemon.js';
@@ -10,7 +10,7 @@ import { interleave, pool, timeApi, timeDocker, type Lane } from './measure.js';
 import { rssKiB } from './procs.js';
 import { msSince, type Summary, type Unit } from './stats.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'inspect', 'api-inspect', 'exec', 'info', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'rss-after'] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'api-inspect', 'exec', 'info', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'rss-after'] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 export interface BenchContext {
@@ -90,20 +90,31 @@ async function runRm(ctx: BenchContext): Promise<Map<string, Summary>> {
   return interleave(dockerLanes(ctx, RUN_ARGS), ctx.runs, ctx.warmup);
 }
 
-async function floor(ctx: BenchContext): Promise<Map<string, Summary>> {
-  let n = 0;
+/** A reference figure: one lane timing a command that involves neither daemon. */
+function floorFigure(ctx: BenchContext, what: string, run: () => Promise<CommandResult>): Promise<Map<string, Summary>> {
   const lane: Lane = {
     name: 'floor',
     sample: async () => {
-      const id = `floor-${process.pid}-${n++}`;
       const start = process.hrtime.bigint();
-      const r = await ctx.containerd.ctr(ctx.floorNamespace, ['run', '--rm', BENCH_IMAGE_FULL, id, 'true'], { timeoutMs: 60_000 });
+      const r = await run();
       const ms = msSince(start);
-      if (r.code !== 0) throw new Error(`ctr run --rm failed: ${r.stderr.trim()}`);
+      if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr.trim()}`);
       return ms;
     },
   };
   return interleave([lane], ctx.runs, ctx.warmup);
+}
+
+function floor(ctx: BenchContext): Promise<Map<string, Summary>> {
+  let n = 0;
+  return floorFigure(ctx, 'ctr run --rm', () =>
+    ctx.containerd.ctr(ctx.floorNamespace, ['run', '--rm', BENCH_IMAGE_FULL, `floor-${process.pid}-${n++}`, 'true'], { timeoutMs: 60_000 }),
+  );
+}
+
+/** The CLI's own cost: `docker --version` talks to no daemon. */
+function clientFloor(ctx: BenchContext): Promise<Map<string, Summary>> {
+  return floorFigure(ctx, 'docker --version', () => runCommand('docker', ['--version']));
 }
 
 async function concurrent(ctx: BenchContext): Promise<Map<string, Summary>> {
@@ -240,6 +251,7 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   run: { title: () => '`docker run --rm IMAGE true`', unit: 'ms', run: runRm },
   floor: { title: () => 'floor: `ctr run --rm` on the same containerd', unit: 'ms', run: floor },
   concurrent: { title: (c) => `${c.concurrentTotal} × \`docker run --rm\`, ${c.concurrentInFlight} in flight, total`, unit: 'ms', run: concurrent },
+  'client-floor': { title: () => 'floor: `docker --version` (the CLI alone, no daemon)', unit: 'ms', run: clientFloor },
   inspect: { title: () => '`docker inspect` of a running container', unit: 'ms', run: (c) => withSleeper(c, 'bench-inspect', dockerLanes(c, ['inspect', 'bench-inspect'])) },
   'api-inspect': {
     title: () => 'API only: `GET /containers/C/json`, new connection',

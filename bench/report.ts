@@ -70,12 +70,13 @@ export function renderReport(
   for (const r of results) {
     const target = TARGETS[r.id];
     const met = target?.met(r);
-    const targetCell = target ? `${target.text}${met === undefined ? '' : met ? ' ✓' : ' ✗'}` : r.id === 'floor' ? 'reference' : '—';
+    const reference = r.id === 'floor' || r.id === 'client-floor';
+    const targetCell = target ? `${target.text}${met === undefined ? '' : met ? ' ✓' : ' ✗'}` : reference ? 'reference' : '—';
     if (r.error !== undefined) {
       lines.push(`| ${r.title} | failed: ${r.error.replace(/\|/g, '\\|').replace(/\n/g, ' ')} | | | ${targetCell} |`);
       continue;
     }
-    if (r.id === 'floor') {
+    if (reference) {
       const floor = formatSummary(r.summaries.get('floor'), r.unit);
       lines.push(`| ${r.title} | ${floor} | ${floor} | — | ${targetCell} |`);
       continue;
