@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
-import { dockerBin, sleep, startBerthd, type BerthdHandle, type CommandResult, until, ok } from '../helpers/berthd.js';
+import { dockerBin, runCommand, sleep, startBerthd, type BerthdHandle, type CommandResult, until, ok } from '../helpers/berthd.js';
 
 async function importBusybox(d: BerthdHandle): Promise<void> {
   const tar = await busyboxRootfsTarFile(d.root);
@@ -163,5 +163,38 @@ describe('berthd killed with SIGKILL in the middle of work', { timeout: 240_000 
     }
     assert.equal(ok(await docker('ps', '-a', '-q'), 'ps').trim(), '');
     assertStateFilesWhole(d.dataRoot);
+  });
+});
+
+describe('a task that the record of its container does not know of', { timeout: 120_000 }, () => {
+  let d: BerthdHandle | undefined;
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  // What a crash between "task started" and "state saved" leaves behind,
+  // made on purpose with ctr: berthd must not trip over it at the next start.
+  it('is killed and deleted at start-up, and the container is manageable again', async () => {
+    d = await startBerthd();
+    await importBusybox(d);
+    const ghost = ok(await d.docker(['create', '--name', 'ghost', 'busybox', 'sleep', '1000']), 'create ghost').trim();
+    const again = ok(await d.docker(['create', '--name', 'again', 'busybox', 'sh', '-c', 'echo started-again']), 'create again').trim();
+    const root = d.root;
+    const containerdSocket = join(d.execRoot, 'containerd', 'containerd.sock');
+    const ctr = (...args: string[]): Promise<CommandResult> => runCommand('ctr', ['-a', containerdSocket, '-n', 'berth', ...args]);
+    // Stop berthd but keep its managed containerd serving: a SIGKILL leaves it running.
+    await d.stop('SIGKILL');
+    ok(await ctr('task', 'start', '-d', ghost), 'ctr task start ghost');
+    ok(await ctr('task', 'start', '-d', again), 'ctr task start again');
+    const pid = (await ctr('task', 'ls')).stdout.split('\n').find((l) => l.startsWith(ghost))?.split(/\s+/)[1];
+    assert.ok(pid !== undefined && existsSync(`/proc/${pid}`), 'the unrecorded task runs');
+
+    d = await startBerthd({ root });
+    assert.equal(ok(await d.docker(['inspect', '-f', '{{.State.Status}}', 'ghost']), 'inspect'), 'created\n');
+    assert.ok(!existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), 'the unrecorded task was killed');
+    assert.equal((await ctr('task', 'ls', '-q')).stdout.trim(), '', 'no task is left');
+    ok(await d.docker(['rm', 'ghost']), 'rm without -f');
+    assert.equal(ok(await d.docker(['start', '-a', 'again']), 'start -a again'), 'started-again\n');
+    ok(await d.docker(['rm', 'again']), 'rm again');
   });
 });

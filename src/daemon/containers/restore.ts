@@ -15,15 +15,6 @@ import { restartAtBoot, cancelRestart } from './restart-policy.js';
 
 const KILL_WAIT_MS = 10_000;
 
-async function taskOf(ctx: ServiceContext, id: string): Promise<ProcessInfo | undefined> {
-  try {
-    return await ctx.client.tasks.get(id);
-  } catch (err) {
-    if (isKind(err, 'not-found')) return undefined;
-    throw err;
-  }
-}
-
 /** Leftovers of a removal that a crash interrupted. */
 async function finishRemoval(ctx: ServiceContext, id: string): Promise<void> {
   await ctx.client.tasks.delete(id).catch(() => undefined);
@@ -50,10 +41,29 @@ async function killLeftover(ctx: ServiceContext, c: Container): Promise<void> {
   ]).finally(() => clearTimeout(timer));
 }
 
-async function restoreOne(ctx: ServiceContext, c: Container, liveRestore: boolean, autoRemove: AutoRemove): Promise<void> {
-  if (!c.state.State.Running) return;
-  const task = await taskOf(ctx, c.id);
-  const alive = task !== undefined && (task.status === 'running' || task.status === 'paused' || task.status === 'pausing');
+const isAlive = (task: ProcessInfo | undefined): task is ProcessInfo =>
+  task !== undefined && (task.status === 'running' || task.status === 'paused' || task.status === 'pausing');
+
+/**
+ * A task of a container recorded as not running: a start that berthd's crash
+ * cut short before it was recorded (the client never heard of its success).
+ * The record wins: the task is killed and deleted, so that the container can
+ * be started or removed again.
+ */
+async function dropUnrecordedTask(ctx: ServiceContext, c: Container, task: ProcessInfo): Promise<void> {
+  ctx.log.warn({ container: c.id }, 'container %s has a task its record does not know of (an interrupted start); removing the task', c.id);
+  if (isAlive(task)) await killLeftover(ctx, c);
+  await ctx.client.tasks.delete(c.id).catch((err: unknown) => {
+    if (!isKind(err, 'not-found')) throw err;
+  });
+}
+
+async function restoreOne(ctx: ServiceContext, c: Container, task: ProcessInfo | undefined, liveRestore: boolean, autoRemove: AutoRemove): Promise<void> {
+  if (!c.state.State.Running) {
+    if (task !== undefined) await dropUnrecordedTask(ctx, c, task);
+    return;
+  }
+  const alive = isAlive(task);
   if (alive && liveRestore) {
     await reattach(ctx, c, task);
     await ctx.persistQuietly(c);
@@ -78,10 +88,12 @@ export async function restoreContainers(ctx: ServiceContext, liveRestore: boolea
   await Promise.all(interruptedRemovals.map((id) => finishRemoval(ctx, id)));
   const containers = states.map((s) => ctx.newContainer(s));
   for (const c of containers) ctx.registry.add(c);
+  // One listing instead of a request per container.
+  const tasks = new Map((await ctx.client.tasks.list()).map((t) => [t.containerId, t]));
   await Promise.all(
     containers.map(async (c) => {
       try {
-        await restoreOne(ctx, c, liveRestore, autoRemove);
+        await restoreOne(ctx, c, tasks.get(c.id), liveRestore, autoRemove);
         const s = c.state.State;
         s.Restarting = false;
         if (!c.removed && !s.Running && c.state.HostConfig.AutoRemove && s.StartedAt !== '0001-01-01T00:00:00Z') {

@@ -35,6 +35,7 @@ import type {
 } from './types.js';
 import { snapshotExists, unpackLayers } from './unpack.js';
 import { historyOf, inspectOf, summaryOf } from './views.js';
+import { collectAfterBurst } from '../memory.js';
 
 export interface ImageServiceOptions {
   client: ContainerdClient;
@@ -90,17 +91,19 @@ export class ImageService {
 
   /** `docker import`: returns the new image ID and dockerd's progress lines. */
   import(input: Readable, opts: ImportOptions = {}): Promise<{ id: string; messages: ProgressMessage[] }> {
-    return importImage(this.ctx, input, opts);
+    return importImage(this.ctx, input, opts).finally(collectAfterBurst);
   }
 
   /** `docker load`: returns dockerd's `Loaded image: …` lines. */
   load(input: Readable, opts: LoadOptions = {}): Promise<ProgressMessage[]> {
-    return loadImages(this.ctx, input, opts);
+    return loadImages(this.ctx, input, opts).finally(collectAfterBurst);
   }
 
   /** `docker save`: 404 for an unknown name before anything streams. */
-  save(names: readonly string[]): Promise<Readable> {
-    return saveImages(this.ctx, names);
+  async save(names: readonly string[]): Promise<Readable> {
+    const archive = await saveImages(this.ctx, names);
+    archive.once('close', collectAfterBurst);
+    return archive;
   }
 
   async list(opts: ListOptions = {}): Promise<ImageSummary[]> {
