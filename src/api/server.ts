@@ -88,6 +88,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     return { ...common, 'Content-Type': 'application/json' };
   }
 
+  /** The common headers, the reply's content type and its own headers, for every reply that is not a hijack. */
+  function replyHeaders(reply: Exclude<Reply, { kind: 'hijack' }>): OutgoingHttpHeaders {
+    const type = reply.kind === 'json' ? 'application/json' : reply.kind === 'empty' ? undefined : reply.contentType;
+    return mergeHeaders(common, type === undefined ? undefined : { 'Content-Type': type }, reply.headers);
+  }
+
   // ---- plain requests -------------------------------------------------------
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -127,17 +133,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   async function deliver(reply: Reply, req: IncomingMessage, res: ServerResponse): Promise<void> {
     switch (reply.kind) {
       case 'json':
-        sendBuffer(res, reply.status ?? 200, mergeHeaders(common, { 'Content-Type': 'application/json' }, reply.headers), jsonBytes(reply.body));
+        sendBuffer(res, reply.status ?? 200, replyHeaders(reply), jsonBytes(reply.body));
         return;
       case 'empty':
-        sendBuffer(res, reply.status ?? 204, mergeHeaders(common, reply.headers));
+        sendBuffer(res, reply.status ?? 204, replyHeaders(reply));
         return;
       case 'bytes':
-        sendBuffer(res, reply.status ?? 200, mergeHeaders(common, { 'Content-Type': reply.contentType }, reply.headers), reply.body);
+        sendBuffer(res, reply.status ?? 200, replyHeaders(reply), reply.body);
         return;
       case 'stream':
         track(res.socket);
-        sendStream(res, reply.status ?? 200, mergeHeaders(common, { 'Content-Type': reply.contentType }, reply.headers), reply.body, logger);
+        sendStream(res, reply.status ?? 200, replyHeaders(reply), reply.body, logger);
         return;
       case 'hijack': {
         for (const [k, v] of Object.entries(common)) if (v !== undefined) res.setHeader(k, v);
@@ -185,20 +191,20 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           return;
         case 'json':
           status = reply.status ?? 200;
-          rawSendBuffer(socket, status, mergeHeaders(common, { 'Content-Type': 'application/json' }, reply.headers), jsonBytes(reply.body));
+          rawSendBuffer(socket, status, replyHeaders(reply), jsonBytes(reply.body));
           return;
         case 'empty':
           status = reply.status ?? 204;
-          rawSendBuffer(socket, status, mergeHeaders(common, reply.headers));
+          rawSendBuffer(socket, status, replyHeaders(reply));
           return;
         case 'bytes':
           status = reply.status ?? 200;
-          rawSendBuffer(socket, status, mergeHeaders(common, { 'Content-Type': reply.contentType }, reply.headers), reply.body);
+          rawSendBuffer(socket, status, replyHeaders(reply), reply.body);
           return;
         case 'stream':
           status = reply.status ?? 200;
           track(socket);
-          rawSendStream(socket, status, mergeHeaders(common, { 'Content-Type': reply.contentType }, reply.headers), reply.body, logger);
+          rawSendStream(socket, status, replyHeaders(reply), reply.body, logger);
           return;
       }
     } catch (err) {

@@ -18,7 +18,8 @@ export interface RemoveOptions {
   link?: boolean;
 }
 
-async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
+/** Awaits `p`, taking "not found" (already gone) as success. */
+export async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
   try {
     await p;
   } catch (err) {

@@ -3,11 +3,11 @@
 // happened while berthd was away. And at shutdown: stop what runs, unless
 // live-restore keeps it running.
 import { rm } from 'node:fs/promises';
-import { isKind } from '../../errors/index.js';
 import type { ProcessInfo } from '../../containerd/types.js';
 import type { Container } from './container.js';
 import type { ServiceContext } from './context.js';
 import { handleInitExit, UNKNOWN_EXIT_CODE, type AutoRemove } from './exit.js';
+import { ignoreNotFound } from './remove.js';
 import { SIGKILL } from './signals.js';
 import { stopContainer } from './stop.js';
 import { openInitIO, startContainer } from './start.js';
@@ -53,9 +53,7 @@ const isAlive = (task: ProcessInfo | undefined): task is ProcessInfo =>
 async function dropUnrecordedTask(ctx: ServiceContext, c: Container, task: ProcessInfo): Promise<void> {
   ctx.log.warn({ container: c.id }, 'container %s has a task its record does not know of (an interrupted start); removing the task', c.id);
   if (isAlive(task)) await killLeftover(ctx, c);
-  await ctx.client.tasks.delete(c.id).catch((err: unknown) => {
-    if (!isKind(err, 'not-found')) throw err;
-  });
+  await ignoreNotFound(ctx.client.tasks.delete(c.id));
 }
 
 async function restoreOne(ctx: ServiceContext, c: Container, task: ProcessInfo | undefined, liveRestore: boolean, autoRemove: AutoRemove): Promise<void> {

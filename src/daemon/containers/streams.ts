@@ -68,16 +68,8 @@ export async function attachContainer(ctx: ServiceContext, c: Container, conn: H
   await pending.done.promise;
 }
 
-export interface LogsOptions {
-  stdout: boolean;
-  stderr: boolean;
-  follow: boolean;
-  tail: number | 'all';
-  since: number;
-  until: number;
-  timestamps: boolean;
-  signal?: AbortSignal;
-}
+/** What a `docker logs` request chooses; framing and the end of output come from the container. */
+export type LogsOptions = Omit<LogReadOptions, 'multiplexed' | 'ended'>;
 
 export function containerLogs(ctx: ServiceContext, c: Container, opts: LogsOptions): Readable {
   if (!opts.stdout && !opts.stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');

@@ -33,7 +33,7 @@ export function parseRfc3339Nano(text: string): bigint | undefined {
   const base = m[1] as string;
   const fraction = m[2];
   const zone = m[3] as string;
-  const secondText = zone === 'Z' ? `${base}Z` : `${base}${zone}`;
+  const secondText = `${base}${zone}`;
   if (secondText !== lastSecondText) {
     const ms = Date.parse(secondText);
     if (Number.isNaN(ms)) return undefined;
