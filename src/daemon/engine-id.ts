@@ -1,7 +1,8 @@
 // The daemon's stable ID (docker info's ID), kept across restarts.
 import { randomUUID } from 'node:crypto';
-import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
+import { readFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../atomicfile/index.js';
 
 export async function loadEngineId(dataRoot: string): Promise<string> {
   const file = join(dataRoot, 'engine-id');
@@ -13,7 +14,6 @@ export async function loadEngineId(dataRoot: string): Promise<string> {
   }
   const id = randomUUID();
   await mkdir(dataRoot, { recursive: true, mode: 0o711 });
-  await writeFile(`${file}.tmp`, id + '\n', { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
+  await writeFileAtomic(file, id + '\n');
   return id;
 }

@@ -2,8 +2,9 @@
 // plugin.json is replaced atomically (write, fsync, rename), so a crash leaves
 // either the old or the new state.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../atomicfile/index.js';
 import type { Logger } from '../log/index.js';
 import { isFullPluginId } from './name.js';
 import type { PluginObject } from './types.js';
@@ -11,18 +12,6 @@ import type { PluginObject } from './types.js';
 const STATE_FILE = 'plugin.json';
 const TEMP_PREFIX = '.tmp-';
 const REMOVING_SUFFIX = '-removing';
-
-async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
 
 export class PluginStore {
   constructor(readonly root: string) {}

@@ -1,42 +1,13 @@
 // The folder of content-addressed wrapper scripts (<data-root>/runtimes).
 // A script is written once, atomically, and never modified or deleted while
 // berthd runs: a snapshot taken before any number of reloads can still use it.
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../atomicfile/index.js';
 import { internal, messageOf } from '../errors/index.js';
 import { wrapperFileName, wrapperScript } from './wrapper-script.js';
 
 const MODE = 0o700;
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeAtomically(dir: string, path: string, content: string): Promise<void> {
-  const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
-  const fh = await open(tmp, 'wx', MODE);
-  try {
-    await fh.writeFile(content, 'utf8');
-    // open()'s mode is masked by the umask; the script must be executable.
-    await fh.chmod(MODE);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(dir);
-}
 
 export class WrapperStore {
   readonly dir: string;
@@ -110,7 +81,8 @@ export class WrapperStore {
       await chmod(path, MODE);
       return;
     }
-    await writeAtomically(this.dir, path, content);
+    // Executable by its owner; the folder is flushed so the new name survives a crash.
+    await writeFileAtomic(path, content, { mode: MODE, syncFolder: true });
   }
 }
 

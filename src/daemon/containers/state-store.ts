@@ -2,9 +2,9 @@
 // atomically (temp file, fsync, rename) so that a crash leaves either the old
 // or the new record, never half of one. Writes of one container are chained
 // so that an older write can never land after a newer one.
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../atomicfile/index.js';
 import type { Logger } from '../../log/index.js';
 import type { ContainerRecordState } from './types.js';
 
@@ -42,20 +42,7 @@ export class StateStore {
   private async write(id: string, text: string): Promise<void> {
     const dir = this.dir(id);
     await mkdir(dir, { recursive: true, mode: 0o710 });
-    const tmp = join(dir, `.${STATE_FILE}.${randomBytes(6).toString('hex')}`);
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(tmp, join(dir, STATE_FILE));
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
+    await writeFileAtomic(join(dir, STATE_FILE), text);
   }
 
   /** Every readable record; unreadable ones are logged and skipped. Also finishes interrupted removals. */
