@@ -102,7 +102,7 @@ export class PluginService {
       }
       out.push(clone(plugin));
     }
-    // Byte order, as Go sorts strings (and no locale data paged in).
+    // Byte order, as Go sorts strings.
     return out.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
   }
 
