@@ -1,5 +1,6 @@
 // The daemon's event bus, in Docker's /events shape. Producers publish; the
 // API streams. A ring of recent events serves `since` queries.
+import { nowNs } from '../clock/index.js';
 
 export type EventType = 'container' | 'image' | 'plugin' | 'daemon' | 'network' | 'volume';
 
@@ -28,14 +29,15 @@ export class EventBus {
   }
 
   publish(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): EngineEvent {
-    const nowNs = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+    // One clock that never goes backwards: `since`/`until` replays depend on the order.
+    const ns = nowNs();
     const event: EngineEvent = {
       Type: type,
       Action: action,
       Actor: { ID: id, Attributes: { ...attributes } },
       scope: 'local',
-      time: Number(nowNs / 1_000_000_000n),
-      timeNano: Number(nowNs),
+      time: Number(ns / 1_000_000_000n),
+      timeNano: Number(ns),
     };
     if (type === 'container' || type === 'image') {
       event.status = action;

@@ -196,3 +196,15 @@ describe('GET /events', () => {
     assert.equal(bus.active, 0);
   });
 });
+
+describe('event times', () => {
+  it('never go backwards, however fast events come', () => {
+    const bus = new EventBus();
+    let last = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const e = bus.publish('container', 'start', `c${i}`);
+      assert.ok(e.timeNano >= last, `event ${i}: ${e.timeNano} after ${last}`);
+      last = e.timeNano;
+    }
+  });
+});

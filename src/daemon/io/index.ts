@@ -17,4 +17,4 @@ export {
 } from '../../stdcopy/index.js';
 export { encodeLogEntry, decodeLogEntry, LineSplitter, MAX_LOG_LINE, type LogEntry, type OutputStream } from './jsonlog.js';
 export { formatRfc3339Nano, parseRfc3339Nano } from './timefmt.js';
-export { nowNs } from './clock.js';
+export { nowNs } from '../../clock/index.js';

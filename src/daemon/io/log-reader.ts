@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { ChangeWaiter } from './change-waiter.js';
-import { nowNs, secondsToNs } from './clock.js';
+import { nowNs, secondsToNs } from '../../clock/index.js';
 import { decodeLogEntry, type LogEntry } from './jsonlog.js';
 import { tailOffset } from './log-tail.js';
 import { STDERR, STDOUT, frame as stdcopyFrame } from '../../stdcopy/index.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { HijackedConnection } from '../../api/types.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import { attachClient, type IOHub } from './attach.js';
-import { nowNs } from './clock.js';
+import { nowNs } from '../../clock/index.js';
 import { makeFifo, openFifoReader, removeFifo } from './fifo.js';
 import { LineSplitter, type OutputStream } from './jsonlog.js';
 import { LogFileWriter } from './log-writer.js';

@@ -1,4 +1,4 @@
-// Wall-clock time with nanosecond resolution for log timestamps. Date.now()
+// Wall-clock time with nanosecond resolution for log and event timestamps. Date.now()
 // only has milliseconds, so the monotonic clock supplies the rest; the two are
 // re-anchored whenever they drift apart (e.g. after an NTP step).
 
