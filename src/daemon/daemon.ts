@@ -17,7 +17,7 @@ import { PluginService } from '../plugins/index.js';
 import { ImageService } from './images/index.js';
 import { ContainerService } from './containers/index.js';
 import { ExecService, top } from './exec/index.js';
-import { openProcessIO, readLogs } from './io/index.js';
+import { FifoPool, openProcessIO, readLogs, type OpenIOOptions, type ProcessIO } from './io/index.js';
 import { containerRoutes } from '../api/routes/containers.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
@@ -115,12 +115,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
 
   const images = new ImageService({ client, events, logger: logger.child({ component: 'images' }), snapshotter: 'overlayfs', tmpDir: join(config.dataRoot, 'tmp') });
-  const execs = new ExecService({ logger: logger.child({ component: 'exec' }) });
+  const ioLogger = logger.child({ component: 'io' });
+  const fifoPool = await FifoPool.open(join(config.execRoot, 'fifo-pool'), { logger: ioLogger });
+  const openIO = (o: OpenIOOptions): Promise<ProcessIO> => openProcessIO(o, ioLogger, (path) => fifoPool.make(path));
+  const execs = new ExecService({ logger: logger.child({ component: 'exec' }), openProcessIO: openIO });
   const containers = new ContainerService({
     client,
     configStore: store,
     images,
-    io: { openProcessIO: (o) => openProcessIO(o, logger.child({ component: 'io' })), readLogs },
+    io: { openProcessIO: openIO, readLogs },
     events,
     logger: logger.child({ component: 'containers' }),
     dataRoot: config.dataRoot,
@@ -198,6 +201,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         .shutdown({ liveRestore: last.liveRestore, timeout: last.shutdownTimeout })
         .catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containers failed'));
       await plugins.shutdown().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping plugins failed'));
+      await fifoPool.close().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'removing spare FIFOs failed'));
       client.close();
       await managed?.stop().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containerd failed'));
       await rm(config.pidfile, { force: true }).catch(() => undefined);

@@ -5,7 +5,7 @@ import type { HijackedConnection } from '../../api/types.js';
 import { OCI_PROCESS_TYPE_URL } from '../../containerd/index.js';
 import { conflict, internal, invalidParameter, isBerthError, messageOf, notFound } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
-import { openProcessIO, parseDetachKeys, stdcopyFrame, STDOUT, type ProcessIO } from '../io/index.js';
+import { openProcessIO, parseDetachKeys, stdcopyFrame, STDOUT, type OpenIOOptions, type ProcessIO } from '../io/index.js';
 import { buildExecProcess } from './process-spec.js';
 import { startErrorExitCode } from './start-error.js';
 import type { ExecCreateConfig, ExecInspect, ExecStartOptions, ExecTarget } from './types.js';
@@ -44,6 +44,8 @@ interface ExecRecord {
 export interface ExecServiceOptions {
   logger?: Logger;
   maxIdlePerContainer?: number;
+  /** the daemon's (with its FIFO pool); default: FIFOs made on demand */
+  openProcessIO?: (opts: OpenIOOptions) => Promise<ProcessIO>;
 }
 
 /** A validated start: the HTTP layer hijacks the connection, then runs it. */
@@ -55,10 +57,12 @@ export class ExecService {
   private readonly execs = new Map<string, ExecRecord>();
   private readonly log: Logger;
   private readonly maxIdle: number;
+  private readonly openIO: (opts: OpenIOOptions) => Promise<ProcessIO>;
 
   constructor(opts: ExecServiceOptions = {}) {
     this.log = opts.logger ?? silentLogger();
     this.maxIdle = opts.maxIdlePerContainer ?? MAX_IDLE_EXECS_PER_CONTAINER;
+    this.openIO = opts.openProcessIO ?? ((o) => openProcessIO(o, this.log));
   }
 
   async create(target: ExecTarget, cfg: ExecCreateConfig): Promise<{ Id: string }> {
@@ -188,8 +192,7 @@ export class ExecService {
         ...(user !== undefined ? { user } : {}),
         ...(size !== undefined ? { consoleSize: { height: size[0], width: size[1] } } : {}),
       });
-      io = await openProcessIO(
-        {
+      io = await this.openIO({
           dir: target.execDir,
           prefix: rec.id,
           openStdin: rec.openStdin,
@@ -202,9 +205,7 @@ export class ExecService {
               await tasks.closeIO(target.id, rec.id).catch((err: unknown) => this.log.debug({ err, exec: rec.id }, 'closing exec stdin failed'));
             });
           },
-        },
-        this.log,
-      );
+        });
       const attached =
         client === undefined
           ? undefined

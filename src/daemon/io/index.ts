@@ -1,7 +1,8 @@
 // Process I/O: FIFOs between berthd and the shim, json-file logs, attach,
 // log reading, stdcopy framing.
 export type { AttachOptions, FifoPaths, LogReadOptions, LogReader, OpenIOOptions, ProcessIO } from './types.js';
-export { openProcessIO } from './process-io.js';
+export { openProcessIO, type FifoMaker } from './process-io.js';
+export { FifoPool, type FifoPoolOptions } from './fifo-pool.js';
 export { readLogs } from './log-reader.js';
 export { CLIENT_BUFFER_CAP } from './output-client.js';
 export { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach-keys.js';

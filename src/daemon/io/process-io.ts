@@ -14,8 +14,11 @@ import type { OutputClient } from './output-client.js';
 import { StdinPipe } from './stdin-pipe.js';
 import type { AttachOptions, FifoPaths, OpenIOOptions, ProcessIO } from './types.js';
 
+/** Makes a FIFO at a path, keeping a FIFO already there (makeFifo, or a FifoPool's make). */
+export type FifoMaker = (path: string) => Promise<void>;
+
 /** Create the FIFOs (and open the log) of a process about to be created by the shim. */
-export async function openProcessIO(opts: OpenIOOptions, logger: Logger = silentLogger()): Promise<ProcessIO> {
+export async function openProcessIO(opts: OpenIOOptions, logger: Logger = silentLogger(), fifoMaker: FifoMaker = makeFifo): Promise<ProcessIO> {
   await fsp.mkdir(opts.dir, { recursive: true, mode: 0o700 });
   const fifos: FifoPaths = {
     stdin: opts.openStdin ? join(opts.dir, `${opts.prefix}-stdin`) : '',
@@ -23,7 +26,7 @@ export async function openProcessIO(opts: OpenIOOptions, logger: Logger = silent
     stderr: opts.tty ? '' : join(opts.dir, `${opts.prefix}-stderr`),
   };
   const paths = [fifos.stdin, fifos.stdout, fifos.stderr].filter((p) => p !== '');
-  await Promise.all(paths.map((p) => makeFifo(p)));
+  await Promise.all(paths.map((p) => fifoMaker(p)));
   let writer: LogFileWriter | undefined;
   try {
     writer = opts.logPath !== undefined ? await LogFileWriter.open(opts.logPath, logger) : undefined;
