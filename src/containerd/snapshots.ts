@@ -1,4 +1,5 @@
 // Snapshots service: layer and container filesystems (berth uses overlayfs).
+import { messageOf } from '../errors/index.js';
 import { fromWireMount, fromWireSnapshotInfo } from './convert.js';
 import type { Rpc } from './connection.js';
 import type { ContainerdClient } from './types.js';
@@ -10,17 +11,30 @@ interface MountsAnswer {
   mounts: WireMount[];
 }
 
-export function snapshotsApi(rpc: Rpc): ContainerdClient['snapshots'] {
-  return {
-    async prepare(snapshotter, key, parent, labels = {}) {
-      const res = await rpc.unary<MountsAnswer>(SVC, 'Prepare', { snapshotter, key, parent, labels }, 'long');
-      return res.mounts.map(fromWireMount);
-    },
+/**
+ * containerd killed while making a snapshot can leave the snapshot's folder
+ * behind with its transaction rolled back, so the next snapshot gets the same
+ * ID and its rename onto that folder fails; the failing call removes the
+ * folder, so one more try succeeds.
+ */
+export function isLeftoverSnapshotFolder(err: unknown): boolean {
+  const message = messageOf(err);
+  return message.includes('failed to rename') && message.includes('file exists');
+}
 
-    async view(snapshotter, key, parent, labels = {}) {
-      const res = await rpc.unary<MountsAnswer>(SVC, 'View', { snapshotter, key, parent, labels }, 'long');
-      return res.mounts.map(fromWireMount);
-    },
+export function snapshotsApi(rpc: Rpc): ContainerdClient['snapshots'] {
+  const create = async (method: 'Prepare' | 'View', req: { snapshotter: string; key: string; parent: string; labels: Record<string, string> }) => {
+    const call = () => rpc.unary<MountsAnswer>(SVC, method, req, 'long');
+    const res = await call().catch((err: unknown) => {
+      if (isLeftoverSnapshotFolder(err)) return call();
+      throw err;
+    });
+    return res.mounts.map(fromWireMount);
+  };
+  return {
+    prepare: (snapshotter, key, parent, labels = {}) => create('Prepare', { snapshotter, key, parent, labels }),
+
+    view: (snapshotter, key, parent, labels = {}) => create('View', { snapshotter, key, parent, labels }),
 
     async mounts(snapshotter, key) {
       const res = await rpc.unary<MountsAnswer>(SVC, 'Mounts', { snapshotter, key });

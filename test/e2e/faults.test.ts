@@ -2,7 +2,7 @@
 // API socket's mode, group, a second daemon on the same path, a stale file.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
@@ -109,6 +109,29 @@ describe('managed containerd killed with SIGKILL', { timeout: 180_000 }, () => {
     // A fresh container works too.
     assert.equal(ok(await docker('run', '--rm', 'busybox', 'echo', 'fresh'), 'run'), 'fresh\n');
     assert.ok(alive(h.pid), 'berthd is still alive');
+  });
+});
+
+describe('snapshot folders left by a killed containerd', { timeout: 120_000 }, () => {
+  let d: BerthdHandle | undefined;
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  it('do not fail the next containers: the rename onto a leftover is tried once more', async () => {
+    d = await startBerthd();
+    const h = d;
+    const docker = (...a: string[]): Promise<CommandResult> => h.docker(a, { timeoutMs: 30_000 });
+    ok(await docker('import', await busyboxRootfsTarFile(h.root), 'busybox'), 'import');
+    // A containerd killed mid-snapshot leaves the folder of the next snapshot
+    // ID while its metadata rolled back: make such folders for the next IDs.
+    const snapshots = join(h.dataRoot, 'containerd', 'io.containerd.snapshotter.v1.overlayfs', 'snapshots');
+    const ids = readdirSync(snapshots).map(Number).filter(Number.isInteger);
+    const next = Math.max(0, ...ids) + 1;
+    for (let i = next; i < next + 3; i++) mkdirSync(join(snapshots, String(i), 'fs'), { recursive: true });
+    for (let i = 0; i < 3; i++) {
+      assert.equal(ok(await docker('run', '--rm', 'busybox', 'echo', `run ${i}`), `run ${i}`), `run ${i}\n`);
+    }
   });
 });
 
