@@ -143,7 +143,7 @@ describe('process I/O with a real shim', { timeout: 120_000 }, () => {
       .split('\n')
       .map((l) => decodeLogEntry(l));
     assert.deepEqual(
-      entries.map((e) => `${e?.stream}:${e?.log.toString()}`).sort(),
+      entries.map((e) => `${e?.stream}:${e?.text}`).sort(),
       ['stdout:out1\n', 'stderr:err1\n', 'stdout:got hello\n', 'stdout:rest of input\n', 'stdout:partial'].sort(),
     );
     assert.equal(await collect(readLogs(logPath, { ...logDefaults, stderr: false, tail: 2 })), 'rest of input\npartial');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { FrameDecoder, FrameEncoder, HEADER_SIZE, STDERR, STDOUT, demux, frame, frames } from '../../src/api/index.js';
+import { frameRuns } from '../../src/stdcopy/index.js';
 
 describe('stdcopy framing', () => {
   it('writes the 8-byte header: stream, three zeros, big-endian size', () => {
@@ -19,6 +20,39 @@ describe('stdcopy framing', () => {
     const { stdout, frames: decoded } = demux(Buffer.concat(parts));
     assert.ok(decoded.every((d) => d.payload.length <= 32 * 1024));
     assert.ok(stdout.equals(payload));
+  });
+
+  it('joins consecutive chunks of one stream into frames up to the cap, in order', () => {
+    const line = (n: number): Buffer => Buffer.from(`line ${n}\n`);
+    const chunks = [
+      { stream: STDOUT, payload: line(1) },
+      { stream: STDOUT, payload: line(2) },
+      { stream: STDERR, payload: line(3) },
+      { stream: STDERR, payload: Buffer.alloc(0) },
+      { stream: STDOUT, payload: line(4) },
+    ] as const;
+    const { frames: decoded, trailing } = demux(frameRuns(chunks));
+    assert.equal(trailing, 0);
+    assert.deepEqual(
+      decoded.map((d) => [d.stream, d.payload.toString()]),
+      [
+        [STDOUT, 'line 1\nline 2\n'],
+        [STDERR, 'line 3\n'],
+        [STDOUT, 'line 4\n'],
+      ],
+    );
+    assert.equal(frameRuns([]).length, 0);
+
+    // Many small chunks and a large one: no frame over the cap, bytes unchanged.
+    const many = Array.from({ length: 5000 }, (_, i) => ({ stream: i % 1000 === 999 ? STDERR : STDOUT, payload: line(i) }) as const);
+    const big = randomBytes(70_000);
+    const all = [...many, { stream: STDOUT, payload: big } as const];
+    const out = demux(frameRuns(all, 4096));
+    assert.ok(out.frames.every((d) => d.payload.length > 0 && d.payload.length <= 4096));
+    assert.ok(out.frames.length < 100, `${out.frames.length} frames for 5001 chunks`);
+    const want = (id: number): Buffer => Buffer.concat(all.filter((c) => c.stream === id).map((c) => c.payload));
+    assert.ok(out.stdout.equals(want(STDOUT)));
+    assert.ok(out.stderr.equals(want(STDERR)));
   });
 
   it('decodes byte by byte, with headers split across chunks', () => {

@@ -177,7 +177,7 @@ describe('process I/O', () => {
     assert.deepEqual(
       lines.map((l) => {
         const e = decodeLogEntry(l);
-        return [e?.stream, e?.log.toString()];
+        return [e?.stream, e?.text];
       }),
       [
         ['stdout', 'to stdout\n'],

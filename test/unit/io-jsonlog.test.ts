@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   decodeLogEntry,
+  decodeLogLines,
   encodeLogEntry,
   formatRfc3339Nano,
   LineSplitter,
@@ -48,11 +49,30 @@ describe('json-file entries', () => {
     const line = encodeLogEntry({ stream: 'stderr', log: Buffer.from('a "quoted"\tline\n'), timeNs: T0 });
     assert.equal(line, '{"log":"a \\"quoted\\"\\tline\\n","stream":"stderr","time":"2024-01-01T00:00:00.123456789Z"}\n');
     const back = decodeLogEntry(line.trimEnd());
-    assert.deepEqual(back, { stream: 'stderr', log: Buffer.from('a "quoted"\tline\n'), timeNs: T0 });
+    assert.deepEqual(back, { stream: 'stderr', text: 'a "quoted"\tline\n', timeNs: T0 });
   });
+  it('decodes a block of lines the fast way and the JSON way alike, leaving an incomplete line', () => {
+    const texts = ['plain\n', 'no newline', '', 'tab\there\n', 'quote " and back\\slash\n', 'end in \\', 'ünïcødé ✓\n', '\u0001ctl\n', '\\n literal\n'];
+    const lines = texts.map((text, i) => encodeLogEntry({ stream: i % 3 === 1 ? 'stderr' : 'stdout', log: Buffer.from(text), timeNs: T0 + BigInt(i) }));
+    const dockerd = '{"log":"a\\u003cb\\n","stream":"stdout","attrs":{"x":"y"},"time":"2024-01-01T00:00:01Z"}\n';
+    const junk = 'not json\n{"log":"x","stream":"stdout","time":"yesterday"}\n';
+    const tail = Buffer.from('{"log":"cut in th');
+    const block = Buffer.concat([Buffer.from(lines.join('') + dockerd + junk), tail]);
+    const { entries, consumed } = decodeLogLines(block);
+    assert.equal(consumed, block.length - tail.length);
+    const want = [
+      ...texts.map((text, i) => ({ stream: i % 3 === 1 ? 'stderr' : 'stdout', text, timeNs: T0 + BigInt(i) })),
+      { stream: 'stdout', text: 'a<b\n', timeNs: 1704067201_000000000n },
+    ];
+    assert.deepEqual(entries, want);
+    // Each line alone decodes as in the block (the backslash look-ahead is per block).
+    for (const [i, line] of lines.entries()) assert.deepEqual(decodeLogLines(Buffer.from(line)).entries, [want[i]]);
+    assert.deepEqual(decodeLogLines(tail), { entries: [], consumed: 0 });
+  });
+
   it('decodes what dockerd writes and rejects junk', () => {
     const e = decodeLogEntry('{"log":"hi\\u003cthere\\u003e\\n","stream":"stdout","time":"2024-01-01T00:00:00.5Z"}');
-    assert.equal(e?.log.toString(), 'hi<there>\n');
+    assert.equal(e?.text, 'hi<there>\n');
     assert.equal(e?.timeNs, 1704067200_500000000n);
     assert.equal(decodeLogEntry('not json'), undefined);
     assert.equal(decodeLogEntry('{"log":"x","stream":"other","time":"2024-01-01T00:00:00Z"}'), undefined);

@@ -3,8 +3,9 @@
 import type { HijackedConnection } from '../../api/types.js';
 import type { Logger } from '../../log/index.js';
 import { DEFAULT_DETACH_KEYS, DetachScanner } from './detach-keys.js';
-import type { OutputStream } from './jsonlog.js';
-import { renderEntry, scanLogEntries } from './log-reader.js';
+import { streamId, type OutputStream } from './jsonlog.js';
+import { renderEntries, scanLogEntries } from './log-reader.js';
+import { frame as stdcopyFrame } from '../../stdcopy/index.js';
 import { OutputClient } from './output-client.js';
 import type { AttachOptions } from './types.js';
 
@@ -63,12 +64,12 @@ export async function attachClient(hub: IOHub, conn: HijackedConnection, opts: A
       const entries = scanLogEntries(hub.logPath, { tail: 'all', follow: false, endOffset: limit, signal: abort.signal });
       for await (const batch of entries) {
         if (client.isGone || abort.signal.aborted) break;
-        const wanted = batch.filter((entry) => client.wants(entry.stream)).map((entry) => renderEntry(entry, false, multiplexed));
-        if (wanted.length > 0) await client.writeNow(Buffer.concat(wanted));
+        const wanted = batch.filter((entry) => client.wants(entry.stream));
+        if (wanted.length > 0) await client.writeNow(renderEntries(wanted, false, multiplexed));
       }
       if (live) {
         for (const partial of partials) {
-          if (client.wants(partial.stream)) await client.writeNow(renderEntry({ stream: partial.stream, log: partial.data, timeNs: 0n }, false, multiplexed));
+          if (client.wants(partial.stream)) await client.writeNow(multiplexed ? stdcopyFrame(streamId(partial.stream), partial.data) : partial.data);
         }
         client.release();
       }

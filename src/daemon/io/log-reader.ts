@@ -6,9 +6,9 @@ import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { ChangeWaiter } from './change-waiter.js';
 import { nowNs, secondsToNs } from '../../clock/index.js';
-import { decodeLogEntry, type LogEntry } from './jsonlog.js';
+import { decodeLogLines, streamId, type LoggedLine, type OutputStream } from './jsonlog.js';
 import { tailOffset } from './log-tail.js';
-import { STDERR, STDOUT, frame as stdcopyFrame } from '../../stdcopy/index.js';
+import { frameRuns, type StreamChunk } from '../../stdcopy/index.js';
 import { formatRfc3339Nano } from './timefmt.js';
 import type { LogReadOptions } from './types.js';
 
@@ -30,7 +30,7 @@ export interface ScanOptions {
  * empty); lines that are not entries are skipped. Batches keep the per-entry
  * cost of async iteration and of socket writes off long logs.
  */
-export async function* scanLogEntries(path: string, opts: ScanOptions): AsyncGenerator<LogEntry[]> {
+export async function* scanLogEntries(path: string, opts: ScanOptions): AsyncGenerator<LoggedLine[]> {
   let ended = false;
   const waiter = new ChangeWaiter(path);
   const onEnded = (): void => {
@@ -55,24 +55,19 @@ export async function* scanLogEntries(path: string, opts: ScanOptions): AsyncGen
     const startSize = opts.endOffset ?? (await fh.stat()).size;
     let pos = opts.tail === 'all' ? 0 : await tailOffset(fh, startSize, opts.tail);
     let rest: Buffer = Buffer.alloc(0);
-    const buf = Buffer.allocUnsafe(BLOCK);
     let finalPass = false;
     for (;;) {
       const limit = opts.endOffset ?? Number.MAX_SAFE_INTEGER;
       while (pos < limit && !opts.signal.aborted) {
+        // A block of its own per read: entries keep slices of it.
+        const buf = Buffer.allocUnsafe(BLOCK);
         const { bytesRead } = await fh.read(buf, 0, Math.min(BLOCK, limit - pos), pos);
         if (bytesRead === 0) break;
         pos += bytesRead;
         const data = rest.length === 0 ? buf.subarray(0, bytesRead) : Buffer.concat([rest, buf.subarray(0, bytesRead)]);
-        const batch: LogEntry[] = [];
-        let start = 0;
-        for (let nl = data.indexOf(0x0a, start); nl !== -1; nl = data.indexOf(0x0a, start)) {
-          const entry = decodeLogEntry(data.toString('utf8', start, nl));
-          start = nl + 1;
-          if (entry !== undefined) batch.push(entry);
-        }
-        rest = Buffer.from(data.subarray(start));
-        if (batch.length > 0) yield batch;
+        const { entries, consumed } = decodeLogLines(data);
+        rest = Buffer.from(data.subarray(consumed));
+        if (entries.length > 0) yield entries;
       }
       if (!following || finalPass || opts.signal.aborted) return;
       if (opts.untilNs !== undefined && nowNs() > opts.untilNs) return;
@@ -95,11 +90,36 @@ export async function* scanLogEntries(path: string, opts: ScanOptions): AsyncGen
   }
 }
 
-/** Render one entry for a client: optional timestamp prefix, optional stdcopy frame. */
-export function renderEntry(entry: LogEntry, timestamps: boolean, multiplexed: boolean): Buffer {
-  let payload = entry.log;
-  if (timestamps) payload = Buffer.concat([Buffer.from(`${formatRfc3339Nano(entry.timeNs, true)} `), payload]);
-  return multiplexed ? stdcopyFrame(entry.stream === 'stderr' ? STDERR : STDOUT, payload) : payload;
+/**
+ * Entries as a client reads them: each with an optional timestamp prefix,
+ * stdcopy-framed unless the output is raw (TTY), consecutive entries of one
+ * stream sharing frames.
+ */
+export function renderEntries(entries: readonly LoggedLine[], timestamps: boolean, multiplexed: boolean): Buffer {
+  const runs: StreamChunk[] = [];
+  let run = '';
+  let runStream: OutputStream | undefined;
+  // Lines of one read of the output share a time: format it once.
+  let stampNs = -1n;
+  let stamp = '';
+  for (const entry of entries) {
+    if (multiplexed && entry.stream !== runStream) {
+      if (runStream !== undefined) runs.push({ stream: streamId(runStream), payload: Buffer.from(run) });
+      run = '';
+      runStream = entry.stream;
+    }
+    if (timestamps) {
+      if (entry.timeNs !== stampNs) {
+        stampNs = entry.timeNs;
+        stamp = `${formatRfc3339Nano(stampNs, true)} `;
+      }
+      run += stamp;
+    }
+    run += entry.text;
+  }
+  if (!multiplexed) return Buffer.from(run);
+  if (runStream !== undefined) runs.push({ stream: streamId(runStream), payload: Buffer.from(run) });
+  return frameRuns(runs);
 }
 
 async function* logChunks(path: string, opts: LogReadOptions, signal: AbortSignal): AsyncGenerator<Buffer> {
@@ -113,7 +133,7 @@ async function* logChunks(path: string, opts: LogReadOptions, signal: AbortSigna
     signal,
   });
   for await (const batch of entries) {
-    const rendered: Buffer[] = [];
+    const wanted: LoggedLine[] = [];
     let past = false;
     for (const entry of batch) {
       if (entry.stream === 'stdout' ? !opts.stdout : !opts.stderr) continue;
@@ -122,9 +142,9 @@ async function* logChunks(path: string, opts: LogReadOptions, signal: AbortSigna
         past = true;
         break;
       }
-      rendered.push(renderEntry(entry, opts.timestamps, opts.multiplexed));
+      wanted.push(entry);
     }
-    if (rendered.length > 0) yield Buffer.concat(rendered);
+    if (wanted.length > 0) yield renderEntries(wanted, opts.timestamps, opts.multiplexed);
     if (past) return;
   }
 }

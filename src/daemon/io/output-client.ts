@@ -5,8 +5,8 @@
 // the other clients.
 import type { Writable } from 'node:stream';
 import type { Logger } from '../../log/index.js';
-import type { OutputStream } from './jsonlog.js';
-import { STDERR, STDOUT, frame as stdcopyFrame } from '../../stdcopy/index.js';
+import { streamId, type OutputStream } from './jsonlog.js';
+import { frame as stdcopyFrame } from '../../stdcopy/index.js';
 
 export const CLIENT_BUFFER_CAP = 4 * 1024 * 1024;
 
@@ -37,7 +37,7 @@ export class OutputClient {
   /** Live output from the process. While held (during a log replay) it is queued. */
   deliver(stream: OutputStream, chunk: Buffer): void {
     if (!this.wants(stream) || chunk.length === 0) return;
-    const data = this.multiplexed ? stdcopyFrame(stream === 'stderr' ? STDERR : STDOUT, chunk) : chunk;
+    const data = this.multiplexed ? stdcopyFrame(streamId(stream), chunk) : chunk;
     if (this.held !== undefined) {
       if (this.heldBytes + data.length > CLIENT_BUFFER_CAP) {
         this.noteDrop(data.length);

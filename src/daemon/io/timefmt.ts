@@ -21,13 +21,27 @@ export function formatRfc3339Nano(ns: bigint, fixed: boolean): string {
   return digits === '' ? `${base}Z` : `${base}.${digits}Z`;
 }
 
-// Log lines come in runs within one second: the whole-second part of the
-// last timestamp parsed is kept, so most parses only add the fraction.
+// Log lines come in runs: lines of one read of the output share a timestamp,
+// and runs share a second. The last timestamp and the whole-second part of
+// the last one parsed are kept, so most parses compare a string or only add
+// the fraction.
+let lastText = '';
+let lastNs = 0n;
 let lastSecondText = '';
 let lastSecondNs = 0n;
 
 /** Parse an RFC 3339 timestamp into nanoseconds since the epoch; undefined when malformed. */
 export function parseRfc3339Nano(text: string): bigint | undefined {
+  if (text === lastText) return lastNs;
+  const ns = parseUncached(text);
+  if (ns !== undefined) {
+    lastText = text;
+    lastNs = ns;
+  }
+  return ns;
+}
+
+function parseUncached(text: string): bigint | undefined {
   const m = RFC3339.exec(text);
   if (m === null) return undefined;
   const base = m[1] as string;
