@@ -1,5 +1,7 @@
 // The figures of SPEC §7, each a function that sets up what it needs on
 // every daemon, takes interleaved samples and tears its set-up down.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCommand, sleep, type CommandResult } from '../test/helpers/berthd.js';
 import type { BenchContainerd } from './containerd.js';
 import { createMany, removeMany, startContainer, createContainer, removeContainer } from './containers.js';
@@ -8,9 +10,10 @@ import { isReload, subscribeEvents, type EventSubscription } from './events.js';
 import { BENCH_IMAGE, BENCH_IMAGE_FULL } from './image.js';
 import { interleave, pool, timeApi, timeDocker, type Lane } from './measure.js';
 import { rssKiB } from './procs.js';
+import { recordAnswer, startReplay } from './replay.js';
 import { msSince, type Summary, type Unit } from './stats.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'api-inspect', 'exec', 'info', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'rss-after'] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'rss-after'] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 export interface BenchContext {
@@ -129,17 +132,46 @@ async function concurrent(ctx: BenchContext): Promise<Map<string, Summary>> {
   return interleave(lanes, ctx.runs, ctx.warmup);
 }
 
+const sleeperSetup =
+  (name: string) =>
+  async (d: BenchDaemon): Promise<string> => {
+    const id = await createContainer(d, name, BENCH_IMAGE, ['sleep', '100000']);
+    await startContainer(d, id);
+    return id;
+  };
+
 /** A running `sleep` container named `name` on every daemon, sampled through `lanes` (inspect, exec). */
 function withSleeper(ctx: BenchContext, name: string, lanes: Lane[]): Promise<Map<string, Summary>> {
+  return withSetup(ctx, sleeperSetup(name), (d, id) => removeContainer(d, id), () => interleave(lanes, ctx.runs, ctx.warmup));
+}
+
+/**
+ * A reference figure: `docker args` against a socket replaying the first
+ * daemon's answers to `paths` with no work per request. The CLI's own cost
+ * of the command: no daemon can be faster.
+ */
+async function replayFloor(ctx: BenchContext, args: string[], paths: string[]): Promise<Map<string, Summary>> {
+  const source = ctx.daemons[0];
+  if (source === undefined) throw new Error('no daemon to record answers from');
+  const answers = new Map(await Promise.all(paths.map(async (p) => [p, await recordAnswer(source, p)] as const)));
+  const version = JSON.parse((await recordAnswer(source, '/version')).toString()) as { ApiVersion?: string };
+  const socket = join(tmpdir(), `berth-bench-replay-${process.pid}.sock`);
+  const replay = await startReplay(socket, version.ApiVersion ?? '1.41', answers, source.env);
+  try {
+    return await floorFigure(ctx, `docker ${args.join(' ')} against the replay`, () => runCommand('docker', args, replay.env));
+  } finally {
+    await replay.close();
+  }
+}
+
+/** replayFloor of inspecting a running container, created on the first daemon only. */
+function inspectFloor(ctx: BenchContext): Promise<Map<string, Summary>> {
+  const name = 'bench-inspect-floor';
   return withSetup(
-    ctx,
-    async (d) => {
-      const id = await createContainer(d, name, BENCH_IMAGE, ['sleep', '100000']);
-      await startContainer(d, id);
-      return id;
-    },
+    { ...ctx, daemons: ctx.daemons.slice(0, 1) },
+    sleeperSetup(name),
     (d, id) => removeContainer(d, id),
-    () => interleave(lanes, ctx.runs, ctx.warmup),
+    () => replayFloor(ctx, ['inspect', name], [`/containers/${name}/json`]),
   );
 }
 
@@ -253,6 +285,7 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   concurrent: { title: (c) => `${c.concurrentTotal} × \`docker run --rm\`, ${c.concurrentInFlight} in flight, total`, unit: 'ms', run: concurrent },
   'client-floor': { title: () => 'floor: `docker --version` (the CLI alone, no daemon)', unit: 'ms', run: clientFloor },
   inspect: { title: () => '`docker inspect` of a running container', unit: 'ms', run: (c) => withSleeper(c, 'bench-inspect', dockerLanes(c, ['inspect', 'bench-inspect'])) },
+  'inspect-floor': { title: () => 'floor: `docker inspect` against recorded answers (no daemon work)', unit: 'ms', run: inspectFloor },
   'api-inspect': {
     title: () => 'API only: `GET /containers/C/json`, new connection',
     unit: 'ms',
@@ -260,6 +293,11 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   },
   exec: { title: () => '`docker exec C true`', unit: 'ms', run: (c) => withSleeper(c, 'bench-exec', dockerLanes(c, ['exec', 'bench-exec', 'true'])) },
   info: { title: () => '`docker info`', unit: 'ms', run: (c) => interleave(dockerLanes(c, ['info']), c.runs, c.warmup) },
+  'info-floor': {
+    title: () => 'floor: `docker info` against recorded answers (no daemon work)',
+    unit: 'ms',
+    run: (c) => replayFloor(c, ['info'], ['/info']),
+  },
   'api-info': { title: () => 'API only: `GET /info`, new connection', unit: 'ms', run: (c) => interleave(apiLanes(c, '/info'), c.runs, c.warmup) },
   ps: { title: (c) => `\`docker ps -a\` with ${c.psCount} containers`, unit: 'ms', run: ps },
   logs: { title: () => `\`docker logs C\`, ${LOG_LINES.toLocaleString('en')} lines`, unit: 'ms', run: logs },

@@ -19,11 +19,20 @@ const ratioAtMost = (limit: number): Target => ({
   },
 });
 
+/** Replay floors and the figure whose dockerd median they bound. */
+const REPLAYED: Partial<Record<FigureId, FigureId>> = { 'inspect-floor': 'inspect', 'info-floor': 'info' };
+
 const TARGETS: Partial<Record<FigureId, Target>> = {
   'rss-idle': ratioAtMost(0.8),
   run: ratioAtMost(0.8),
   concurrent: ratioAtMost(0.8),
   ps: ratioAtMost(0.8),
+  // Beyond SPEC §7: the benchmark issue asks every ratio to be at most 0.8.
+  inspect: ratioAtMost(0.8),
+  exec: ratioAtMost(0.8),
+  info: ratioAtMost(0.8),
+  logs: ratioAtMost(0.8),
+  'rss-100': ratioAtMost(0.8),
   reload: {
     text: '< 50 ms (berth)',
     met: (r) => {
@@ -70,15 +79,19 @@ export function renderReport(
   for (const r of results) {
     const target = TARGETS[r.id];
     const met = target?.met(r);
-    const reference = r.id === 'floor' || r.id === 'client-floor';
+    const reference = r.id === 'floor' || r.id.endsWith('-floor');
     const targetCell = target ? `${target.text}${met === undefined ? '' : met ? ' ✓' : ' ✗'}` : reference ? 'reference' : '—';
     if (r.error !== undefined) {
       lines.push(`| ${r.title} | failed: ${r.error.replace(/\|/g, '\\|').replace(/\n/g, ' ')} | | | ${targetCell} |`);
       continue;
     }
     if (reference) {
-      const floor = formatSummary(r.summaries.get('floor'), r.unit);
-      lines.push(`| ${r.title} | ${floor} | ${floor} | — | ${targetCell} |`);
+      const floor = r.summaries.get('floor');
+      // A replay floor over dockerd's figure: the lowest ratio any daemon can reach.
+      const of = REPLAYED[r.id];
+      const best = of === undefined ? undefined : ratio(floor, results.find((x) => x.id === of)?.summaries.get('dockerd'));
+      const bestCell = best === undefined ? '—' : `${best.toFixed(2)} (lowest reachable)`;
+      lines.push(`| ${r.title} | ${formatSummary(floor, r.unit)} | ${formatSummary(floor, r.unit)} | ${bestCell} | ${targetCell} |`);
       continue;
     }
     const b = r.summaries.get('berth');
