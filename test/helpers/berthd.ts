@@ -235,15 +235,59 @@ export function killRootProcesses(root: string): void {
       }
     }
   }
-  killContainerCgroups([join(root, 'data', 'containers'), join(root, 'data', 'plugins')]);
+  const recorded = [join(root, 'data', 'containers'), join(root, 'data', 'plugins')].flatMap((dir) => (existsSync(dir) ? readdirSync(dir) : []));
+  killContainerCgroups(new Set([...recorded, ...killRuncContainers(root)]));
+}
+
+const RUNC_STATE_ROOT = '/run/containerd/runc';
+
+/**
+ * A container created but never started waits in `runc init` for its start;
+ * once its shim is killed nothing deletes it. Find such containers through
+ * runc's state (whose bundle lies under the root): kill the init process and
+ * drop the state.
+ */
+function killRuncContainers(root: string): string[] {
+  const found: string[] = [];
+  const namespaces = existsSync(RUNC_STATE_ROOT) ? readdirSync(RUNC_STATE_ROOT) : [];
+  for (const ns of namespaces) {
+    let ids: string[] = [];
+    try {
+      ids = readdirSync(join(RUNC_STATE_ROOT, ns));
+    } catch {
+      continue;
+    }
+    for (const id of ids) {
+      const dir = join(RUNC_STATE_ROOT, ns, id);
+      let state: { init_process_pid?: unknown; config?: { rootfs?: unknown } };
+      try {
+        state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as typeof state;
+      } catch {
+        continue;
+      }
+      const rootfs = state.config?.rootfs;
+      if (typeof rootfs !== 'string' || !rootfs.startsWith(root + '/')) continue;
+      const pid = state.init_process_pid;
+      if (typeof pid === 'number' && pid > 0) {
+        try {
+          // Only if it still is that container's init (pids are reused).
+          if (readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`_LIBCONTAINER_STATEDIR=${dir}`)) process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+      found.push(id);
+    }
+  }
+  return found;
 }
 
 /**
  * Container and plugin processes outlive a killed shim; find them through the
- * cgroups named after the ids under this root (thawing paused ones).
+ * cgroups named after their ids (thawing paused ones).
  */
-function killContainerCgroups(idDirs: string[]): void {
-  const ids = new Set(idDirs.flatMap((dir) => (existsSync(dir) ? readdirSync(dir) : [])));
+function killContainerCgroups(ids: ReadonlySet<string>): void {
   if (ids.size === 0) return;
   const walk = (dir: string, visit: (d: string) => void): void => {
     let entries: string[] = [];
