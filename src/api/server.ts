@@ -32,6 +32,8 @@ export interface ApiServerOptions {
   version?: string;
   /** how long close() lets in-flight requests finish before cutting them (default 2000 ms) */
   closeGraceMs?: number;
+  /** called as each request arrives, before it is handled */
+  onRequest?: () => void;
 }
 
 export interface ApiServer {
@@ -247,12 +249,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     // Both handlers answer their own errors; this only catches a failure to do so.
     const last = (err: unknown): void => logger.error({ err }, 'API connection handling failed');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      opts.onRequest?.();
       onRequest(req, res).catch((err: unknown) => {
         last(err);
         res.destroy();
       });
     });
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      opts.onRequest?.();
       onUpgrade(req, socket, head).catch((err: unknown) => {
         last(err);
         socket.destroy();

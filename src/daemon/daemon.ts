@@ -17,6 +17,7 @@ import { PluginService } from '../plugins/index.js';
 import { ImageService } from './images/index.js';
 import { ContainerService } from './containers/index.js';
 import { ExecService, top } from './exec/index.js';
+import { memory } from './memory.js';
 import { FifoPool, openProcessIO, readLogs, type OpenIOOptions, type ProcessIO } from './io/index.js';
 import { containerRoutes } from '../api/routes/containers.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
@@ -184,6 +185,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       hosts: config.hosts,
       group: await socketGroup(config.group, logger),
       version: opts.version,
+      onRequest: () => memory.noteActivity(),
     });
     await server.listen();
   } catch (err) {
@@ -211,6 +213,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
 
   void plugins.restoreEnabled();
+  // Start-up's bytecode and buffers go back once the daemon is quiet.
+  memory.noteActivity();
   logger.info({ hosts: config.hosts, dataRoot: config.dataRoot, containerd: managed?.address ?? config.containerd, generation: initial.generation }, 'berthd is ready');
   await notifier.notify('READY=1', 'STATUS=berthd is ready');
   return { events, store, reload, shutdown };

@@ -186,7 +186,7 @@ test('bin/berthd runs with its memory flags, and its log stays pure JSON', async
   const argv = readFileSync(`/proc/${d.pid}/cmdline`, 'utf8').split('\0');
   for (const flag of ['--max-semi-space-size=1', '--lite-mode', '--expose-gc']) assert.ok(argv.includes(flag), `berthd runs with ${flag}: ${argv.join(' ')}`);
   const environ = readFileSync(`/proc/${d.pid}/environ`, 'utf8').split('\0');
-  assert.ok(environ.includes('GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072'), 'berthd runs with a fixed malloc mmap threshold');
+  assert.ok(environ.includes('GLIBC_TUNABLES=glibc.malloc.mmap_threshold=32768'), 'berthd runs with a fixed malloc mmap threshold');
   const lines = d.output().split('\n').filter((l) => l.trim() !== '');
   assert.ok(lines.length > 0);
   for (const line of lines.filter((l) => !l.startsWith('time='))) {
