@@ -14,9 +14,13 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // Identifiers keep their names so that logs and stack traces stay readable.
+  // Local names are minified too: V8 keeps the whole source in memory (for
+  // lazy compilation), and shorter names shrink it and the scope data, about
+  // 1 MiB of resident memory. Properties and exports keep their names; the
+  // source map (node --enable-source-maps) turns stack traces back.
   minifyWhitespace: true,
   minifySyntax: true,
+  minifyIdentifiers: true,
   sourcemap: true,
   // The CommonJS packages inside call require() for Node's own modules.
   banner: { js: "import { createRequire as berthCreateRequire } from 'node:module'; const require = berthCreateRequire(import.meta.url);" },
