@@ -115,7 +115,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return abortStart(err);
   }
 
-  const images = new ImageService({ client, events, logger: logger.child({ component: 'images' }), snapshotter: 'overlayfs', tmpDir: join(config.dataRoot, 'tmp') });
+  const images = new ImageService({
+    client,
+    events,
+    logger: logger.child({ component: 'images' }),
+    snapshotter: 'overlayfs',
+    tmpDir: join(config.dataRoot, 'tmp'),
+    namespace: config.containerdNamespace,
+  });
   const ioLogger = logger.child({ component: 'io' });
   const fifoPool = await FifoPool.open(join(config.execRoot, 'fifo-pool'), { logger: ioLogger });
   const openIO = (o: OpenIOOptions): Promise<ProcessIO> => openProcessIO(o, ioLogger, (path) => fifoPool.make(path));
@@ -203,6 +210,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         .shutdown({ liveRestore: last.liveRestore, timeout: last.shutdownTimeout })
         .catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containers failed'));
       await plugins.shutdown().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping plugins failed'));
+      images.close();
       await fifoPool.close().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'removing spare FIFOs failed'));
       client.close();
       await managed?.stop().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containerd failed'));

@@ -283,4 +283,20 @@ describe('images through the docker CLI and bin/berthd', { timeout: 240_000 }, (
     const gz = await docker(['import', '-', 'gz:1'], gzipSync(readFileSync(rootfs)));
     assert.equal(gz.code, 0, gz.stderr);
   });
+  test('images named or removed with ctr behind berthd are seen at once', async () => {
+    const ctr = (...args: string[]): string =>
+      execFileSync('ctr', ['-a', join(berthd!.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', ...args], { encoding: 'utf8' });
+    // Warm up whatever berthd keeps of the image list.
+    await ok(['images']);
+    await ok(['info']);
+    for (let i = 0; i < 5; i++) {
+      ctr('images', 'tag', 'docker.io/library/busybox:latest', `docker.io/library/from-ctr:${i}`);
+      assert.equal(await ok(['run', '--rm', `from-ctr:${i}`, 'echo', 'tagged with ctr']), 'tagged with ctr\n');
+      assert.match(await ok(['images', '--format', '{{.Repository}}:{{.Tag}}']), new RegExp(`^from-ctr:${i}$`, 'm'));
+      ctr('images', 'rm', `docker.io/library/from-ctr:${i}`);
+      assert.doesNotMatch(await ok(['images', '--format', '{{.Repository}}:{{.Tag}}']), new RegExp(`^from-ctr:${i}$`, 'm'));
+      const gone = await docker(['image', 'inspect', `from-ctr:${i}`]);
+      assert.notEqual(gone.code, 0, 'removed with ctr: no such image');
+    }
+  });
 });

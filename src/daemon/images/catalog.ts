@@ -5,6 +5,7 @@
 import type { ContainerdClient, Descriptor, ImageRecord } from '../../containerd/index.js';
 import { invalidParameter, isKind, notFound } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
+import { RecordCache } from './record-cache.js';
 import { parseImageConfig, platformMatches } from './config.js';
 import { hexOf } from './digest.js';
 import { isDanglingName, isIndexType, isManifestType, LABELS } from './mediatypes.js';
@@ -47,12 +48,20 @@ function asDescriptor(v: unknown): Descriptor | undefined {
 
 export class Catalog {
   private readonly cache = new Map<string, Promise<ResolvedTarget | undefined>>();
+  readonly records: RecordCache;
 
   constructor(
     private readonly client: ContainerdClient,
     private readonly platform: Platform,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.records = new RecordCache(client, logger);
+  }
+
+  /** Runs a write to image records (see RecordCache.write). */
+  write<T>(op: () => Promise<T>): Promise<T> {
+    return this.records.write(op);
+  }
 
   /** Resolves a record's target (manifest, or index → host platform manifest); undefined if unusable. */
   resolve(target: Descriptor): Promise<ResolvedTarget | undefined> {
@@ -109,8 +118,9 @@ export class Catalog {
   }
 
   /** All images, grouped by ID. */
-  async all(): Promise<ImageEntry[]> {
-    const records = await this.client.images.list();
+  /** Every image; `fresh` asks containerd rather than the kept list. */
+  async all(fresh = false): Promise<ImageEntry[]> {
+    const records = await this.records.list(fresh);
     const byId = new Map<string, ImageEntry>();
     const resolved = await Promise.all(
       records.map(async (r) => {
@@ -144,7 +154,18 @@ export class Catalog {
    * full ID, ID without `sha256:`, or an unambiguous ID prefix, as dockerd does.
    */
   async find(ref: string, entries?: ImageEntry[]): Promise<Lookup> {
-    const all = entries ?? (await this.all());
+    if (entries !== undefined) return this.lookup(ref, entries);
+    const kept = this.records.caching;
+    try {
+      return this.lookup(ref, await this.all());
+    } catch (err) {
+      // A name made a moment ago by someone else may not have reached the kept list yet.
+      if (!kept || !isKind(err, 'not-found')) throw err;
+      return this.lookup(ref, await this.all(true));
+    }
+  }
+
+  private lookup(ref: string, all: ImageEntry[]): Lookup {
     if (FULL_ID_RE.test(ref)) {
       const id = ref.startsWith('sha256:') ? ref : `sha256:${ref}`;
       const entry = all.find((e) => e.id === id);

@@ -72,7 +72,11 @@ async function dropDangling(client: ContainerdClient, imageId: string): Promise<
  * it already has a name. Emits `tag` for every name that changed; returns them.
  * Call under the name lock.
  */
-export async function assignNames(deps: RecordDeps, image: NamedImage, names: readonly string[]): Promise<string[]> {
+export function assignNames(deps: RecordDeps, image: NamedImage, names: readonly string[]): Promise<string[]> {
+  return deps.catalog.write(() => assign(deps, image, names));
+}
+
+async function assign(deps: RecordDeps, image: NamedImage, names: readonly string[]): Promise<string[]> {
   const changed: string[] = [];
   for (const name of names) {
     const existing = await getRecord(deps.client, name);
@@ -98,19 +102,23 @@ export async function assignNames(deps: RecordDeps, image: NamedImage, names: re
 }
 
 /** Removes one name; keeps the image as dangling when `keep` and it was the last name. */
-export async function removeName(deps: RecordDeps, entry: ImageEntry, name: string, keep: boolean): Promise<void> {
-  await deps.client.images.delete(name);
-  deps.events.publish('image', 'untag', entry.id, { name: entry.id });
-  if (keep && entry.names.every((n) => n === name)) await keepDangling(deps, entry);
+export function removeName(deps: RecordDeps, entry: ImageEntry, name: string, keep: boolean): Promise<void> {
+  return deps.catalog.write(async () => {
+    await deps.client.images.delete(name);
+    deps.events.publish('image', 'untag', entry.id, { name: entry.id });
+    if (keep && entry.names.every((n) => n === name)) await keepDangling(deps, entry);
+  });
 }
 
 /** Deletes every record of the image; the last deletion is synchronous so that GC frees its content. */
-export async function deleteImage(deps: RecordDeps, entry: ImageEntry): Promise<void> {
-  const names = entry.records.map((r) => r.name);
-  for (const [i, name] of names.entries()) {
-    await deps.client.images.delete(name, i === names.length - 1).catch((err: unknown) => {
-      if (!isKind(err, 'not-found')) throw err;
-    });
-  }
-  deps.events.publish('image', 'delete', entry.id, { name: entry.id });
+export function deleteImage(deps: RecordDeps, entry: ImageEntry): Promise<void> {
+  return deps.catalog.write(async () => {
+    const names = entry.records.map((r) => r.name);
+    for (const [i, name] of names.entries()) {
+      await deps.client.images.delete(name, i === names.length - 1).catch((err: unknown) => {
+        if (!isKind(err, 'not-found')) throw err;
+      });
+    }
+    deps.events.publish('image', 'delete', entry.id, { name: entry.id });
+  });
 }

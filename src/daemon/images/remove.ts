@@ -34,7 +34,7 @@ function findConflict(entry: ImageEntry, users: ImageUser[], opts: { soft: boole
 /** Call under the name lock. */
 export async function removeImage(ctx: ImageContext, ref: string, opts: RemoveOptions): Promise<DeleteItem[]> {
   const force = opts.force === true;
-  const entries = await ctx.catalog.all();
+  const entries = await ctx.catalog.all(true);
   const { entry, name } = await ctx.catalog.find(ref, entries);
   const users = await ctx.isInUse(entry.id);
   const items: DeleteItem[] = [];

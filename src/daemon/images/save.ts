@@ -26,7 +26,7 @@ function blobPath(digest: string): string {
 
 /** Resolves the requested names the way dockerd does: a bare repository name means all its tags. */
 async function resolveItems(ctx: ImageContext, refs: readonly string[]): Promise<SaveItem[]> {
-  const entries = await ctx.catalog.all();
+  const entries = await ctx.catalog.all(true);
   const items = new Map<string, SaveItem>();
   const add = (entry: ImageEntry, name?: string): void => {
     let item = items.get(entry.id);

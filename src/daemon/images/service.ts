@@ -49,6 +49,12 @@ export interface ImageServiceOptions {
   isInUse?: ImageUsageCheck;
   /** the platform images are loaded for; the host's by default */
   platform?: Platform;
+  /**
+   * The client's containerd namespace: with it, image records are kept in
+   * memory between changes (watched through containerd's events); without
+   * it every lookup lists them.
+   */
+  namespace?: string;
 }
 
 export interface PruneResult {
@@ -78,6 +84,12 @@ export class ImageService {
       names: new Mutex(),
       isInUse: opts.isInUse ?? (() => []),
     };
+    if (opts.namespace !== undefined) this.ctx.catalog.records.watch(opts.namespace);
+  }
+
+  /** Stops watching containerd's image events. */
+  close(): void {
+    this.ctx.catalog.records.close();
   }
 
   get snapshotter(): string {
