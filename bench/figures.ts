@@ -125,7 +125,8 @@ async function concurrent(ctx: BenchContext): Promise<Map<string, Summary>> {
     name: d.name,
     sample: async () => {
       const start = process.hrtime.bigint();
-      await pool(Array.from({ length: ctx.concurrentTotal }), ctx.concurrentInFlight, () => timeDocker(d, RUN_ARGS));
+      // A deadlocked daemon fails the figure instead of stalling the benchmark.
+      await pool(Array.from({ length: ctx.concurrentTotal }), ctx.concurrentInFlight, () => timeDocker(d, RUN_ARGS, 60_000));
       return msSince(start);
     },
   }));

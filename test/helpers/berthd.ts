@@ -165,10 +165,12 @@ export function runCommand(
     const child = execFile(
       file,
       args,
-      { env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      // SIGKILL: `docker run` passes SIGTERM on to its container and keeps waiting.
+      { env, timeout: opts.timeoutMs ?? 60_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-        resolvePromise({ code, stdout, stderr });
+        const timedOut = err !== null && (err as { killed?: boolean }).killed === true;
+        resolvePromise({ code, stdout, stderr: timedOut ? `${stderr}${file} timed out after ${opts.timeoutMs ?? 60_000} ms\n` : stderr });
       },
     );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
