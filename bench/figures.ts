@@ -1,7 +1,10 @@
 // The figures of SPEC §7, each a function that sets up what it needs on
 // every daemon, takes interleaved samples and tears its set-up down.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectContainerd, OCI_PROCESS_TYPE_URL } from '../src/containerd/index.js';
+import { FifoPool, openProcessIO } from '../src/daemon/io/index.js';
 import { runCommand, sleep, type CommandResult } from '../test/helpers/berthd.js';
 import type { BenchContainerd } from './containerd.js';
 import { createMany, removeMany, startContainer, createContainer, removeContainer } from './containers.js';
@@ -10,10 +13,10 @@ import { isReload, subscribeEvents, type EventSubscription } from './events.js';
 import { BENCH_IMAGE, BENCH_IMAGE_FULL } from './image.js';
 import { interleave, pool, timeApi, timeDocker, type Lane } from './measure.js';
 import { rssKiB } from './procs.js';
-import { recordAnswer, startReplay } from './replay.js';
+import { recordAnswer, startReplay, type ReplayAnswer } from './replay.js';
 import { msSince, type Summary, type Unit } from './stats.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'rss-after'] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'rss-after'] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 export interface BenchContext {
@@ -21,6 +24,8 @@ export interface BenchContext {
   daemons: readonly BenchDaemon[];
   containerd: BenchContainerd;
   floorNamespace: string;
+  /** berthd's containerd namespace */
+  berthNamespace: string;
   runs: number;
   warmup: number;
   psCount: number;
@@ -95,17 +100,16 @@ async function runRm(ctx: BenchContext): Promise<Map<string, Summary>> {
 
 /** A reference figure: one lane timing a command that involves neither daemon. */
 function floorFigure(ctx: BenchContext, what: string, run: () => Promise<CommandResult>): Promise<Map<string, Summary>> {
-  const lane: Lane = {
-    name: 'floor',
-    sample: async () => {
-      const start = process.hrtime.bigint();
-      const r = await run();
-      const ms = msSince(start);
-      if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr.trim()}`);
-      return ms;
-    },
-  };
-  return interleave([lane], ctx.runs, ctx.warmup);
+  return interleave([{ name: 'floor', sample: () => timeCommand(what, run) }], ctx.runs, ctx.warmup);
+}
+
+/** Wall time of a command that must succeed. */
+async function timeCommand(what: string, run: () => Promise<CommandResult>): Promise<number> {
+  const start = process.hrtime.bigint();
+  const r = await run();
+  const ms = msSince(start);
+  if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr.trim()}`);
+  return ms;
 }
 
 function floor(ctx: BenchContext): Promise<Map<string, Summary>> {
@@ -148,32 +152,112 @@ function withSleeper(ctx: BenchContext, name: string, lanes: Lane[]): Promise<Ma
 
 /**
  * A reference figure: `docker args` against a socket replaying the first
- * daemon's answers to `paths` with no work per request. The CLI's own cost
- * of the command: no daemon can be faster.
+ * daemon's answers with no work per request. The CLI's own cost of the
+ * command: no daemon can be faster. `extra` adds a cost the CLI does not see
+ * (the shim's, for exec) to each sample.
  */
-async function replayFloor(ctx: BenchContext, args: string[], paths: string[]): Promise<Map<string, Summary>> {
+async function replayFloor(
+  ctx: BenchContext,
+  args: string[],
+  answers: ReadonlyMap<string, ReplayAnswer>,
+  extra?: () => Promise<number>,
+): Promise<Map<string, Summary>> {
   const source = ctx.daemons[0];
   if (source === undefined) throw new Error('no daemon to record answers from');
-  const answers = new Map(await Promise.all(paths.map(async (p) => [p, await recordAnswer(source, p)] as const)));
   const version = JSON.parse((await recordAnswer(source, '/version')).toString()) as { ApiVersion?: string };
   const socket = join(tmpdir(), `berth-bench-replay-${process.pid}.sock`);
   const replay = await startReplay(socket, version.ApiVersion ?? '1.41', answers, source.env);
+  const what = `docker ${args.join(' ')} against the replay`;
   try {
-    return await floorFigure(ctx, `docker ${args.join(' ')} against the replay`, () => runCommand('docker', args, replay.env));
+    if (extra === undefined) return await floorFigure(ctx, what, () => runCommand('docker', args, replay.env));
+    const lane: Lane = {
+      name: 'floor',
+      sample: async () => {
+        const added = await extra();
+        return added + (await timeCommand(what, () => runCommand('docker', args, replay.env)));
+      },
+    };
+    return await interleave([lane], ctx.runs, ctx.warmup);
   } finally {
     await replay.close();
   }
 }
 
-/** replayFloor of inspecting a running container, created on the first daemon only. */
+/** GET answers recorded from the first daemon, keyed for startReplay. */
+async function recordGets(ctx: BenchContext, paths: string[]): Promise<Map<string, ReplayAnswer>> {
+  const source = ctx.daemons[0];
+  if (source === undefined) throw new Error('no daemon to record answers from');
+  return new Map(await Promise.all(paths.map(async (p) => [`GET ${p}`, { body: await recordAnswer(source, p) }] as const)));
+}
+
+/** replayFloor of a command on a running container, created on the first daemon only. */
+function sleeperFloor(ctx: BenchContext, name: string, body: (id: string) => Promise<Map<string, Summary>>): Promise<Map<string, Summary>> {
+  return withSetup({ ...ctx, daemons: ctx.daemons.slice(0, 1) }, sleeperSetup(name), (d, id) => removeContainer(d, id), async () => {
+    const id = (await ctx.daemons[0]!.api('GET', `/containers/${name}/json`).then((r) => JSON.parse(r.body) as { Id: string })).Id;
+    return body(id);
+  });
+}
+
 function inspectFloor(ctx: BenchContext): Promise<Map<string, Summary>> {
   const name = 'bench-inspect-floor';
-  return withSetup(
-    { ...ctx, daemons: ctx.daemons.slice(0, 1) },
-    sleeperSetup(name),
-    (d, id) => removeContainer(d, id),
-    () => replayFloor(ctx, ['inspect', name], [`/containers/${name}/json`]),
-  );
+  return sleeperFloor(ctx, name, async () => replayFloor(ctx, ['inspect', name], await recordGets(ctx, [`/containers/${name}/json`])));
+}
+
+/**
+ * The lowest `docker exec C true` can cost: the CLI against recorded answers
+ * (its five requests, the stream ending at once) plus the shim running the
+ * same process through containerd's API directly (Exec, Wait, Start, its
+ * output FIFOs read until they close), which every daemon has to wait for.
+ */
+function execFloor(ctx: BenchContext): Promise<Map<string, Summary>> {
+  const name = 'bench-exec-floor';
+  return sleeperFloor(ctx, name, async (id) => {
+    const source = ctx.daemons[0]!;
+    const answers = await recordGets(ctx, [`/containers/${name}/json`]);
+    // A real exec's inspect, as the CLI reads it for the exit code.
+    const created = await source.api('POST', `/containers/${name}/exec`, { Cmd: ['true'] });
+    const execId = (JSON.parse(created.body) as { Id: string }).Id;
+    await source.api('POST', `/exec/${execId}/start`, { Detach: true });
+    let inspected = '';
+    for (let i = 0; i < 100; i++) {
+      inspected = (await source.api('GET', `/exec/${execId}/json`)).body;
+      if ((JSON.parse(inspected) as { Running: boolean }).Running === false) break;
+      await sleep(20);
+    }
+    answers.set(`POST /containers/${name}/exec`, { status: '201 Created', body: Buffer.from('{"Id":"replay"}\n') });
+    answers.set('POST /exec/replay/start', 'upgrade');
+    answers.set('GET /exec/replay/json', { body: Buffer.from(inspected.split(execId).join('replay')) });
+
+    const client = connectContainerd(ctx.containerd.address, ctx.berthNamespace);
+    const fifoDir = mkdtempSync(join(tmpdir(), 'berth-bench-fifos-'));
+    const fifos = await FifoPool.open(join(fifoDir, 'pool'));
+    try {
+      const record = await client.containers.get(id);
+      const spec = JSON.parse(Buffer.from(record.spec?.value ?? '').toString()) as { process: Record<string, unknown> };
+      const processSpec = { typeUrl: OCI_PROCESS_TYPE_URL, value: Buffer.from(JSON.stringify({ ...spec.process, args: ['true'], terminal: false })) };
+      let n = 0;
+      // Output through FIFOs, read until they close, as a daemon streaming it to a client must.
+      const shimExec = async (): Promise<number> => {
+        const execId = `floor-${process.pid}-${n++}`;
+        const start = process.hrtime.bigint();
+        const io = await openProcessIO({ dir: fifoDir, prefix: execId, openStdin: false, stdinOnce: false, tty: false }, undefined, (p) => fifos.make(p));
+        await client.tasks.exec({ containerId: id, execId, stdin: '', stdout: io.fifos.stdout, stderr: io.fifos.stderr, terminal: false, spec: processSpec });
+        const exited = client.tasks.wait(id, execId);
+        await client.tasks.start(id, execId);
+        await exited;
+        await io.drained();
+        const ms = msSince(start);
+        await io.close();
+        await client.tasks.deleteProcess(id, execId);
+        return ms;
+      };
+      return await replayFloor(ctx, ['exec', name, 'true'], answers, shimExec);
+    } finally {
+      client.close();
+      await fifos.close();
+      rmSync(fifoDir, { recursive: true, force: true });
+    }
+  });
 }
 
 const LOG_LINES = 100_000;
@@ -293,11 +377,16 @@ export const FIGURES: Record<FigureId, FigureDef> = {
     run: (c) => withSleeper(c, 'bench-api-inspect', apiLanes(c, '/containers/bench-api-inspect/json')),
   },
   exec: { title: () => '`docker exec C true`', unit: 'ms', run: (c) => withSleeper(c, 'bench-exec', dockerLanes(c, ['exec', 'bench-exec', 'true'])) },
+  'exec-floor': {
+    title: () => 'floor: `docker exec` against recorded answers, plus the shim running `true` through containerd directly',
+    unit: 'ms',
+    run: execFloor,
+  },
   info: { title: () => '`docker info`', unit: 'ms', run: (c) => interleave(dockerLanes(c, ['info']), c.runs, c.warmup) },
   'info-floor': {
     title: () => 'floor: `docker info` against recorded answers (no daemon work)',
     unit: 'ms',
-    run: (c) => replayFloor(c, ['info'], ['/info']),
+    run: async (c) => replayFloor(c, ['info'], await recordGets(c, ['/info'])),
   },
   'api-info': { title: () => 'API only: `GET /info`, new connection', unit: 'ms', run: (c) => interleave(apiLanes(c, '/info'), c.runs, c.warmup) },
   ps: { title: (c) => `\`docker ps -a\` with ${c.psCount} containers`, unit: 'ms', run: ps },

@@ -65,6 +65,7 @@ async function main(): Promise<number> {
       daemons,
       containerd,
       floorNamespace: FLOOR_NAMESPACE,
+      berthNamespace: BERTH_NAMESPACE,
       runs: opts.runs,
       warmup: opts.warmup,
       psCount: opts.psCount,

@@ -12,7 +12,11 @@ export interface Replay {
   close(): Promise<void>;
 }
 
+/** A JSON answer, or a hijacked stream that ends at once (exec and attach starts). */
+export type ReplayAnswer = { status?: string; body: Buffer } | 'upgrade';
+
 const VERSION_PREFIX = /^\/v\d+\.\d+(?=\/)/;
+const HEAD_END = Buffer.from('\r\n\r\n');
 
 /** The body of `GET path` on a daemon, to replay. */
 export async function recordAnswer(daemon: DaemonUnderTest, path: string): Promise<Buffer> {
@@ -27,16 +31,24 @@ function response(status: string, apiVersion: string, contentType: string, body:
 }
 
 /**
- * Serves `answers` (API path without version prefix → JSON body) and
- * `/_ping` on `socket`. Requests carry no body (the CLI's GET and HEAD).
+ * Serves `answers` (keyed `METHOD /path`, without the version prefix or the
+ * query) and `/_ping` on `socket`.
  */
-export async function startReplay(socket: string, apiVersion: string, answers: ReadonlyMap<string, Buffer>, baseEnv: NodeJS.ProcessEnv): Promise<Replay> {
+export async function startReplay(
+  socket: string,
+  apiVersion: string,
+  answers: ReadonlyMap<string, ReplayAnswer>,
+  baseEnv: NodeJS.ProcessEnv,
+): Promise<Replay> {
   const ok = Buffer.from('OK');
-  const ready = new Map<string, Buffer>([
+  const ready = new Map<string, Buffer | 'upgrade'>([
     ['HEAD /_ping', response('200 OK', apiVersion, 'text/plain; charset=utf-8', ok, false)],
     ['GET /_ping', response('200 OK', apiVersion, 'text/plain; charset=utf-8', ok)],
   ]);
-  for (const [path, body] of answers) ready.set(`GET ${path}`, response('200 OK', apiVersion, 'application/json', body));
+  for (const [key, answer] of answers) {
+    ready.set(key, answer === 'upgrade' ? 'upgrade' : response(answer.status ?? '200 OK', apiVersion, 'application/json', answer.body));
+  }
+  const upgraded = Buffer.from('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
   const missing = response('404 Not Found', apiVersion, 'application/json', Buffer.from('{"message":"not recorded"}\n'));
 
   const sockets = new Set<Socket>();
@@ -44,14 +56,31 @@ export async function startReplay(socket: string, apiVersion: string, answers: R
     sockets.add(conn);
     conn.on('close', () => sockets.delete(conn));
     conn.on('error', () => conn.destroy());
-    let pending = '';
+    let pending = Buffer.alloc(0);
+    let bodyLeft = 0;
     conn.on('data', (chunk: Buffer) => {
-      pending += chunk.toString('latin1');
-      for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
-        const [method = '', target = ''] = pending.slice(0, pending.indexOf('\r\n')).split(' ');
-        pending = pending.slice(end + 4);
+      pending = Buffer.concat([pending, chunk]);
+      for (;;) {
+        if (bodyLeft > 0) {
+          const skip = Math.min(bodyLeft, pending.length);
+          pending = pending.subarray(skip);
+          bodyLeft -= skip;
+          if (bodyLeft > 0) return;
+        }
+        const end = pending.indexOf(HEAD_END);
+        if (end === -1) return;
+        const head = pending.subarray(0, end).toString('latin1');
+        pending = pending.subarray(end + HEAD_END.length);
+        bodyLeft = Number(/^content-length:\s*(\d+)/im.exec(head)?.[1] ?? 0);
+        const [method = '', target = ''] = head.slice(0, head.indexOf('\r\n')).split(' ');
         const path = target.split('?')[0]!.replace(VERSION_PREFIX, '');
-        conn.write(ready.get(`${method} ${path}`) ?? missing);
+        const answer = ready.get(`${method} ${path}`) ?? missing;
+        if (answer === 'upgrade') {
+          // The process "ran" and printed nothing: the stream ends at once.
+          conn.end(upgraded);
+          return;
+        }
+        conn.write(answer);
       }
     });
   });
