@@ -8,10 +8,22 @@ export function nowTimestamp(): string {
 }
 
 /** Milliseconds since the epoch of a stored timestamp; 0 for the zero time. */
+// `docker ps` turns every container's Created, StartedAt and FinishedAt into
+// milliseconds on every call; the texts rarely change, so the results are
+// kept (a bounded map, emptied when full).
+const parsedMs = new Map<string, number>();
+const PARSED_MS_MAX = 4096;
+
 export function timestampMs(ts: string): number {
   if (ts === ZERO_TIME || ts === '') return 0;
-  const ns = parseRfc3339Nano(ts);
-  return ns === undefined ? 0 : Number(ns / 1_000_000n);
+  let ms = parsedMs.get(ts);
+  if (ms === undefined) {
+    const ns = parseRfc3339Nano(ts);
+    ms = ns === undefined ? 0 : Number(ns / 1_000_000n);
+    if (parsedMs.size >= PARSED_MS_MAX) parsedMs.clear();
+    parsedMs.set(ts, ms);
+  }
+  return ms;
 }
 
 export function isZeroTime(ts: string): boolean {
