@@ -4,6 +4,7 @@ export type * from './types.js';
 export { OCI_SPEC_TYPE_URL, OCI_PROCESS_TYPE_URL } from './types.js';
 export { connectContainerd } from './client.js';
 export { waitForContainerd } from './wait.js';
+export { watchEvents, type EventWatch, type EventWatchHandlers } from './watch.js';
 export type { VersionInfo } from './version.js';
 export {
   startManagedContainerd,

@@ -2,15 +2,10 @@
 // re-established whenever it ends (containerd may be restarted by its
 // supervisor), each time followed by a reconciliation pass that catches
 // exits that happened while nobody was listening.
-import type { ContainerdEvent, Subscription, TaskEventPayload } from '../../containerd/types.js';
+import { watchEvents, type ContainerdEvent, type EventWatch, type TaskEventPayload } from '../../containerd/index.js';
 import type { ServiceContext } from './context.js';
 import type { ExitReport } from './exit.js';
 import type { Container } from './container.js';
-
-const MIN_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5_000;
-/** Time for a new subscription to be in place before reconciling. */
-const SETTLE_MS = 150;
 
 export type ExitHandler = (c: Container, report: ExitReport) => void;
 
@@ -19,10 +14,7 @@ function isTaskPayload(e: ContainerdEvent['event']): e is TaskEventPayload {
 }
 
 export class ExitMonitor {
-  private sub: Subscription | undefined;
-  private closed = false;
-  private backoff = MIN_BACKOFF_MS;
-  private timer: NodeJS.Timeout | undefined;
+  private watch: EventWatch | undefined;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -30,41 +22,22 @@ export class ExitMonitor {
   ) {}
 
   start(): void {
-    this.closed = false;
-    this.subscribe();
+    this.close();
+    const ns = JSON.stringify(this.ctx.deps.namespace);
+    this.watch = watchEvents(this.ctx.client, [`namespace==${ns},topic=="/tasks/exit"`, `namespace==${ns},topic=="/tasks/oom"`], {
+      onEvent: (e) => this.onEvent(e),
+      onReady: () =>
+        this.reconcile().catch((err: unknown) => {
+          this.ctx.log.debug({ err }, 'reconciliation with containerd failed; retrying with the next subscription');
+          throw err;
+        }),
+      onLost: (err) => this.ctx.log.debug({ err }, 'containerd event stream ended; subscribing again'),
+    });
   }
 
   close(): void {
-    this.closed = true;
-    clearTimeout(this.timer);
-    this.sub?.close();
-    this.sub = undefined;
-  }
-
-  private subscribe(): void {
-    if (this.closed) return;
-    const ns = JSON.stringify(this.ctx.deps.namespace);
-    const filters = [`namespace==${ns},topic=="/tasks/exit"`, `namespace==${ns},topic=="/tasks/oom"`];
-    let ended = false;
-    this.sub = this.ctx.client.events.subscribe(
-      filters,
-      (e) => this.onEvent(e),
-      (err) => {
-        if (ended) return;
-        ended = true;
-        if (this.closed) return;
-        this.ctx.log.debug({ err }, 'containerd event stream ended; subscribing again');
-        this.timer = setTimeout(() => this.subscribe(), this.backoff);
-        this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
-      },
-    );
-    this.timer = setTimeout(() => {
-      if (ended || this.closed) return;
-      void this.reconcile().then(
-        () => (this.backoff = MIN_BACKOFF_MS),
-        (err: unknown) => this.ctx.log.debug({ err }, 'reconciliation with containerd failed; retrying with the next subscription'),
-      );
-    }, SETTLE_MS);
+    this.watch?.close();
+    this.watch = undefined;
   }
 
   private onEvent(e: ContainerdEvent): void {

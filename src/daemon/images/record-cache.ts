@@ -4,13 +4,8 @@
 // kept only while a containerd event subscription for the namespace's image
 // events is in place: an event (a change by anyone, ctr included) drops it,
 // and berth's own writes drop it before and after they run.
-import type { ContainerdClient, ImageRecord, Subscription } from '../../containerd/index.js';
+import { watchEvents, type ContainerdClient, type EventWatch, type ImageRecord } from '../../containerd/index.js';
 import type { Logger } from '../../log/index.js';
-
-const MIN_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5_000;
-/** Time for a new subscription to be in place before the list may be kept. */
-const SETTLE_MS = 150;
 
 export class RecordCache {
   private list_: Promise<ImageRecord[]> | undefined;
@@ -18,10 +13,7 @@ export class RecordCache {
   private generation = 0;
   private writes = 0;
   private watching = false;
-  private sub: Subscription | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private backoff = MIN_BACKOFF_MS;
-  private closed = true;
+  private events: EventWatch | undefined;
 
   constructor(
     private readonly client: ContainerdClient,
@@ -72,45 +64,25 @@ export class RecordCache {
 
   /** Starts watching `namespace`'s image events; until then nothing is kept. */
   watch(namespace: string): void {
-    this.closed = false;
-    this.subscribe(namespace);
+    this.close();
+    this.events = watchEvents(this.client, [`namespace==${JSON.stringify(namespace)},topic~="^/images/"`], {
+      onEvent: () => this.invalidate(),
+      onReady: () => {
+        this.invalidate();
+        this.watching = true;
+      },
+      onLost: (err) => {
+        this.watching = false;
+        this.invalidate();
+        this.logger.debug({ err }, 'image event stream ended; image records are listed on every request until it is back');
+      },
+    });
   }
 
   close(): void {
-    this.closed = true;
+    this.events?.close();
+    this.events = undefined;
     this.watching = false;
-    clearTimeout(this.timer);
-    this.sub?.close();
-    this.sub = undefined;
     this.invalidate();
-  }
-
-  private subscribe(namespace: string): void {
-    if (this.closed) return;
-    let ended = false;
-    this.sub = this.client.events.subscribe(
-      [`namespace==${JSON.stringify(namespace)},topic~="^/images/"`],
-      () => this.invalidate(),
-      (err) => {
-        if (ended) return;
-        ended = true;
-        this.watching = false;
-        this.invalidate();
-        if (this.closed) return;
-        this.logger.debug({ err }, 'image event stream ended; image records are listed on every request until it is back');
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => this.subscribe(namespace), this.backoff);
-        this.timer.unref();
-        this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
-      },
-    );
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      if (ended || this.closed) return;
-      this.invalidate();
-      this.watching = true;
-      this.backoff = MIN_BACKOFF_MS;
-    }, SETTLE_MS);
-    this.timer.unref();
   }
 }
