@@ -52,49 +52,14 @@ export interface StreamChunk {
  * so `docker logs` of many short lines costs them a write per frame, not per line.
  */
 export function frameRuns(chunks: readonly StreamChunk[], maxFrame = DEFAULT_MAX_FRAME): Buffer {
-  // First the frames' sizes, then one allocation and copies into it.
-  const frameStreams: StreamId[] = [];
-  const frameSizes: number[] = [];
-  let total = 0;
-  for (const { stream, payload } of chunks) {
-    let left = payload.length;
-    while (left > 0) {
-      const last = frameSizes.length - 1;
-      const room = last >= 0 && frameStreams[last] === stream ? maxFrame - (frameSizes[last] as number) : 0;
-      if (room > 0) {
-        const n = Math.min(room, left);
-        frameSizes[last] = (frameSizes[last] as number) + n;
-        left -= n;
-        total += n;
-      } else {
-        frameStreams.push(stream);
-        frameSizes.push(0);
-        total += HEADER_SIZE;
-      }
-    }
+  const out: Buffer[] = [];
+  for (let i = 0; i < chunks.length; ) {
+    const stream = (chunks[i] as StreamChunk).stream;
+    const run: Buffer[] = [];
+    for (; i < chunks.length && (chunks[i] as StreamChunk).stream === stream; i++) run.push((chunks[i] as StreamChunk).payload);
+    out.push(...frames(stream, run.length === 1 ? (run[0] as Buffer) : Buffer.concat(run), maxFrame));
   }
-  const out = Buffer.allocUnsafe(total);
-  let off = 0;
-  let frame = -1;
-  let frameLeft = 0;
-  for (const { payload } of chunks) {
-    let from = 0;
-    while (from < payload.length) {
-      if (frameLeft === 0) {
-        frame++;
-        frameLeft = frameSizes[frame] as number;
-        out.writeUInt32BE((frameStreams[frame] as number) << 24, off);
-        out.writeUInt32BE(frameLeft, off + 4);
-        off += HEADER_SIZE;
-      }
-      const n = Math.min(frameLeft, payload.length - from);
-      payload.copy(out, off, from, from + n);
-      off += n;
-      from += n;
-      frameLeft -= n;
-    }
-  }
-  return out;
+  return Buffer.concat(out);
 }
 
 /** A Transform that frames every chunk written to it as `stream`. */
