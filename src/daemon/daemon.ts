@@ -18,7 +18,7 @@ import { ImageService } from './images/index.js';
 import { ContainerService } from './containers/index.js';
 import { ExecService, top } from './exec/index.js';
 import { memory } from './memory.js';
-import { FifoPool, openProcessIO, readLogs, type OpenIOOptions, type ProcessIO } from './io/index.js';
+import { FifoPool, openProcessIO, readLogs, type ProcessIOOpener } from './io/index.js';
 import { containerRoutes } from '../api/routes/containers.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
@@ -125,7 +125,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
   const ioLogger = logger.child({ component: 'io' });
   const fifoPool = await FifoPool.open(join(config.execRoot, 'fifo-pool'), { logger: ioLogger });
-  const openIO = (o: OpenIOOptions): Promise<ProcessIO> => openProcessIO(o, ioLogger, (path) => fifoPool.make(path));
+  const openIO: ProcessIOOpener = (o) => openProcessIO(o, ioLogger, (path) => fifoPool.make(path));
   const execs = new ExecService({ logger: logger.child({ component: 'exec' }), openProcessIO: openIO });
   const containers = new ContainerService({
     client,

@@ -82,10 +82,5 @@ export function createMemorySettler(opts: SettlerOptions = {}): MemorySettler {
   };
 }
 
-/** The daemon's settler. */
+/** The daemon's settler: requests and bursts of buffer-heavy work (image load, import, save) note activity. */
 export const memory = createMemorySettler();
-
-/** After a burst of buffer-heavy work (an image load, import or save). */
-export function collectAfterBurst(): void {
-  memory.noteActivity();
-}

@@ -7,13 +7,13 @@ export function nowTimestamp(): string {
   return formatRfc3339Nano(nowNs(), false);
 }
 
-/** Milliseconds since the epoch of a stored timestamp; 0 for the zero time. */
 // `docker ps` turns every container's Created, StartedAt and FinishedAt into
 // milliseconds on every call; the texts rarely change, so the results are
 // kept (a bounded map, emptied when full).
 const parsedMs = new Map<string, number>();
 const PARSED_MS_MAX = 4096;
 
+/** Milliseconds since the epoch of a stored timestamp; 0 for the zero time. */
 export function timestampMs(ts: string): number {
   if (ts === ZERO_TIME || ts === '') return 0;
   let ms = parsedMs.get(ts);

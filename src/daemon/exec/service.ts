@@ -5,7 +5,7 @@ import type { HijackedConnection } from '../../api/types.js';
 import { OCI_PROCESS_TYPE_URL } from '../../containerd/index.js';
 import { conflict, internal, invalidParameter, isBerthError, messageOf, notFound } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
-import { openProcessIO, parseDetachKeys, stdcopyFrame, STDOUT, type OpenIOOptions, type ProcessIO } from '../io/index.js';
+import { openProcessIO, parseDetachKeys, stdcopyFrame, STDOUT, type ProcessIO, type ProcessIOOpener } from '../io/index.js';
 import { buildExecProcess } from './process-spec.js';
 import { startErrorExitCode } from './start-error.js';
 import type { ExecCreateConfig, ExecInspect, ExecStartOptions, ExecTarget } from './types.js';
@@ -45,7 +45,7 @@ export interface ExecServiceOptions {
   logger?: Logger;
   maxIdlePerContainer?: number;
   /** the daemon's (with its FIFO pool); default: FIFOs made on demand */
-  openProcessIO?: (opts: OpenIOOptions) => Promise<ProcessIO>;
+  openProcessIO?: ProcessIOOpener;
 }
 
 /** A validated start: the HTTP layer hijacks the connection, then runs it. */
@@ -57,7 +57,7 @@ export class ExecService {
   private readonly execs = new Map<string, ExecRecord>();
   private readonly log: Logger;
   private readonly maxIdle: number;
-  private readonly openIO: (opts: OpenIOOptions) => Promise<ProcessIO>;
+  private readonly openIO: ProcessIOOpener;
 
   constructor(opts: ExecServiceOptions = {}) {
     this.log = opts.logger ?? silentLogger();
@@ -193,19 +193,19 @@ export class ExecService {
         ...(size !== undefined ? { consoleSize: { height: size[0], width: size[1] } } : {}),
       });
       io = await this.openIO({
-          dir: target.execDir,
-          prefix: rec.id,
-          openStdin: rec.openStdin,
-          stdinOnce: true,
-          tty: rec.tty,
-          // The shim holds its own writer on the stdin FIFO: EOF needs CloseIO, after start.
-          onStdinClosed: () => {
-            void rec.started.then(async () => {
-              if (!rec.running) return;
-              await tasks.closeIO(target.id, rec.id).catch((err: unknown) => this.log.debug({ err, exec: rec.id }, 'closing exec stdin failed'));
-            });
-          },
-        });
+        dir: target.execDir,
+        prefix: rec.id,
+        openStdin: rec.openStdin,
+        stdinOnce: true,
+        tty: rec.tty,
+        // The shim holds its own writer on the stdin FIFO: EOF needs CloseIO, after start.
+        onStdinClosed: () => {
+          void rec.started.then(async () => {
+            if (!rec.running) return;
+            await tasks.closeIO(target.id, rec.id).catch((err: unknown) => this.log.debug({ err, exec: rec.id }, 'closing exec stdin failed'));
+          });
+        },
+      });
       const attached =
         client === undefined
           ? undefined

@@ -117,8 +117,7 @@ export class Catalog {
     return { id: config.digest, manifest: { descriptor: target, config, layers: layers as Descriptor[] }, image };
   }
 
-  /** All images, grouped by ID. */
-  /** Every image; `fresh` asks containerd rather than the kept list. */
+  /** All images, grouped by ID; `fresh` asks containerd rather than the kept list. */
   async all(fresh = false): Promise<ImageEntry[]> {
     const records = await this.records.list(fresh);
     const byId = new Map<string, ImageEntry>();

@@ -35,7 +35,7 @@ import type {
 } from './types.js';
 import { snapshotExists, unpackLayers } from './unpack.js';
 import { historyOf, inspectOf, summaryOf } from './views.js';
-import { collectAfterBurst } from '../memory.js';
+import { memory } from '../memory.js';
 
 export interface ImageServiceOptions {
   client: ContainerdClient;
@@ -103,18 +103,18 @@ export class ImageService {
 
   /** `docker import`: returns the new image ID and dockerd's progress lines. */
   import(input: Readable, opts: ImportOptions = {}): Promise<{ id: string; messages: ProgressMessage[] }> {
-    return importImage(this.ctx, input, opts).finally(collectAfterBurst);
+    return importImage(this.ctx, input, opts).finally(memory.noteActivity);
   }
 
   /** `docker load`: returns dockerd's `Loaded image: …` lines. */
   load(input: Readable, opts: LoadOptions = {}): Promise<ProgressMessage[]> {
-    return loadImages(this.ctx, input, opts).finally(collectAfterBurst);
+    return loadImages(this.ctx, input, opts).finally(memory.noteActivity);
   }
 
   /** `docker save`: 404 for an unknown name before anything streams. */
   async save(names: readonly string[]): Promise<Readable> {
     const archive = await saveImages(this.ctx, names);
-    archive.once('close', collectAfterBurst);
+    archive.once('close', memory.noteActivity);
     return archive;
   }
 

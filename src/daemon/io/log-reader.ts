@@ -55,12 +55,11 @@ export async function* scanLogEntries(path: string, opts: ScanOptions): AsyncGen
     const startSize = opts.endOffset ?? (await fh.stat()).size;
     let pos = opts.tail === 'all' ? 0 : await tailOffset(fh, startSize, opts.tail);
     let rest: Buffer = Buffer.alloc(0);
+    const buf = Buffer.allocUnsafe(BLOCK);
     let finalPass = false;
     for (;;) {
       const limit = opts.endOffset ?? Number.MAX_SAFE_INTEGER;
       while (pos < limit && !opts.signal.aborted) {
-        // A block of its own per read: entries keep slices of it.
-        const buf = Buffer.allocUnsafe(BLOCK);
         const { bytesRead } = await fh.read(buf, 0, Math.min(BLOCK, limit - pos), pos);
         if (bytesRead === 0) break;
         pos += bytesRead;

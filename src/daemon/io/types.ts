@@ -31,6 +31,9 @@ export interface OpenIOOptions {
   onStdinClosed?: () => void;
 }
 
+/** Opens a process's I/O (openProcessIO with the daemon's logger and FIFO pool). */
+export type ProcessIOOpener = (opts: OpenIOOptions) => Promise<ProcessIO>;
+
 export interface AttachOptions {
   stdin: boolean;
   stdout: boolean;
