@@ -6,9 +6,9 @@ import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { ChangeWaiter } from './change-waiter.js';
 import { nowNs, secondsToNs } from '../../clock/index.js';
-import { decodeLogLines, streamId, type LoggedLine, type OutputStream } from './jsonlog.js';
+import { decodeLogLines, streamId, type LoggedLine } from './jsonlog.js';
 import { tailOffset } from './log-tail.js';
-import { frameRuns, type StreamChunk } from '../../stdcopy/index.js';
+import { frameEach } from '../../stdcopy/index.js';
 import { formatRfc3339Nano } from './timefmt.js';
 import type { LogReadOptions } from './types.js';
 
@@ -91,34 +91,24 @@ export async function* scanLogEntries(path: string, opts: ScanOptions): AsyncGen
 
 /**
  * Entries as a client reads them: each with an optional timestamp prefix,
- * stdcopy-framed unless the output is raw (TTY), consecutive entries of one
- * stream sharing frames.
+ * one stdcopy frame per entry unless the output is raw (TTY), all in one buffer.
  */
 export function renderEntries(entries: readonly LoggedLine[], timestamps: boolean, multiplexed: boolean): Buffer {
-  const runs: StreamChunk[] = [];
-  let run = '';
-  let runStream: OutputStream | undefined;
   // Lines of one read of the output share a time: format it once.
   let stampNs = -1n;
   let stamp = '';
-  for (const entry of entries) {
-    if (multiplexed && entry.stream !== runStream) {
-      if (runStream !== undefined) runs.push({ stream: streamId(runStream), payload: Buffer.from(run) });
-      run = '';
-      runStream = entry.stream;
+  const textOf = (entry: LoggedLine): string => {
+    if (!timestamps) return entry.text;
+    if (entry.timeNs !== stampNs) {
+      stampNs = entry.timeNs;
+      stamp = `${formatRfc3339Nano(stampNs, true)} `;
     }
-    if (timestamps) {
-      if (entry.timeNs !== stampNs) {
-        stampNs = entry.timeNs;
-        stamp = `${formatRfc3339Nano(stampNs, true)} `;
-      }
-      run += stamp;
-    }
-    run += entry.text;
-  }
-  if (!multiplexed) return Buffer.from(run);
-  if (runStream !== undefined) runs.push({ stream: streamId(runStream), payload: Buffer.from(run) });
-  return frameRuns(runs);
+    return stamp + entry.text;
+  };
+  if (multiplexed) return frameEach(entries.map((entry) => ({ stream: streamId(entry.stream), text: textOf(entry) })));
+  let run = '';
+  for (const entry of entries) run += textOf(entry);
+  return Buffer.from(run);
 }
 
 async function* logChunks(path: string, opts: LogReadOptions, signal: AbortSignal): AsyncGenerator<Buffer> {
