@@ -43,6 +43,23 @@ export async function readRotated(file: RotatedFile): Promise<Buffer> {
 
 const name = (path: string, n: number, gzip: boolean): string => `${path}.${n}${gzip ? '.gz' : ''}`;
 
+// Rotations of each log since berthd started. A follower that slept through
+// several of them finds the files it missed by their number: the file that
+// was current at rotation g is `.G-g` at rotation G. Writer and followers
+// live in the same process.
+const generations = new Map<string, number>();
+
+/** How many times this log was rotated (by this process). */
+export function logGeneration(path: string): number {
+  return generations.get(path) ?? 0;
+}
+
+/** The bytes of rotated file number `index`, plain or (once compressed) gzipped. */
+export async function readRotatedIndex(path: string, index: number): Promise<Buffer> {
+  const plain = await readRotated({ path: name(path, index, false), index, gzip: false });
+  return plain.length > 0 ? plain : readRotated({ path: name(path, index, true), index, gzip: true });
+}
+
 async function renameIfThere(from: string, to: string): Promise<void> {
   await fsp.rename(from, to).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
@@ -57,16 +74,15 @@ async function renameIfThere(from: string, to: string): Promise<void> {
 export async function shiftLogFiles(path: string, maxFile: number, compress: boolean): Promise<void> {
   if (maxFile <= 1) {
     await fsp.rm(path, { force: true });
+    generations.set(path, logGeneration(path) + 1);
     return;
   }
   await fsp.rm(name(path, maxFile - 1, compress), { force: true });
   for (let n = maxFile - 2; n >= 1; n--) await renameIfThere(name(path, n, compress), name(path, n + 1, compress));
-  if (!compress) {
-    await renameIfThere(path, name(path, 1, false));
-    return;
-  }
   const plain = name(path, 1, false);
   await renameIfThere(path, plain);
+  generations.set(path, logGeneration(path) + 1);
+  if (!compress) return;
   const tmp = `${name(path, 1, true)}.tmp`;
   await pipeline(createReadStream(plain), createGzip(), createWriteStream(tmp, { mode: 0o640 }));
   await fsp.rename(tmp, name(path, 1, true));

@@ -8,7 +8,7 @@ import { ChangeWaiter } from './change-waiter.js';
 import { nowNs, secondsToNs } from '../../clock/index.js';
 import { decodeLogLines, streamId, type LoggedLine } from './jsonlog.js';
 import { tailOffset } from './log-tail.js';
-import { readRotated, rotatedFiles, type RotatedFile } from './log-files.js';
+import { logGeneration, readRotated, readRotatedIndex, rotatedFiles, type RotatedFile } from './log-files.js';
 import { frameEach } from '../../stdcopy/index.js';
 import { formatRfc3339Nano } from './timefmt.js';
 import type { LogReadOptions } from './types.js';
@@ -45,6 +45,7 @@ export async function* scanLogEntries(path: string, opts: ScanOptions): AsyncGen
   try {
     const following = opts.follow && opts.endOffset === undefined;
     // A container that never ran has no log yet: empty, or wait for it when following.
+    let generation = logGeneration(path);
     for (;;) {
       fh = await fsp.open(path, 'r').catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return undefined;
@@ -91,6 +92,10 @@ export async function* scanLogEntries(path: string, opts: ScanOptions): AsyncGen
         if (now !== undefined && now.ino !== ino) {
           await fh.close();
           fh = await fsp.open(path, 'r');
+          // Files made and rotated away while this follow slept.
+          const current = logGeneration(path);
+          for (let g = generation + 1; g < current; g++) yield* blocks(await readRotatedIndex(path, current - g));
+          generation = current;
           ino = (await fh.stat()).ino;
           pos = 0;
           rest = Buffer.alloc(0);

@@ -56,7 +56,10 @@ export class LogFileWriter {
 
   append(entry: LogEntry): void {
     if (this.failed || this.closed) return;
-    const data = Buffer.from(encodeLogEntry(entry, this.attrs), 'utf8');
+    this.appendData(Buffer.from(encodeLogEntry(entry, this.attrs), 'utf8'));
+  }
+
+  private appendData(data: Buffer): void {
     const max = this.opts.maxSize;
     if (this.rotating === undefined && max !== undefined && this.queued > 0 && this.queued + data.length > max) this.rotate();
     if (this.rotating !== undefined) {
@@ -135,8 +138,10 @@ export class LogFileWriter {
       this.backlog = [];
       this.backlogBytes = 0;
       this.rotating = undefined;
-      for (const data of backlog) this.write(data);
-      // Producers paused on the old file wait for this one now.
+      // The backlog may fill several files: it goes through the same size check.
+      for (const data of backlog) this.appendData(data);
+      // Another rotation took over (and will wake producers), or producers paused on the old file wait for this one now.
+      if (this.rotating !== undefined) return;
       if (this.congested) this.stream.once('drain', () => this.fireDrain());
       else this.fireDrain();
     })();
