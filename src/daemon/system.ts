@@ -101,7 +101,7 @@ export class SystemService implements SystemBackend {
       OomKillDisable: false,
       NGoroutines: 0,
       SystemTime: new Date().toISOString(),
-      LoggingDriver: config.logDriver,
+      LoggingDriver: config.logDriver || 'json-file',
       CgroupDriver: 'cgroupfs',
       CgroupVersion: this.#facts.cgroupVersion,
       NEventsListener: this.#deps.eventListeners(),

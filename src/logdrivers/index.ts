@@ -26,8 +26,8 @@ const OPTIONS: Readonly<Record<DriverName, readonly string[] | 'any'>> = {
   none: 'any',
 };
 
-/** dockerd's local driver keeps 5 compressed files of 20 MB by default. */
-const LOCAL_DEFAULTS: Readonly<Record<string, string>> = { 'max-size': '20m', 'max-file': '5', compress: 'true' };
+/** dockerd's local driver keeps 5 compressed files of 20 MiB by default. */
+const LOCAL_DEFAULTS: Readonly<Record<string, string>> = { 'max-size': String(20 * 1024 * 1024), 'max-file': '5', compress: 'true' };
 
 export function isDriver(name: string): name is DriverName {
   return (DRIVERS as readonly string[]).includes(name);

@@ -44,8 +44,8 @@ describe('log driver configuration', () => {
     assert.equal(parseHumanSize('100'), 100);
     assert.deepEqual(rotationOf('json-file', {}), { maxSize: undefined, maxFile: 1, compress: false });
     assert.deepEqual(rotationOf('json-file', { 'max-size': '1k', 'max-file': '3', compress: 'true' }), { maxSize: 1000, maxFile: 3, compress: true });
-    assert.deepEqual(rotationOf('local', {}), { maxSize: 20_000_000, maxFile: 5, compress: true });
-    assert.deepEqual(rotationOf('local', { 'max-file': '1' }), { maxSize: 20_000_000, maxFile: 1, compress: false });
+    assert.deepEqual(rotationOf('local', {}), { maxSize: 20 * 1024 * 1024, maxFile: 5, compress: true });
+    assert.deepEqual(rotationOf('local', { 'max-file': '1' }), { maxSize: 20 * 1024 * 1024, maxFile: 1, compress: false });
   });
 
   it('attributes: named labels and env, regexes, and the tag template', () => {

@@ -53,7 +53,8 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
   host.Runtime = validateRuntimeName(snapshot, host.Runtime);
   checkNetworkMode(host.NetworkMode);
   refuseStorageOpt(host.StorageOpt);
-  host.LogConfig = createLogConfig(host.LogConfig, { driver: snapshot.config.logDriver, opts: snapshot.config.logOpts });
+  // Configurations built before log drivers were configurable name none: json-file.
+  host.LogConfig = createLogConfig(host.LogConfig, { driver: snapshot.config.logDriver || 'json-file', opts: snapshot.config.logOpts ?? {} });
 
   const id = newContainerId();
   const name = reserveName(ctx, wantName, id);
