@@ -3,6 +3,8 @@
 import type { IncomingMessage } from 'node:http';
 import { invalidParameter } from '../errors/index.js';
 import { checkDeclaredLength, checkJsonContentType, parseJsonBody, readLimited } from './body.js';
+import { decodeBody } from './body-decode.js';
+import { bodyShapeOf } from './body-types.js';
 import type { RouteMatch } from './router.js';
 import type { RequestContext } from './types.js';
 
@@ -48,7 +50,8 @@ export function createContext(
     }
     // Only a body that is there must be declared as JSON (attach sends text/plain and nothing).
     if (bytes.length > 0) checkJsonContentType(req.headers);
-    return parseJsonBody(bytes);
+    // Every body is decoded here, with Go's rules for its route's body type.
+    return decodeBody(parseJsonBody(bytes), bodyShapeOf(match.route.method, match.route.path));
   };
   return {
     method: req.method ?? 'GET',

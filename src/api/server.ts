@@ -6,10 +6,11 @@ import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Serv
 import type { Socket } from 'node:net';
 import { unlink } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { invalidParameter, notFound } from '../errors/index.js';
+import { invalidParameter } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { DEFAULT_MAX_JSON_BODY, tooLarge } from './body.js';
 import { createContext, splitTarget, type BodySource } from './context.js';
+import { unservedError } from './dockerd-paths.js';
 import { streamConnection, upgradeConnection } from './hijack.js';
 import { listenAt, parseHost, prepareUnixSocket, resolveGroup, secureUnixSocket, type ListenAddress } from './listen.js';
 import { jsonBytes, mergeHeaders, rawSendBuffer, rawSendStream, sendBuffer, sendStream } from './respond.js';
@@ -49,8 +50,6 @@ interface Listener {
   address: ListenAddress;
 }
 
-const PAGE_NOT_FOUND = 'page not found';
-
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const logger = opts.logger;
   const router = new Router(opts.routes);
@@ -79,7 +78,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   function resolve(req: IncomingMessage): { match: RouteMatch; query: URLSearchParams } {
     const { path, query } = splitTarget(req.url);
     const match = router.match(req.method ?? 'GET', path);
-    if (match === null) throw notFound(PAGE_NOT_FOUND);
+    if (match === null) throw unservedError(req.method ?? 'GET', path);
     return { match, query };
   }
 

@@ -13,7 +13,7 @@ export interface RequestContext {
   apiVersion: string;
   /** the raw request (body stream for uploads such as image import/load) */
   req: IncomingMessage;
-  /** JSON body parsed with a size limit; undefined when empty; throws invalid-parameter on bad JSON */
+  /** JSON body parsed with a size limit and decoded with Go's rules for the route's body type (src/api/body-types.ts); undefined when empty or null; throws invalid-parameter on bad JSON */
   json(): Promise<unknown>;
   /** aborted when the client goes away */
   signal: AbortSignal;

@@ -38,6 +38,8 @@ export const FILE_KEYS = {
   'shutdown-timeout': 'shutdownTimeout',
   'max-concurrent-downloads': 'maxConcurrentDownloads',
   group: 'group',
+  'log-driver': 'logDriver',
+  'log-opts': 'logOpts',
 } as const satisfies Record<string, keyof DaemonConfig>;
 
 export type FileKey = keyof typeof FILE_KEYS;
@@ -57,4 +59,7 @@ export const RELOADABLE_KEYS: readonly FileKey[] = [
   'live-restore',
   'shutdown-timeout',
   'max-concurrent-downloads',
+  // applied to containers created after the reload; existing ones keep theirs
+  'log-driver',
+  'log-opts',
 ];

@@ -25,6 +25,9 @@ export interface DaemonFlags {
   shutdownTimeout?: number;
   maxConcurrentDownloads?: number;
   labels?: string[];
+  logDriver?: string;
+  /** --log-opt KEY=VALUE, repeatable */
+  logOpts?: string[];
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -63,7 +66,9 @@ export function buildCommand(opts: { version: string; name?: string }): Command 
       `layer downloads at a time (default: ${DEFAULTS.maxConcurrentDownloads})`,
       nonNegativeInteger,
     )
-    .option('--label <key=value>', 'daemon label, repeatable (default: none)', collect);
+    .option('--label <key=value>', 'daemon label, repeatable (default: none)', collect)
+    .option('--log-driver <name>', 'log driver of containers that name none: json-file, local or none (default: json-file)')
+    .option('--log-opt <key=value>', 'option of the default log driver, repeatable (default: none)', collect);
 }
 
 /** Commander's parsed options → DaemonFlags. */
@@ -94,6 +99,8 @@ export function flagsFromCommand(cmd: Command): DaemonFlags {
   set('shutdownTimeout', num('shutdownTimeout'));
   set('maxConcurrentDownloads', num('maxConcurrentDownloads'));
   set('labels', list('label'));
+  set('logDriver', str('logDriver'));
+  set('logOpts', list('logOpt'));
   return flags;
 }
 

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { LOG_LEVELS, type LogLevel } from '../log/index.js';
 import { parseRuntimeEntries, validateRuntimes, type RuntimeConfig } from '../runtimes/index.js';
+import { DEFAULT_DRIVER, validateLogConfig } from '../logdrivers/index.js';
 import type { DaemonConfig } from './types.js';
 import { ALL_FILE_KEYS, DEFAULTS, type FileKey } from './defaults.js';
 import { ConfigError } from './errors.js';
@@ -25,7 +26,23 @@ const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
   'shutdown-timeout': { field: 'shutdownTimeout', name: 'shutdown-timeout' },
   'max-concurrent-downloads': { field: 'maxConcurrentDownloads', name: 'max-concurrent-downloads' },
   group: { field: 'group', name: 'group' },
+  'log-driver': { field: 'logDriver', name: 'log-driver' },
+  'log-opts': { field: 'logOpts', name: 'log-opt' },
 };
+
+/** --log-opt KEY=VALUE flags as a map. */
+function logOptsOf(pairs: readonly string[], errors: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) errors.push(`invalid --log-opt '${pair}': expected KEY=VALUE`);
+    else out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+const isStringMap = (v: unknown): v is Record<string, string> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
 
 /** Go's %v for the values dockerd prints in its conflict message. */
 function goValue(v: unknown): string {
@@ -125,6 +142,11 @@ function valueErrors(config: DaemonConfig): string[] {
     errors.push(`invalid containerd address '${config.containerd}': give the absolute path of containerd's socket`);
   }
   if (config.group === '') errors.push('invalid group: the group of the API socket must not be empty');
+  try {
+    validateLogConfig(config.logDriver, config.logOpts);
+  } catch (err) {
+    errors.push(`invalid log configuration: ${(err as Error).message}`);
+  }
   return errors;
 }
 
@@ -181,6 +203,8 @@ export function loadConfig(flags: DaemonFlags, fileText: string | undefined, fil
     maxConcurrentDownloads:
       pick(flags.maxConcurrentDownloads, file['max-concurrent-downloads'], isInt) ?? DEFAULTS.maxConcurrentDownloads,
     group: pick(flags.group, file.group, isNonEmpty) ?? DEFAULTS.group,
+    logDriver: pick(flags.logDriver, file['log-driver'], isString) || DEFAULT_DRIVER,
+    logOpts: flags.logOpts !== undefined ? logOptsOf(flags.logOpts, errors) : isStringMap(file['log-opts']) ? { ...file['log-opts'] } : {},
   };
 
   errors.push(...valueErrors(config));

@@ -24,5 +24,7 @@ export const DAEMON_JSON_SCHEMA = {
     'shutdown-timeout': { type: 'integer', minimum: 0 },
     'max-concurrent-downloads': { type: 'integer', minimum: 0 },
     group: { type: 'string', minLength: 1 },
+    'log-driver': { type: 'string' },
+    'log-opts': { type: 'object', additionalProperties: { type: 'string' } },
   },
 } as const;

@@ -20,6 +20,10 @@ export interface DaemonConfig {
   shutdownTimeout: number;
   maxConcurrentDownloads: number;
   group: string;
+  /** log driver of containers that name none (json-file when unset) */
+  logDriver: string;
+  /** options of the default log driver */
+  logOpts: Record<string, string>;
 }
 
 /** One immutable, deep-frozen view: user config + state derived from it. */

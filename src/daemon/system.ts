@@ -1,5 +1,6 @@
 // The /info and /version facts. Everything slow is gathered once; info() reads
 // the snapshot once and the live counters of the services.
+import { DRIVERS as LOG_DRIVERS } from '../logdrivers/index.js';
 import type { Snapshot } from '../config/index.js';
 import type { ContainerdClient } from '../containerd/index.js';
 import { runtimesInfoView } from '../runtimes/index.js';
@@ -86,7 +87,7 @@ export class SystemService implements SystemBackend {
       Images: images,
       Driver: 'overlayfs',
       DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']],
-      Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: ['json-file'] },
+      Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: [...LOG_DRIVERS] },
       MemoryLimit: true,
       SwapLimit: false,
       CpuCfsPeriod: true,
@@ -100,7 +101,7 @@ export class SystemService implements SystemBackend {
       OomKillDisable: false,
       NGoroutines: 0,
       SystemTime: new Date().toISOString(),
-      LoggingDriver: 'json-file',
+      LoggingDriver: config.logDriver || 'json-file',
       CgroupDriver: 'cgroupfs',
       CgroupVersion: this.#facts.cgroupVersion,
       NEventsListener: this.#deps.eventListeners(),

@@ -40,26 +40,54 @@ export function frames(stream: StreamId, chunk: Buffer | string, maxFrame = DEFA
   return out;
 }
 
-export interface StreamChunk {
+export interface StreamText {
   stream: StreamId;
-  payload: Buffer;
+  text: string;
 }
 
 /**
- * Frames for chunks in order, in one buffer: consecutive chunks of one stream
- * share a frame of at most `maxFrame` payload bytes (a larger chunk is cut).
- * The format promises no frame per line, and clients copy frames per stream,
- * so `docker logs` of many short lines costs them a write per frame, not per line.
+ * One frame per item, all in one buffer: SDKs yield an item per frame, and
+ * programs expect one per line (dockerd's logs send a frame per entry), while
+ * one buffer keeps the socket writes few. Each item is encoded in place, so
+ * no per-line Buffer or byte-length pass is made.
  */
-export function frameRuns(chunks: readonly StreamChunk[], maxFrame = DEFAULT_MAX_FRAME): Buffer {
-  const out: Buffer[] = [];
-  for (let i = 0; i < chunks.length; ) {
-    const stream = (chunks[i] as StreamChunk).stream;
-    const run: Buffer[] = [];
-    for (; i < chunks.length && (chunks[i] as StreamChunk).stream === stream; i++) run.push((chunks[i] as StreamChunk).payload);
-    out.push(...frames(stream, run.length === 1 ? (run[0] as Buffer) : Buffer.concat(run), maxFrame));
+export function frameEach(items: readonly StreamText[]): Buffer {
+  let bound = 0;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit.
+  for (const item of items) bound += HEADER_SIZE + 3 * item.text.length;
+  const out = Buffer.allocUnsafe(bound);
+  let off = 0;
+  for (const item of items) {
+    if (item.text.length === 0) continue;
+    const n = out.write(item.text, off + HEADER_SIZE, 'utf8');
+    out.writeUInt32BE(item.stream << 24, off);
+    out.writeUInt32BE(n, off + 4);
+    off += HEADER_SIZE + n;
   }
-  return Buffer.concat(out);
+  return out.subarray(0, off);
+}
+
+/**
+ * Frames for one chunk of a process's output, one per line (the newline
+ * stays with its line; a trailing piece without one is a frame of its own),
+ * in one buffer.
+ */
+export function frameLines(stream: StreamId, chunk: Buffer): Buffer {
+  let count = 0;
+  for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, nl + 1)) count++;
+  if (chunk.length > 0 && chunk[chunk.length - 1] !== 0x0a) count++;
+  const out = Buffer.allocUnsafe(chunk.length + count * HEADER_SIZE);
+  let off = 0;
+  for (let start = 0; start < chunk.length; ) {
+    const nl = chunk.indexOf(0x0a, start);
+    const end = nl === -1 ? chunk.length : nl + 1;
+    out.writeUInt32BE(stream << 24, off);
+    out.writeUInt32BE(end - start, off + 4);
+    chunk.copy(out, off + HEADER_SIZE, start, end);
+    off += HEADER_SIZE + end - start;
+    start = end;
+  }
+  return out;
 }
 
 /** A Transform that frames every chunk written to it as `stream`. */

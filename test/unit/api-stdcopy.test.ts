@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { FrameDecoder, FrameEncoder, HEADER_SIZE, STDERR, STDOUT, demux, frame, frames } from '../../src/api/index.js';
-import { frameRuns } from '../../src/stdcopy/index.js';
+import { frameEach, frameLines } from '../../src/stdcopy/index.js';
 
 describe('stdcopy framing', () => {
   it('writes the 8-byte header: stream, three zeros, big-endian size', () => {
@@ -22,37 +22,48 @@ describe('stdcopy framing', () => {
     assert.ok(stdout.equals(payload));
   });
 
-  it('joins consecutive chunks of one stream into frames up to the cap, in order', () => {
-    const line = (n: number): Buffer => Buffer.from(`line ${n}\n`);
-    const chunks = [
-      { stream: STDOUT, payload: line(1) },
-      { stream: STDOUT, payload: line(2) },
-      { stream: STDERR, payload: line(3) },
-      { stream: STDERR, payload: Buffer.alloc(0) },
-      { stream: STDOUT, payload: line(4) },
+  it('frameEach: one frame per item, in order, in one buffer, multi-byte text sized in bytes', () => {
+    const items = [
+      { stream: STDOUT, text: 'line 1\n' },
+      { stream: STDOUT, text: 'line 2\n' },
+      { stream: STDERR, text: 'é€😀\n' },
+      { stream: STDERR, text: '' },
+      { stream: STDOUT, text: 'no newline' },
     ] as const;
-    const { frames: decoded, trailing } = demux(frameRuns(chunks));
+    const { frames: decoded, trailing } = demux(frameEach(items));
     assert.equal(trailing, 0);
     assert.deepEqual(
       decoded.map((d) => [d.stream, d.payload.toString()]),
       [
-        [STDOUT, 'line 1\nline 2\n'],
-        [STDERR, 'line 3\n'],
-        [STDOUT, 'line 4\n'],
+        [STDOUT, 'line 1\n'],
+        [STDOUT, 'line 2\n'],
+        [STDERR, 'é€😀\n'],
+        [STDOUT, 'no newline'],
       ],
     );
-    assert.equal(frameRuns([]).length, 0);
+    assert.equal(frameEach([]).length, 0);
+    const many = Array.from({ length: 5000 }, (_, i) => ({ stream: i % 50 === 49 ? STDERR : STDOUT, text: `line ${i}\n` }) as const);
+    const out = demux(frameEach(many));
+    assert.equal(out.frames.length, 5000);
+    assert.equal(out.stdout.toString(), many.filter((m) => m.stream === STDOUT).map((m) => m.text).join(''));
+  });
 
-    // Many small chunks and a large one: no frame over the cap, bytes unchanged.
-    const many = Array.from({ length: 5000 }, (_, i) => ({ stream: i % 1000 === 999 ? STDERR : STDOUT, payload: line(i) }) as const);
+  it('frameLines: a frame per line of a chunk, the trailing piece its own frame', () => {
+    const chunk = Buffer.from('a\nbb\n\nccc');
+    const decoded = demux(frameLines(STDERR, chunk)).frames;
+    assert.deepEqual(
+      decoded.map((d) => [d.stream, d.payload.toString()]),
+      [
+        [STDERR, 'a\n'],
+        [STDERR, 'bb\n'],
+        [STDERR, '\n'],
+        [STDERR, 'ccc'],
+      ],
+    );
+    assert.equal(frameLines(STDOUT, Buffer.alloc(0)).length, 0);
+    assert.equal(demux(frameLines(STDOUT, Buffer.from('x\n'))).frames.length, 1);
     const big = randomBytes(70_000);
-    const all = [...many, { stream: STDOUT, payload: big } as const];
-    const out = demux(frameRuns(all, 4096));
-    assert.ok(out.frames.every((d) => d.payload.length > 0 && d.payload.length <= 4096));
-    assert.ok(out.frames.length < 100, `${out.frames.length} frames for 5001 chunks`);
-    const want = (id: number): Buffer => Buffer.concat(all.filter((c) => c.stream === id).map((c) => c.payload));
-    assert.ok(out.stdout.equals(want(STDOUT)));
-    assert.ok(out.stderr.equals(want(STDERR)));
+    assert.ok(demux(frameLines(STDOUT, big)).stdout.equals(big));
   });
 
   it('decodes byte by byte, with headers split across chunks', () => {

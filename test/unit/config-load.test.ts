@@ -51,6 +51,8 @@ test('defaults without a file', () => {
     shutdownTimeout: 15,
     maxConcurrentDownloads: 3,
     group: 'berth',
+    logDriver: 'json-file',
+    logOpts: {},
   });
 });
 
@@ -240,4 +242,16 @@ test('the configuration file: a missing default is fine, a missing explicit one 
   const config = await readDaemonConfig({ configFile: good });
   assert.equal(config.debug, true);
   assert.equal(config.configFile, good);
+});
+
+test('log-driver and log-opts come from the file or the flags, and are checked with the driver rules', () => {
+  const c = loadConfig({}, '{"log-driver":"local","log-opts":{"max-size":"1m"}}', 'F');
+  assert.equal(c.logDriver, 'local');
+  assert.deepEqual(c.logOpts, { 'max-size': '1m' });
+  const f = loadConfig({ logDriver: 'json-file', logOpts: ['max-size=10k', 'max-file=3'] }, undefined, 'F');
+  assert.deepEqual(f.logOpts, { 'max-size': '10k', 'max-file': '3' });
+  assert.deepEqual(errorsOf({}, '{"log-driver":"syslog"}'), ["invalid log configuration: logger: no log driver named 'syslog' is registered"]);
+  assert.deepEqual(errorsOf({}, '{"log-opts":{"max-file":"0"}}'), ['invalid log configuration: max-file cannot be less than 1']);
+  assert.deepEqual(errorsOf({}, '{"log-opts":{"bogus":"1"}}'), ["invalid log configuration: unknown log opt 'bogus' for json-file log driver"]);
+  assert.equal(errorsOf({}, '{"log-opts":{"max-size":1}}').length, 1);
 });

@@ -6,7 +6,7 @@ import { imageRoutes, type ImagesBackend } from '../../src/api/routes/images.js'
 import { Router } from '../../src/api/router.js';
 import type { Reply, RequestContext } from '../../src/api/types.js';
 import type { ImageSummary, ImportOptions } from '../../src/daemon/images/index.js';
-import { unavailable } from '../../src/errors/index.js';
+import { invalidParameter, unavailable } from '../../src/errors/index.js';
 
 const summary: ImageSummary = {
   Id: 'sha256:' + 'a'.repeat(64), ParentId: '', RepoTags: ['x:1'], RepoDigests: [], Created: 1, Size: 2, VirtualSize: 2, SharedSize: -1, Labels: null, Containers: -1,
@@ -49,6 +49,25 @@ async function text(r: Reply): Promise<string> {
 }
 
 describe('image routes', () => {
+  it('load and import of bad input: 200 with the error as the last JSON message (as dockerd); other failures keep their status', async () => {
+    const bad = backend([]);
+    bad.load = async () => {
+      throw invalidParameter('not a valid tar file');
+    };
+    bad.import = async () => {
+      throw invalidParameter('the import source is not a tar archive');
+    };
+    const router = new Router(imageRoutes(bad));
+    const load = await call(router, 'POST', '/images/load');
+    assert.equal(load.kind === 'stream' ? (load.status ?? 200) : 0, 200);
+    assert.deepEqual(JSON.parse(await text(load)), { errorDetail: { message: 'not a valid tar file' }, error: 'not a valid tar file' });
+    assert.match(await text(await call(router, 'POST', '/images/create?fromSrc=-')), /"error":"the import source is not a tar archive"/);
+    bad.load = async () => {
+      throw unavailable('containerd is not reachable');
+    };
+    await assert.rejects(call(router, 'POST', '/images/load'), /containerd is not reachable/);
+  });
+
   it('maps every endpoint onto the backend', async () => {
     const calls: unknown[][] = [];
     const router = new Router(imageRoutes(backend(calls)));

@@ -2,7 +2,7 @@
 // here; ImageService implements it. Image names may hold "/", hence the rest
 // captures.
 import { Readable } from 'node:stream';
-import { invalidParameter } from '../../errors/index.js';
+import { invalidParameter, isKind, messageOf } from '../../errors/index.js';
 import type {
   DeleteItem,
   HistoryItem,
@@ -37,6 +37,22 @@ function nameParam(ctx: RequestContext): string {
   const name = ctx.params.name ?? '';
   if (name === '') throw invalidParameter('an image name or ID is required in the path');
   return name;
+}
+
+/**
+ * dockerd answers a load or import whose input is bad with 200 and the error
+ * as the last message of the JSON stream, which SDKs turn into their load
+ * error; only failures that are not about the input keep their status.
+ */
+async function progressOf(run: () => Promise<readonly ProgressMessage[]>): Promise<Reply> {
+  try {
+    return jsonLines(await run());
+  } catch (err) {
+    if (!isKind(err, 'invalid-parameter')) throw err;
+    const message = messageOf(err);
+    const body = Readable.from([Buffer.from(`${JSON.stringify({ errorDetail: { message }, error: message })}\n`)]);
+    return { kind: 'stream', contentType: 'application/json', body };
+  }
 }
 
 /** JSON lines, as dockerd's progress streams are. */
@@ -77,8 +93,7 @@ async function create(svc: ImagesBackend, ctx: RequestContext): Promise<Reply> {
   if (message) opts.message = message;
   const platform = q.get('platform');
   if (platform) opts.platform = platform;
-  const { messages } = await svc.import(ctx.req, opts);
-  return jsonLines(messages);
+  return progressOf(async () => (await svc.import(ctx.req, opts)).messages);
 }
 
 export function imageRoutes(svc: ImagesBackend): Route[] {
@@ -87,7 +102,7 @@ export function imageRoutes(svc: ImagesBackend): Route[] {
     {
       method: 'POST',
       path: '/images/load',
-      handler: async (ctx) => jsonLines(await svc.load(ctx.req, { quiet: boolQuery(ctx.query, 'quiet') })),
+      handler: (ctx) => progressOf(() => svc.load(ctx.req, { quiet: boolQuery(ctx.query, 'quiet') })),
     },
     {
       method: 'GET',

@@ -10,6 +10,7 @@ import { mergeImageConfig } from './command.js';
 import { buildSpec } from './spec.js';
 import type { ServiceContext } from './context.js';
 import { parseCreateBody } from './create-request.js';
+import { createLogConfig, refuseStorageOpt } from './logging.js';
 import { etcPaths, writeEtcFiles } from './etc-files.js';
 import { newContainerId, normalizeName, randomName, shortId } from './names.js';
 import { nowTimestamp } from './status.js';
@@ -51,6 +52,9 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
   const host = req.hostConfig;
   host.Runtime = validateRuntimeName(snapshot, host.Runtime);
   checkNetworkMode(host.NetworkMode);
+  refuseStorageOpt(host.StorageOpt);
+  // Configurations built before log drivers were configurable name none: json-file.
+  host.LogConfig = createLogConfig(host.LogConfig, { driver: snapshot.config.logDriver || 'json-file', opts: snapshot.config.logOpts ?? {} });
 
   const id = newContainerId();
   const name = reserveName(ctx, wantName, id);
@@ -85,7 +89,7 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
         StartedAt: ZERO_TIME,
         FinishedAt: ZERO_TIME,
       },
-      LogPath: join(dir, `${id}-json.log`),
+      LogPath: (host.LogConfig as { Type: string }).Type === 'none' ? '' : join(dir, `${id}-json.log`),
       RestartCount: 0,
       ResolvConfPath: etc.resolvConf,
       HostnamePath: etc.hostname,

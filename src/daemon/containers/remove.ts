@@ -40,6 +40,14 @@ async function killForRemoval(ctx: ServiceContext, c: Container): Promise<void> 
 
 export async function removeContainer(ctx: ServiceContext, c: Container, opts: RemoveOptions = {}): Promise<void> {
   if (opts.link === true) throw invalidParameter(`Conflict, cannot remove the default link name of the container: berth has no links`);
+  if (c.state.State.Restarting && !c.isRunning() && !c.removed && opts.force !== true) {
+    // Waiting to be restarted by its policy (dockerd 20.10's text).
+    throw conflict(`You cannot remove a restarting container ${c.id}. Stop the container before attempting removal or force remove`);
+  }
+  // A forced removal stops policy restarts first; one already under way when
+  // it arrived is killed once it is running.
+  if (opts.force === true) cancelRestart(c);
+  if (opts.force === true && !c.isRunning() && !c.removed) await c.lock.run(async () => undefined);
   if (c.isRunning() && !c.removed) {
     if (opts.force !== true) {
       const what = c.isPaused() ? 'paused' : 'running';

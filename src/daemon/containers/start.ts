@@ -1,6 +1,7 @@
 // POST /containers/{id}/start: resolve the runtime against the snapshot this
 // start captured, build the spec, hand both to containerd, wire the I/O and
 // start the task; then lock the runtime in (SPEC §1.3).
+import { initLogOptions } from './logging.js';
 import { existsSync } from 'node:fs';
 import { OCI_SPEC_TYPE_URL, jsonAny, type CreateTaskRequest, type Mount, type RuntimeInfo } from '../../containerd/index.js';
 import type { Snapshot } from '../../config/types.js';
@@ -195,13 +196,14 @@ async function runTask(ctx: ServiceContext, c: Container, snapshot: Snapshot): P
  */
 export async function openInitIO(ctx: ServiceContext, c: Container, taskStarted: Promise<void>): Promise<ProcessIO> {
   const s = c.state;
+  const log = initLogOptions(s);
   return ctx.deps.io.openProcessIO({
     dir: c.execDir,
     prefix: 'init',
     openStdin: s.Config.OpenStdin,
     stdinOnce: s.Config.StdinOnce,
     tty: s.Config.Tty,
-    logPath: s.LogPath,
+    ...(log !== undefined ? { logPath: log.path, logOptions: log.options } : {}),
     onStdinClosed: () => {
       void taskStarted.then(() =>
         ctx.client.tasks.closeIO(c.id).catch((err: unknown) => ctx.deps.logger.debug({ err: String(err), container: c.id }, 'closing stdin failed')),

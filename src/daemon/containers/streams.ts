@@ -6,6 +6,7 @@ import type { AttachOptions, LogReadOptions } from '../io/types.js';
 import type { Container, PendingAttach, WaitResult } from './container.js';
 import type { ServiceContext } from './context.js';
 import { deferred } from './mutex.js';
+import { checkLogsReadable } from './logging.js';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 const CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
@@ -72,6 +73,7 @@ export async function attachContainer(ctx: ServiceContext, c: Container, conn: H
 export type LogsOptions = Omit<LogReadOptions, 'multiplexed' | 'ended'>;
 
 export function containerLogs(ctx: ServiceContext, c: Container, opts: LogsOptions): Readable {
+  checkLogsReadable(c.state);
   if (!opts.stdout && !opts.stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
   const read: LogReadOptions = {
     ...opts,

@@ -5,7 +5,7 @@ import type { Logger } from '../../log/index.js';
 import { DEFAULT_DETACH_KEYS, DetachScanner } from './detach-keys.js';
 import { streamId, type OutputStream } from './jsonlog.js';
 import { renderEntries, scanLogEntries } from './log-reader.js';
-import { frame as stdcopyFrame } from '../../stdcopy/index.js';
+import { frameLines } from '../../stdcopy/index.js';
 import { OutputClient } from './output-client.js';
 import type { AttachOptions } from './types.js';
 
@@ -69,7 +69,7 @@ export async function attachClient(hub: IOHub, conn: HijackedConnection, opts: A
       }
       if (live) {
         for (const partial of partials) {
-          if (client.wants(partial.stream)) await client.writeNow(multiplexed ? stdcopyFrame(streamId(partial.stream), partial.data) : partial.data);
+          if (client.wants(partial.stream)) await client.writeNow(multiplexed ? frameLines(streamId(partial.stream), partial.data) : partial.data);
         }
         client.release();
       }

@@ -4,6 +4,7 @@ export type { AttachOptions, FifoPaths, LogReadOptions, LogReader, OpenIOOptions
 export { openProcessIO, type FifoMaker } from './process-io.js';
 export { FifoPool, type FifoPoolOptions } from './fifo-pool.js';
 export { readLogs } from './log-reader.js';
+export type { LogFileOptions } from './log-writer.js';
 export { CLIENT_BUFFER_CAP } from './output-client.js';
 export { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach-keys.js';
 export {

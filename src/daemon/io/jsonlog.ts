@@ -21,9 +21,11 @@ export interface LogEntry {
 /** Docker's copier splits lines longer than its 16 KiB buffer into partial entries. */
 export const MAX_LOG_LINE = 16 * 1024;
 
-export function encodeLogEntry(entry: LogEntry): string {
+/** One json-file line; `attrs` is the JSON of the entry's attributes, placed before the time as dockerd writes it. */
+export function encodeLogEntry(entry: LogEntry, attrs?: string): string {
   // Buffer→string replaces invalid UTF-8 with U+FFFD, as Go's encoder does.
-  return `{"log":${JSON.stringify(entry.log.toString('utf8'))},"stream":"${entry.stream}","time":"${formatRfc3339Nano(entry.timeNs, false)}"}\n`;
+  const extra = attrs === undefined ? '' : `,"attrs":${attrs}`;
+  return `{"log":${JSON.stringify(entry.log.toString('utf8'))},"stream":"${entry.stream}"${extra},"time":"${formatRfc3339Nano(entry.timeNs, false)}"}\n`;
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from '../../log/index.js';
 import { streamId, type OutputStream } from './jsonlog.js';
-import { frame as stdcopyFrame } from '../../stdcopy/index.js';
+import { frameLines } from '../../stdcopy/index.js';
 
 export const CLIENT_BUFFER_CAP = 4 * 1024 * 1024;
 
@@ -37,7 +37,8 @@ export class OutputClient {
   /** Live output from the process. While held (during a log replay) it is queued. */
   deliver(stream: OutputStream, chunk: Buffer): void {
     if (!this.wants(stream) || chunk.length === 0) return;
-    const data = this.multiplexed ? stdcopyFrame(streamId(stream), chunk) : chunk;
+    // A frame per line, as SDK users expect; one buffer per read of the output.
+    const data = this.multiplexed ? frameLines(streamId(stream), chunk) : chunk;
     if (this.held !== undefined) {
       if (this.heldBytes + data.length > CLIENT_BUFFER_CAP) {
         this.noteDrop(data.length);

@@ -29,7 +29,7 @@ export async function openProcessIO(opts: OpenIOOptions, logger: Logger = silent
   await Promise.all(paths.map((p) => fifoMaker(p)));
   let writer: LogFileWriter | undefined;
   try {
-    writer = opts.logPath !== undefined ? await LogFileWriter.open(opts.logPath, logger) : undefined;
+    writer = opts.logPath !== undefined ? await LogFileWriter.open(opts.logPath, logger, opts.logOptions) : undefined;
     return new PipeProcessIO(fifos, opts, writer, logger);
   } catch (err) {
     await writer?.close();

@@ -2,6 +2,7 @@
 // and the shim, the json-file log, live attach fan-out and stdin.
 import type { Readable } from 'node:stream';
 import type { HijackedConnection } from '../../api/types.js';
+import type { LogFileOptions } from './log-writer.js';
 
 export interface FifoPaths {
   /** '' when the process has no stdin */
@@ -20,8 +21,10 @@ export interface OpenIOOptions {
   /** close the process's stdin when the first attached client's stdin ends */
   stdinOnce: boolean;
   tty: boolean;
-  /** json-file log path; undefined for execs (their output goes only to the attached client) */
+  /** json-file log path; undefined for execs (their output goes only to the attached client) and the none driver */
   logPath?: string;
+  /** rotation and per-entry attributes of the log (log driver options) */
+  logOptions?: LogFileOptions;
   /**
    * Called once berthd's end of the stdin FIFO is flushed and closed
    * (closeStdin, or the end of a stdin-once client's input). The shim holds a
