@@ -19,6 +19,9 @@ export const DEFAULTS = {
   logLevel: 'info' as LogLevel,
   shutdownTimeout: 15,
   maxConcurrentDownloads: 3,
+  tlsCaCert: '/etc/berth/ca.pem',
+  tlsCert: '/etc/berth/cert.pem',
+  tlsKey: '/etc/berth/key.pem',
 } as const;
 
 /** daemon.json keys (kebab-case, as dockerd) and the config field each sets. */
@@ -38,6 +41,11 @@ export const FILE_KEYS = {
   'shutdown-timeout': 'shutdownTimeout',
   'max-concurrent-downloads': 'maxConcurrentDownloads',
   group: 'group',
+  tls: 'tls',
+  tlsverify: 'tlsVerify',
+  tlscacert: 'tlsCaCert',
+  tlscert: 'tlsCert',
+  tlskey: 'tlsKey',
 } as const satisfies Record<string, keyof DaemonConfig>;
 
 export type FileKey = keyof typeof FILE_KEYS;
@@ -57,4 +65,8 @@ export const RELOADABLE_KEYS: readonly FileKey[] = [
   'live-restore',
   'shutdown-timeout',
   'max-concurrent-downloads',
+  // the files are re-read on reload (certificate rotation); tls/tlsverify need a restart
+  'tlscacert',
+  'tlscert',
+  'tlskey',
 ];

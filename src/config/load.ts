@@ -7,6 +7,7 @@ import { ALL_FILE_KEYS, DEFAULTS, type FileKey } from './defaults.js';
 import { ConfigError } from './errors.js';
 import { parseConfigText, type FileValues } from './file.js';
 import { parseAddRuntime, type DaemonFlags } from './flags.js';
+import { plaintextTcpErrors, tlsSettings } from '../tls/index.js';
 
 /** The flag that sets each file key: its DaemonFlags field and its command-line name. */
 const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
@@ -25,6 +26,11 @@ const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
   'shutdown-timeout': { field: 'shutdownTimeout', name: 'shutdown-timeout' },
   'max-concurrent-downloads': { field: 'maxConcurrentDownloads', name: 'max-concurrent-downloads' },
   group: { field: 'group', name: 'group' },
+  tls: { field: 'tls', name: 'tls' },
+  tlsverify: { field: 'tlsVerify', name: 'tlsverify' },
+  tlscacert: { field: 'tlsCaCert', name: 'tlscacert' },
+  tlscert: { field: 'tlsCert', name: 'tlscert' },
+  tlskey: { field: 'tlsKey', name: 'tlskey' },
 };
 
 /** Go's %v for the values dockerd prints in its conflict message. */
@@ -125,6 +131,7 @@ function valueErrors(config: DaemonConfig): string[] {
     errors.push(`invalid containerd address '${config.containerd}': give the absolute path of containerd's socket`);
   }
   if (config.group === '') errors.push('invalid group: the group of the API socket must not be empty');
+  errors.push(...plaintextTcpErrors(config.hosts, tlsSettings(config)));
   return errors;
 }
 
@@ -181,6 +188,11 @@ export function loadConfig(flags: DaemonFlags, fileText: string | undefined, fil
     maxConcurrentDownloads:
       pick(flags.maxConcurrentDownloads, file['max-concurrent-downloads'], isInt) ?? DEFAULTS.maxConcurrentDownloads,
     group: pick(flags.group, file.group, isNonEmpty) ?? DEFAULTS.group,
+    tls: pick(flags.tls, file.tls, isBool),
+    tlsVerify: pick(flags.tlsVerify, file.tlsverify, isBool),
+    tlsCaCert: resolve(pick(flags.tlsCaCert || undefined, file.tlscacert, isNonEmpty) ?? DEFAULTS.tlsCaCert),
+    tlsCert: resolve(pick(flags.tlsCert || undefined, file.tlscert, isNonEmpty) ?? DEFAULTS.tlsCert),
+    tlsKey: resolve(pick(flags.tlsKey || undefined, file.tlskey, isNonEmpty) ?? DEFAULTS.tlsKey),
   };
 
   errors.push(...valueErrors(config));

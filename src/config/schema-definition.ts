@@ -24,5 +24,10 @@ export const DAEMON_JSON_SCHEMA = {
     'shutdown-timeout': { type: 'integer', minimum: 0 },
     'max-concurrent-downloads': { type: 'integer', minimum: 0 },
     group: { type: 'string', minLength: 1 },
+    tls: { type: 'boolean' },
+    tlsverify: { type: 'boolean' },
+    tlscacert: { type: 'string', minLength: 1 },
+    tlscert: { type: 'string', minLength: 1 },
+    tlskey: { type: 'string', minLength: 1 },
   },
 } as const;

@@ -20,6 +20,13 @@ export interface DaemonConfig {
   shutdownTimeout: number;
   maxConcurrentDownloads: number;
   group: string;
+  /** --tls: undefined when not given (a TCP host off loopback then needs TLS or an explicit false) */
+  tls: boolean | undefined;
+  /** --tlsverify: given at all (true or false), it turns TLS on, as with dockerd */
+  tlsVerify: boolean | undefined;
+  tlsCaCert: string;
+  tlsCert: string;
+  tlsKey: string;
 }
 
 /** One immutable, deep-frozen view: user config + state derived from it. */

@@ -66,3 +66,5 @@ export class Notifier {
     return this.queue;
   }
 }
+
+export { takeListenFds, selectListenFds, SD_LISTEN_FDS_START } from './listen-fds.js';

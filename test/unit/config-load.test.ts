@@ -51,6 +51,11 @@ test('defaults without a file', () => {
     shutdownTimeout: 15,
     maxConcurrentDownloads: 3,
     group: 'berth',
+    tls: undefined,
+    tlsVerify: undefined,
+    tlsCaCert: '/etc/berth/ca.pem',
+    tlsCert: '/etc/berth/cert.pem',
+    tlsKey: '/etc/berth/key.pem',
   });
 });
 
