@@ -5,6 +5,7 @@
 // TCP) is only known once listening.
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/index.js';
 
 /** A TLS record of type handshake starts with 0x16; anything else is not TLS. */
@@ -23,6 +24,22 @@ export type ConnectionRoute = (socket: Socket) => void;
 export function adoptInner<S extends Server>(server: S): S {
   server.emit('listening');
   return server;
+}
+
+/**
+ * Node's default answer to a bad request destroys the socket right after
+ * writing it, which over TLS loses the answer: end it instead, with the same
+ * statuses (431 for oversized headers, 400 otherwise).
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+  });
 }
 
 export function plainRoute(server: Server): ConnectionRoute {
@@ -56,7 +73,9 @@ export function tlsRoute(server: Server, timeoutMs: number, logger: Logger): Con
 
 /** A net.Server whose connections go where `route()` says at the time (destroyed while it says nothing). */
 export function createFront(route: () => ConnectionRoute | undefined): NetServer {
-  return createNetServer((socket) => {
+  // Half-open as Node's HTTP server has it (and TLSSocket inherits it): the
+  // docker CLI half-closes a hijacked attach (TLS close_notify) and still reads.
+  return createNetServer({ allowHalfOpen: true }, (socket) => {
     const to = route();
     if (to === undefined) socket.destroy();
     else to(socket);

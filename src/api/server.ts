@@ -19,9 +19,9 @@ import { chunked, fixedLength, readUpgradeBody, type BodyParser } from './upgrad
 import { errorReply } from './status.js';
 import type { HijackedConnection, Reply, Route } from './types.js';
 import { MAX_API_VERSION } from './version.js';
-import { adoptInner, createFront, plainRoute, tlsRoute, type ConnectionRoute } from './fronts.js';
+import { adoptInner, answerClientErrors, createFront, plainRoute, tlsRoute, type ConnectionRoute } from './fronts.js';
 import { isLoopback, plaintextRefusal, type TcpEndpoint, type TlsMaterial } from '../tls/index.js';
-import { selectListenFds } from '../systemd/index.js';
+import { selectListenFds, unixSocketPathOfFd } from '../systemd/index.js';
 
 /** A TLS handshake (or the first byte of it) may take this long before the connection is cut. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -283,7 +283,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           });
     if (tls !== undefined) {
       // No certificate, another CA, expired, not TLS: refused in the handshake, never a crash.
-      server.on('tlsClientError', (err: Error) => logger.debug({ err: err.message }, 'TLS handshake refused'));
+      // Node reports a failed or timed-out handshake but leaves the socket open.
+      server.on('tlsClientError', (err: Error, socket: Socket) => {
+        logger.debug({ err: err.message }, 'TLS handshake refused');
+        socket.destroy();
+      });
+      answerClientErrors(server);
     }
     // Both handlers answer their own errors; this only catches a failure to do so.
     const last = (err: unknown): void => logger.error({ err }, 'API connection handling failed');
@@ -348,7 +353,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     try {
       if (typeof bound === 'string' || bound === null) {
         const server = adoptInner(newServer());
-        const path = bound ?? '';
+        // Node knows no name for a Unix socket it did not bind
+        const path = typeof bound === 'string' ? bound : ((await unixSocketPathOfFd(fd)) ?? '');
         if (path.startsWith('/')) await secureUnixSocket(path, gid);
         route = plainRoute(server);
         listeners.push({ server, front, address });

@@ -67,4 +67,4 @@ export class Notifier {
   }
 }
 
-export { takeListenFds, selectListenFds, SD_LISTEN_FDS_START } from './listen-fds.js';
+export { takeListenFds, selectListenFds, unixSocketPathOfFd, unixPathByInode, SD_LISTEN_FDS_START } from './listen-fds.js';

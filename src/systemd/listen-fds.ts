@@ -1,5 +1,6 @@
 // Socket activation (sd_listen_fds): the listening sockets systemd passed,
 // starting at fd 3, meant for this process only when LISTEN_PID is ours.
+import { readFile, readlink } from 'node:fs/promises';
 import { invalidParameter } from '../errors/index.js';
 
 export const SD_LISTEN_FDS_START = 3;
@@ -31,4 +32,24 @@ export function selectListenFds(fd: number | undefined, passed: readonly number[
     throw invalidParameter(`-H fd://${fd}: systemd passed no socket as fd ${fd} (passed: ${passed.join(', ')})`);
   }
   return [fd];
+}
+
+/** The path of a Unix socket in /proc/net/unix's table, by inode (pure). */
+export function unixPathByInode(table: string, inode: string): string | undefined {
+  for (const line of table.split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[6] === inode && cols[7] !== undefined && cols[7].startsWith('/')) return cols[7];
+  }
+  return undefined;
+}
+
+/** The path a passed Unix socket is bound to (to set its mode and group), via /proc; undefined when it has none. */
+export async function unixSocketPathOfFd(fd: number): Promise<string | undefined> {
+  try {
+    const m = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/self/fd/${fd}`));
+    if (m === null) return undefined;
+    return unixPathByInode(await readFile('/proc/net/unix', 'utf8'), m[1]!);
+  } catch {
+    return undefined;
+  }
 }

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 
 export interface CertSet {
   dir: string;
@@ -75,4 +76,16 @@ export function makeCerts(dir: string): CertSet {
 export function makeServerCert(set: CertSet, name: string): { cert: string; key: string } {
   makeLeaf(set.dir, 'ca', name, SERVER_EXT, '2');
   return { cert: join(set.dir, `${name}.pem`), key: join(set.dir, `${name}-key.pem`) };
+}
+
+/** A TCP port on 127.0.0.1 free right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseFlags, type DaemonFlags } from '../../src/config/index.js';
 import { endpointWarnings, isLoopback, loadTlsMaterial, plaintextTcpErrors, tlsSettings } from '../../src/tls/index.js';
-import { selectListenFds, takeListenFds } from '../../src/systemd/index.js';
+import { selectListenFds, takeListenFds, unixPathByInode } from '../../src/systemd/index.js';
 import { parseHost } from '../../src/api/index.js';
 import { makeCerts, type CertSet } from '../helpers/tls.js';
 
@@ -129,4 +129,7 @@ test('fd:// hosts and socket activation (LISTEN_PID must be ours; the variables 
   assert.deepEqual(selectListenFds(4, [3, 4]), [4]);
   assert.throws(() => selectListenFds(5, [3, 4]), /systemd passed no socket as fd 5/);
   assert.throws(() => selectListenFds(undefined, []), /no sockets found via socket activation/);
+  const table = 'Num       RefCount Protocol Flags    Type St Inode Path\n0000: 00000002 00000000 00010000 0001 01 1234 /run/berth/berth.sock\n0001: 00000003 00000000 00000000 0001 03 99\n';
+  assert.equal(unixPathByInode(table, '1234'), '/run/berth/berth.sock');
+  assert.equal(unixPathByInode(table, '99'), undefined);
 });
