@@ -73,9 +73,11 @@ export function tlsRoute(server: Server, timeoutMs: number, logger: Logger): Con
 
 /** A net.Server whose connections go where `route()` says at the time (destroyed while it says nothing). */
 export function createFront(route: () => ConnectionRoute | undefined): NetServer {
-  // Half-open as Node's HTTP server has it (and TLSSocket inherits it): the
-  // docker CLI half-closes a hijacked attach (TLS close_notify) and still reads.
-  return createNetServer({ allowHalfOpen: true }, (socket) => {
+  // Half-open and without Nagle's delay, as Node's HTTP server has its
+  // sockets (TLSSocket inherits both): the docker CLI half-closes a hijacked
+  // attach (TLS close_notify) and still reads, and small handshake and
+  // answer writes must not wait for the client's delayed ACK.
+  return createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const to = route();
     if (to === undefined) socket.destroy();
     else to(socket);
