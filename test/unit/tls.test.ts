@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseFlags, type DaemonFlags } from '../../src/config/index.js';
+import { ConfigError, loadConfig, parseFlags, validateConfigFile, type DaemonFlags } from '../../src/config/index.js';
 import { endpointWarnings, isLoopback, loadTlsMaterial, plaintextTcpErrors, tlsSettings } from '../../src/tls/index.js';
 import { selectListenFds, takeListenFds, unixPathByInode } from '../../src/systemd/index.js';
 import { parseHost } from '../../src/api/index.js';
@@ -112,6 +112,14 @@ test('TLS files: loaded and checked; missing, garbage, mismatched or expired one
   await assert.rejects(loadTlsMaterial(s({ caFile: junk })), /CA certificate .* is not a PEM certificate/);
   await assert.rejects(loadTlsMaterial(s({ keyFile: certs.clientKey })), /does not belong to the certificate/);
   await assert.rejects(loadTlsMaterial(s({ certFile: certs.expiredCert, keyFile: certs.expiredKey })), /expired on/);
+  // berthd --validate reads them as a start would
+  const file = join(dir, 'daemon.json');
+  writeFileSync(file, JSON.stringify({ tlsverify: true, tlscacert: certs.ca, tlscert: certs.serverCert, tlskey: certs.clientKey }));
+  const report = await validateConfigFile(file, {});
+  assert.equal(report.ok, false);
+  assert.match(report.errors.join('\n'), /does not belong to the certificate/);
+  writeFileSync(file, JSON.stringify({ tlsverify: true, tlscacert: certs.ca, tlscert: certs.serverCert, tlskey: certs.serverKey }));
+  assert.equal((await validateConfigFile(file, {})).ok, true);
   // --tls alone: no CA needed
   assert.equal((await loadTlsMaterial({ ...s({ caFile: join(dir, 'nope.pem') }), verify: false })).options.ca, undefined);
 });
