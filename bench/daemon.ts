@@ -26,4 +26,6 @@ export interface BenchDaemon extends DaemonUnderTest {
   name: DaemonName;
   /** `docker version --format {{.Server.Version}}` and friends, for the report */
   version: string;
+  /** docker CLI flags reaching the daemon over TCP with mutual TLS */
+  tlsArgs?: string[];
 }

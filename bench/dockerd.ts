@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { apiRequest, dockerBin, runCommand, sleep, unmountUnder } from '../test/helpers/berthd.js';
 import type { BenchDaemon } from './daemon.js';
 import { killTree, type Reaper, waitGone } from './procs.js';
+import { tlsClientArgs, tlsDaemonArgs, type BenchTls } from './tls.js';
 
 const DOCKERD = '/usr/sbin/dockerd';
 
@@ -27,6 +28,7 @@ export interface DockerdOptions {
   root: string;
   containerd: string;
   reaper: Reaper;
+  tls?: BenchTls;
 }
 
 export async function startDockerd(opts: DockerdOptions): Promise<BenchDaemon> {
@@ -54,6 +56,7 @@ export async function startDockerd(opts: DockerdOptions): Promise<BenchDaemon> {
     '--ip6tables=false',
     '--ip-masq=false',
     '--userland-proxy=false',
+    ...(opts.tls ? tlsDaemonArgs(opts.tls) : []),
   ];
   const logFd = openSync(join(root, 'dockerd.log'), 'a');
   const child = spawn(DOCKERD, args, { stdio: ['ignore', logFd, logFd] });
@@ -94,6 +97,7 @@ export async function startDockerd(opts: DockerdOptions): Promise<BenchDaemon> {
     configFile,
     env,
     version: `dockerd ${version}`,
+    ...(opts.tls ? { tlsArgs: tlsClientArgs(opts.tls) } : {}),
     writeConfig,
     docker,
     api: (method, path, body) => apiRequest(socket, method, path, body),

@@ -16,7 +16,7 @@ import { rssKiB } from './procs.js';
 import { recordAnswer, startReplay, type ReplayAnswer } from './replay.js';
 import { msSince, type Summary, type Unit } from './stats.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'rss-after'] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'tls-info', 'tls-run', 'rss-after'] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 export interface BenchContext {
@@ -57,6 +57,14 @@ const RUN_ARGS = ['run', '--rm', '--network', 'none', BENCH_IMAGE, 'true'];
 
 const dockerLanes = (ctx: BenchContext, args: string[]): Lane[] =>
   ctx.daemons.map((d) => ({ name: d.name, sample: () => timeDocker(d, args) }));
+
+/** The same docker command over TCP with mutual TLS. */
+const tlsLanes = (ctx: BenchContext, args: string[]): Lane[] =>
+  ctx.daemons.map((d) => {
+    if (d.tlsArgs === undefined) throw new Error(`${d.name} has no TLS listener`);
+    const tlsArgs = d.tlsArgs;
+    return { name: d.name, sample: () => timeDocker(d, [...tlsArgs, ...args]) };
+  });
 
 const apiLanes = (ctx: BenchContext, path: string): Lane[] =>
   ctx.daemons.map((d) => ({ name: d.name, sample: () => timeApi(d, path) }));
@@ -393,6 +401,8 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   logs: { title: () => `\`docker logs C\`, ${LOG_LINES.toLocaleString('en')} lines`, unit: 'ms', run: logs },
   'rss-100': { title: (c) => `daemon RSS with ${c.rssCount} running containers`, unit: 'MiB', run: rssRunning },
   reload: { title: (c) => `SIGHUP → \`reload\` event, ${c.reloadRuntimes} runtimes`, unit: 'ms', run: reload },
+  'tls-info': { title: () => '`docker --tlsverify … info` over TCP+TLS', unit: 'ms', run: (c) => interleave(tlsLanes(c, ['info']), c.runs, c.warmup) },
+  'tls-run': { title: () => '`docker --tlsverify … run --rm IMAGE true` over TCP+TLS', unit: 'ms', run: (c) => interleave(tlsLanes(c, RUN_ARGS), c.runs, c.warmup) },
   'rss-after': { title: () => 'idle daemon RSS after all figures', unit: 'MiB', run: rssIdle },
 };
 

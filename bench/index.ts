@@ -16,6 +16,7 @@ import { parseBenchOptions } from './options.js';
 import { Reaper, removeEmptyCgroups } from './procs.js';
 import { renderReport } from './report.js';
 import { formatSummary } from './stats.js';
+import { benchTls } from './tls.js';
 
 const BERTH_NAMESPACE = 'berth-bench';
 const FLOOR_NAMESPACE = 'berth-bench-floor';
@@ -44,13 +45,16 @@ async function main(): Promise<number> {
     const archive = await writeBenchImage(root);
 
     const daemons: BenchDaemon[] = [];
+    // Both daemons also listen on 127.0.0.1 with mutual TLS, with the same certificates.
+    const tlsBerth = await benchTls(root);
+    const tlsDockerd = await benchTls(root, tlsBerth.certs);
     if (opts.daemons.includes('berth')) {
       log('starting berthd…');
-      daemons.push(await startBenchBerthd({ root: join(root, 'berth'), containerd: containerd.address, namespace: BERTH_NAMESPACE, reaper }));
+      daemons.push(await startBenchBerthd({ root: join(root, 'berth'), containerd: containerd.address, namespace: BERTH_NAMESPACE, reaper, tls: tlsBerth }));
     }
     if (opts.daemons.includes('dockerd')) {
       log('starting dockerd…');
-      daemons.push(await startDockerd({ root: join(root, 'dockerd'), containerd: containerd.address, reaper }));
+      daemons.push(await startDockerd({ root: join(root, 'dockerd'), containerd: containerd.address, reaper, tls: tlsDockerd }));
     }
     for (const d of daemons) {
       // Runs before the daemon is stopped: containers go through the daemon's own removal path.

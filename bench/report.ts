@@ -33,6 +33,8 @@ const TARGETS: Partial<Record<FigureId, Target>> = {
   info: ratioAtMost(0.8),
   logs: ratioAtMost(0.8),
   'rss-100': ratioAtMost(0.8),
+  'tls-info': ratioAtMost(0.8),
+  'tls-run': ratioAtMost(0.8),
   reload: {
     text: '< 50 ms (berth)',
     met: (r) => {

@@ -14,8 +14,9 @@ case "${1:-}" in
   --uninstall)
     if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
       systemctl disable --now berthd.service 2>/dev/null || true
+      systemctl disable --now berthd.socket 2>/dev/null || true
     fi
-    rm -f "$prefix/bin/berthd" /etc/systemd/system/berthd.service
+    rm -f "$prefix/bin/berthd" /etc/systemd/system/berthd.service /etc/systemd/system/berthd.socket
     echo "berth uninstalled (kept /etc/berth and /var/lib/berth)"
     exit 0 ;;
   "") ;;
@@ -34,9 +35,10 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # Debian packages: the container runtime stack, busybox for offline test
-# images, procps for `docker top`, socat for sd_notify outside systemd tests.
+# images, procps for `docker top`, socat for sd_notify outside systemd tests,
+# openssl for the TLS tests and the README's certificate recipe.
 need=()
-for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils; do
+for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils openssl:openssl; do
   cmd="${pair%%:*}" pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
@@ -56,14 +58,18 @@ install -d -m 0755 "$prefix/bin" /etc/berth
 ln -sfn "$repo/bin/berthd" "$prefix/bin/berthd"
 [ -f /etc/berth/daemon.json ] || install -m 0644 "$repo/packaging/daemon.json" /etc/berth/daemon.json
 install -m 0644 "$repo/packaging/daemon.json.example" /etc/berth/daemon.json.example
+# The API socket's group (members may use berth without sudo), as the socket unit names it.
+getent group berth >/dev/null || groupadd --system berth
 if [ -d /etc/systemd/system ]; then
   sed "s#@BERTHD@#$prefix/bin/berthd#g" "$repo/packaging/berthd.service" > /etc/systemd/system/berthd.service
+  install -m 0644 "$repo/packaging/berthd.socket" /etc/systemd/system/berthd.socket
 fi
 echo "installed berthd -> $prefix/bin/berthd"
 
 [ "$start" -eq 1 ] || exit 0
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
   systemctl daemon-reload
+  systemctl enable --now berthd.socket
   systemctl enable --now berthd.service
   echo "berthd is running under systemd: DOCKER_HOST=unix:///run/berth/berth.sock docker info"
 else

@@ -1,11 +1,15 @@
 // Where the API listens: parsing -H values, and preparing/securing Unix sockets.
 import { chmod, chown, lstat, mkdir, readFile, unlink } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Server as NetServer } from 'node:net';
 import { dirname } from 'node:path';
 import { conflict, invalidParameter } from '../errors/index.js';
 
-export type ListenAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+export type ListenAddress =
+  | { kind: 'unix'; path: string }
+  | { kind: 'tcp'; host: string; port: number }
+  /** socket activation: fd://N, or fd:// (every socket passed) when fd is undefined */
+  | { kind: 'fd'; fd: number | undefined };
 
 export const SOCKET_MODE = 0o660;
 
@@ -28,7 +32,13 @@ export function parseHost(host: string): ListenAddress {
     }
     return { kind: 'tcp', host: url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port };
   }
-  throw invalidParameter(`invalid host ${host}: use unix:///path/to/socket (or tcp://ADDRESS:PORT)`);
+  if (host.startsWith('fd://')) {
+    const rest = host.slice('fd://'.length);
+    if (rest === '' || rest === '*') return { kind: 'fd', fd: undefined };
+    if (/^\d+$/.test(rest)) return { kind: 'fd', fd: Number(rest) };
+    throw invalidParameter(`invalid host ${host}: expected fd:// or fd://N (a socket number passed by systemd)`);
+  }
+  throw invalidParameter(`invalid host ${host}: use unix:///path/to/socket (or tcp://ADDRESS:PORT, fd://)`);
 }
 
 /** A group name from /etc/group, or a numeric gid, as a gid. */
@@ -89,7 +99,7 @@ export async function secureUnixSocket(path: string, gid: number | undefined): P
 }
 
 /** listen() as a promise. A Unix socket is bound under a closed umask so it is never reachable before its mode is set. */
-export function listenAt(server: Server, address: ListenAddress): Promise<void> {
+export function listenAt(server: Server | NetServer, address: ListenAddress): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
@@ -99,6 +109,12 @@ export function listenAt(server: Server, address: ListenAddress): Promise<void> 
     };
     if (address.kind === 'tcp') {
       server.listen(address.port, address.host, done);
+      return;
+    }
+    if (address.kind === 'fd') {
+      // already bound and listening (systemd did it)
+      if (address.fd === undefined) throw invalidParameter('fd:// must be resolved to a socket number first');
+      server.listen({ fd: address.fd }, done);
       return;
     }
     // The bind happens synchronously inside listen(), so the umask is restored right after.

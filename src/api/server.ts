@@ -3,7 +3,8 @@
 // `Connection: Upgrade` (docker attach / exec start) arrive on 'upgrade' with
 // the raw socket, and are routed the same way before the hijack decision.
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { unlink } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { invalidParameter } from '../errors/index.js';
@@ -19,6 +20,12 @@ import { chunked, fixedLength, readUpgradeBody, type BodyParser } from './upgrad
 import { errorReply } from './status.js';
 import type { HijackedConnection, Reply, Route } from './types.js';
 import { MAX_API_VERSION } from './version.js';
+import { adoptInner, answerClientErrors, createFront, plainRoute, tlsRoute, type ConnectionRoute } from './fronts.js';
+import { isLoopback, plaintextRefusal, type TcpEndpoint, type TlsMaterial } from '../tls/index.js';
+import { selectListenFds, unixSocketPathOfFd } from '../systemd/index.js';
+
+/** A TLS handshake (or the first byte of it) may take this long before the connection is cut. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface ApiServerOptions {
   routes: Iterable<Route>;
@@ -35,6 +42,13 @@ export interface ApiServerOptions {
   closeGraceMs?: number;
   /** called as each request arrives, before it is handled */
   onRequest?: () => void;
+  /** TLS of TCP hosts (and of TCP sockets passed with fd://); none = plain TCP */
+  tls?: TlsMaterial;
+  /** --tls=false: plain TCP off loopback was asked for explicitly */
+  plaintextAllowed?: boolean;
+  /** sockets passed by systemd, for fd:// hosts */
+  listenFds?: readonly number[];
+  handshakeTimeoutMs?: number;
 }
 
 export interface ApiServer {
@@ -43,11 +57,21 @@ export interface ApiServer {
   close(): Promise<void>;
   /** the router, to add routes before or after listen() */
   readonly router: Router;
+  /** TLS files for new connections (a rotation); established ones keep theirs */
+  setTls(material: TlsMaterial): void;
+  /** the TCP listeners, for `docker info` warnings */
+  tcpEndpoints(): TcpEndpoint[];
 }
 
 interface Listener {
+  /** the server that handles the connections (tracks them for close) */
   server: Server;
+  /** the server that listens, when it is not `server` */
+  front?: NetServer;
   address: ListenAddress;
+  tcp?: TcpEndpoint;
+  /** a socket file berthd made, removed at close (not one systemd passed) */
+  ownPath?: string;
 }
 
 export function createApiServer(opts: ApiServerOptions): ApiServer {
@@ -242,9 +266,29 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   // ---- listening -------------------------------------------------------------
 
-  function newServer(): Server {
+  function newServer(tls?: TlsMaterial): Server {
     // requestTimeout 0: uploads (docker load/import) may take longer than Node's default 5 minutes.
-    const server = createServer({ requestTimeout: 0, keepAlive: true });
+    // Header and body limits are those of the Unix socket: same parser options, same handlers.
+    const server: Server =
+      tls === undefined
+        ? createServer({ requestTimeout: 0, keepAlive: true })
+        : createHttpsServer({
+            ...tls.options,
+            requestCert: tls.verify,
+            rejectUnauthorized: tls.verify,
+            handshakeTimeout: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+            requestTimeout: 0,
+            keepAlive: true,
+          });
+    if (tls !== undefined) {
+      // No certificate, another CA, expired, not TLS: refused in the handshake, never a crash.
+      // Node reports a failed or timed-out handshake but leaves the socket open.
+      server.on('tlsClientError', (err: Error, socket: Socket) => {
+        logger.debug({ err: err.message }, 'TLS handshake refused');
+        socket.destroy();
+      });
+      answerClientErrors(server);
+    }
     // Both handlers answer their own errors; this only catches a failure to do so.
     const last = (err: unknown): void => logger.error({ err }, 'API connection handling failed');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -264,9 +308,85 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     return server;
   }
 
+  // One HTTPS server holds the TLS context of every TLS listener, so a rotation is one call.
+  let secure: HttpsServer | undefined;
+  let tlsMaterial = opts.tls;
+  function secureServer(): Server {
+    if (tlsMaterial === undefined) throw invalidParameter('no TLS configured');
+    secure ??= adoptInner(newServer(tlsMaterial) as HttpsServer);
+    return secure;
+  }
+  const handshakeMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+
+  function tcpEndpoint(host: string, port: number): TcpEndpoint {
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    return { address, tls: tlsMaterial !== undefined, verify: tlsMaterial?.verify === true };
+  }
+
+  function plaintextCheck(where: string, host: string): void {
+    if (tlsMaterial !== undefined || opts.plaintextAllowed === true || isLoopback(host)) return;
+    throw invalidParameter(plaintextRefusal(where));
+  }
+
+  function warnPlaintext(host: string, port: number): void {
+    logger.warn({ host, port }, 'API listening on TCP %s:%d without TLS: anyone who can reach it controls this host', host, port);
+  }
+
+  /** A TCP host served over TLS: the front listens, connections go to the HTTPS server. */
+  async function listenTls(address: Extract<ListenAddress, { kind: 'tcp' }>): Promise<void> {
+    const server = secureServer();
+    const route = tlsRoute(server, handshakeMs, logger);
+    const front = createFront(() => route);
+    await listenAt(front, address);
+    listeners.push({ server, front, address, tcp: tcpEndpoint(address.host, address.port) });
+    logger.info({ host: address.host, port: address.port, tlsverify: tlsMaterial?.verify === true }, 'API listening on TCP %s:%d with TLS', address.host, address.port);
+  }
+
+  /** A socket passed by systemd: Unix (mode and group set as for our own) or TCP (TLS when configured). */
+  async function listenFd(fd: number, gid: number | undefined): Promise<void> {
+    let route: ConnectionRoute | undefined;
+    const front = createFront(() => route);
+    await listenAt(front, { kind: 'fd', fd });
+    const bound = front.address();
+    const address: ListenAddress = { kind: 'fd', fd };
+    try {
+      if (typeof bound === 'string' || bound === null) {
+        const server = adoptInner(newServer());
+        // Node knows no name for a Unix socket it did not bind
+        const path = typeof bound === 'string' ? bound : ((await unixSocketPathOfFd(fd)) ?? '');
+        if (path.startsWith('/')) await secureUnixSocket(path, gid);
+        route = plainRoute(server);
+        listeners.push({ server, front, address });
+        logger.info({ fd, socket: path }, 'API listening on %s (fd %d from systemd)', path, fd);
+        return;
+      }
+      const { address: host, port } = bound as AddressInfo;
+      plaintextCheck(`fd://${fd} (${host}:${port})`, host);
+      if (tlsMaterial !== undefined) {
+        const server = secureServer();
+        route = tlsRoute(server, handshakeMs, logger);
+        listeners.push({ server, front, address, tcp: tcpEndpoint(host, port) });
+        logger.info({ fd, host, port }, 'API listening on TCP %s:%d with TLS (fd %d from systemd)', host, port, fd);
+        return;
+      }
+      const server = adoptInner(newServer());
+      route = plainRoute(server);
+      listeners.push({ server, front, address, tcp: tcpEndpoint(host, port) });
+      warnPlaintext(host, port);
+    } catch (err) {
+      front.close();
+      throw err;
+    }
+  }
+
   async function listen(): Promise<void> {
     if (opts.hosts.length === 0) throw invalidParameter('no API host to listen on: pass -H unix:///path/to/socket');
     const addresses = opts.hosts.map(parseHost);
+    const fds = new Set<number>();
+    for (const address of addresses) {
+      if (address.kind === 'fd') for (const fd of selectListenFds(address.fd, opts.listenFds ?? [])) fds.add(fd);
+      if (address.kind === 'tcp') plaintextCheck(`tcp://${address.host}:${address.port}`, address.host);
+    }
     const gid = opts.group === undefined ? undefined : await resolveGroup(opts.group);
     // Every socket is checked before any is served: a daemon refused on one
     // host must never have answered on another.
@@ -274,22 +394,23 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (address.kind === 'unix') await prepareUnixSocket(address.path);
     }
     try {
+      for (const fd of fds) await listenFd(fd, gid);
       for (const address of addresses) {
+        if (address.kind === 'fd') continue;
+        if (address.kind === 'tcp' && tlsMaterial !== undefined) {
+          await listenTls(address);
+          continue;
+        }
         const server = newServer();
         if (address.kind === 'unix') {
           await listenAt(server, address);
-          listeners.push({ server, address });
+          listeners.push({ server, address, ownPath: address.path });
           await secureUnixSocket(address.path, gid);
           logger.info({ socket: address.path }, 'API listening on %s', address.path);
         } else {
-          logger.warn(
-            { host: address.host, port: address.port },
-            'API listening on TCP %s:%d without TLS: anyone who can reach it controls this host',
-            address.host,
-            address.port,
-          );
+          warnPlaintext(address.host, address.port);
           await listenAt(server, address);
-          listeners.push({ server, address });
+          listeners.push({ server, address, tcp: tcpEndpoint(address.host, address.port) });
         }
       }
     } catch (err) {
@@ -301,24 +422,37 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   async function close(): Promise<void> {
     const grace = opts.closeGraceMs ?? 2000;
     const closing = listeners.splice(0).map(
-      ({ server, address }) =>
+      ({ server, front, ownPath }) =>
         new Promise<void>((res) => {
           const timer = setTimeout(() => server.closeAllConnections(), grace);
-          server.close(() => {
+          (front ?? server).close(() => {
             clearTimeout(timer);
             res();
           });
+          // An inner server never listened: closing it only stops its connection checks.
+          if (front !== undefined) server.close(() => undefined);
           server.closeIdleConnections();
-          if (address.kind === 'unix') {
+          if (ownPath !== undefined) {
             // Remove the name now so a new daemon can take it while old connections drain.
-            void unlink(address.path).catch(() => undefined);
+            void unlink(ownPath).catch(() => undefined);
           }
         }),
     );
+    secure = undefined;
     for (const socket of longLived) socket.destroy();
     longLived.clear();
     await Promise.all(closing);
   }
 
-  return { listen, close, router };
+  function setTls(material: TlsMaterial): void {
+    tlsMaterial = material;
+    // Only new handshakes use the new context; established connections keep theirs.
+    secure?.setSecureContext(material.options);
+  }
+
+  function tcpEndpoints(): TcpEndpoint[] {
+    return listeners.flatMap((l) => (l.tcp === undefined ? [] : [l.tcp]));
+  }
+
+  return { listen, close, router, setTls, tcpEndpoints };
 }

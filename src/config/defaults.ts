@@ -19,6 +19,9 @@ export const DEFAULTS = {
   logLevel: 'info' as LogLevel,
   shutdownTimeout: 15,
   maxConcurrentDownloads: 3,
+  tlsCaCert: '/etc/berth/ca.pem',
+  tlsCert: '/etc/berth/cert.pem',
+  tlsKey: '/etc/berth/key.pem',
 } as const;
 
 /** daemon.json keys (kebab-case, as dockerd) and the config field each sets. */
@@ -40,6 +43,11 @@ export const FILE_KEYS = {
   group: 'group',
   'log-driver': 'logDriver',
   'log-opts': 'logOpts',
+  tls: 'tls',
+  tlsverify: 'tlsVerify',
+  tlscacert: 'tlsCaCert',
+  tlscert: 'tlsCert',
+  tlskey: 'tlsKey',
 } as const satisfies Record<string, keyof DaemonConfig>;
 
 export type FileKey = keyof typeof FILE_KEYS;
@@ -62,4 +70,8 @@ export const RELOADABLE_KEYS: readonly FileKey[] = [
   // applied to containers created after the reload; existing ones keep theirs
   'log-driver',
   'log-opts',
+  // the files are re-read on reload (certificate rotation); tls/tlsverify need a restart
+  'tlscacert',
+  'tlscert',
+  'tlskey',
 ];

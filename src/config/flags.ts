@@ -28,9 +28,21 @@ export interface DaemonFlags {
   logDriver?: string;
   /** --log-opt KEY=VALUE, repeatable */
   logOpts?: string[];
+  tls?: boolean;
+  tlsVerify?: boolean;
+  tlsCaCert?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** dockerd's boolean flags: bare (true) or `--flag=true|false`. */
+function boolValue(value: string): boolean {
+  if (/^(true|1)$/i.test(value)) return true;
+  if (/^(false|0)$/i.test(value)) return false;
+  throw new InvalidArgumentError('true or false is expected.');
+}
 
 function nonNegativeInteger(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a non-negative integer is expected.');
@@ -68,7 +80,12 @@ export function buildCommand(opts: { version: string; name?: string }): Command 
     )
     .option('--label <key=value>', 'daemon label, repeatable (default: none)', collect)
     .option('--log-driver <name>', 'log driver of containers that name none: json-file, local or none (default: json-file)')
-    .option('--log-opt <key=value>', 'option of the default log driver, repeatable (default: none)', collect);
+    .option('--log-opt <key=value>', 'option of the default log driver, repeatable (default: none)', collect)
+    .option('--tls [bool]', 'serve TCP hosts over TLS; --tls=false allows plain TCP off loopback (default: off)', boolValue)
+    .option('--tlsverify [bool]', 'TLS, and only clients with a certificate signed by --tlscacert (default: off)', boolValue)
+    .option('--tlscacert <file>', `CA that signs client certificates (default: ${DEFAULTS.tlsCaCert})`)
+    .option('--tlscert <file>', `server certificate (default: ${DEFAULTS.tlsCert})`)
+    .option('--tlskey <file>', `server private key (default: ${DEFAULTS.tlsKey})`);
 }
 
 /** Commander's parsed options → DaemonFlags. */
@@ -101,6 +118,12 @@ export function flagsFromCommand(cmd: Command): DaemonFlags {
   set('labels', list('label'));
   set('logDriver', str('logDriver'));
   set('logOpts', list('logOpt'));
+  const flag = (key: string): boolean | undefined => (o[key] === true ? true : o[key] === false ? false : undefined);
+  set('tls', flag('tls'));
+  set('tlsVerify', flag('tlsverify'));
+  set('tlsCaCert', str('tlscacert'));
+  set('tlsCert', str('tlscert'));
+  set('tlsKey', str('tlskey'));
   return flags;
 }
 

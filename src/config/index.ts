@@ -10,6 +10,6 @@ export { readConfigFile, readDaemonConfig, configFileOf } from './read.js';
 export { buildSnapshot } from './snapshot.js';
 export { deepFreeze } from './freeze.js';
 export { mergeReloadable, reloadEventAttributes, type ReloadOutcome } from './reload.js';
-export { ConfigStore, type CommitHook, type ReloadListener, type ConfigReader, type ConfigStoreOptions } from './store.js';
+export { ConfigStore, type CommitHook, type PrepareHook, type ReloadListener, type ConfigReader, type ConfigStoreOptions } from './store.js';
 export { validateConfigFile, type ValidationReport } from './validate-file.js';
 export { effectiveLogLevel } from './log-level.js';

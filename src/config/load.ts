@@ -8,6 +8,7 @@ import { ALL_FILE_KEYS, DEFAULTS, type FileKey } from './defaults.js';
 import { ConfigError } from './errors.js';
 import { parseConfigText, type FileValues } from './file.js';
 import { parseAddRuntime, type DaemonFlags } from './flags.js';
+import { plaintextTcpErrors, tlsSettings } from '../tls/index.js';
 
 /** The flag that sets each file key: its DaemonFlags field and its command-line name. */
 const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
@@ -28,6 +29,11 @@ const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
   group: { field: 'group', name: 'group' },
   'log-driver': { field: 'logDriver', name: 'log-driver' },
   'log-opts': { field: 'logOpts', name: 'log-opt' },
+  tls: { field: 'tls', name: 'tls' },
+  tlsverify: { field: 'tlsVerify', name: 'tlsverify' },
+  tlscacert: { field: 'tlsCaCert', name: 'tlscacert' },
+  tlscert: { field: 'tlsCert', name: 'tlscert' },
+  tlskey: { field: 'tlsKey', name: 'tlskey' },
 };
 
 /** --log-opt KEY=VALUE flags as a map. */
@@ -147,6 +153,7 @@ function valueErrors(config: DaemonConfig): string[] {
   } catch (err) {
     errors.push(`invalid log configuration: ${(err as Error).message}`);
   }
+  errors.push(...plaintextTcpErrors(config.hosts, tlsSettings(config)));
   return errors;
 }
 
@@ -205,6 +212,11 @@ export function loadConfig(flags: DaemonFlags, fileText: string | undefined, fil
     group: pick(flags.group, file.group, isNonEmpty) ?? DEFAULTS.group,
     logDriver: pick(flags.logDriver, file['log-driver'], isString) || DEFAULT_DRIVER,
     logOpts: flags.logOpts !== undefined ? logOptsOf(flags.logOpts, errors) : isStringMap(file['log-opts']) ? { ...file['log-opts'] } : {},
+    tls: pick(flags.tls, file.tls, isBool),
+    tlsVerify: pick(flags.tlsVerify, file.tlsverify, isBool),
+    tlsCaCert: resolve(pick(flags.tlsCaCert || undefined, file.tlscacert, isNonEmpty) ?? DEFAULTS.tlsCaCert),
+    tlsCert: resolve(pick(flags.tlsCert || undefined, file.tlscert, isNonEmpty) ?? DEFAULTS.tlsCert),
+    tlsKey: resolve(pick(flags.tlsKey || undefined, file.tlskey, isNonEmpty) ?? DEFAULTS.tlsKey),
   };
 
   errors.push(...valueErrors(config));

@@ -26,5 +26,10 @@ export const DAEMON_JSON_SCHEMA = {
     group: { type: 'string', minLength: 1 },
     'log-driver': { type: 'string' },
     'log-opts': { type: 'object', additionalProperties: { type: 'string' } },
+    tls: { type: 'boolean' },
+    tlsverify: { type: 'boolean' },
+    tlscacert: { type: 'string', minLength: 1 },
+    tlscert: { type: 'string', minLength: 1 },
+    tlskey: { type: 'string', minLength: 1 },
   },
 } as const;

@@ -15,6 +15,12 @@ import { buildSnapshot } from './snapshot.js';
 
 /** Side effect of a successful reload, run after the swap (e.g. the log level). */
 export type CommitHook = (next: Snapshot, previous: Snapshot) => void | Promise<void>;
+/**
+ * A reload step that may refuse: it prepares what the next snapshot needs
+ * (e.g. reads new TLS files) and throws to refuse the reload; the function it
+ * returns, if any, is run once the swap is done.
+ */
+export type PrepareHook = (next: Snapshot, previous: Snapshot) => Promise<(() => void) | void>;
 export type ReloadListener = (outcome: ReloadOutcome) => void;
 export type ConfigReader = (fileName: string, explicit: boolean) => Promise<string | undefined>;
 
@@ -34,6 +40,7 @@ export class ConfigStore {
   readonly #logger: Logger;
   readonly #read: ConfigReader;
   readonly #commitHooks = new Set<CommitHook>();
+  readonly #prepareHooks = new Set<PrepareHook>();
   readonly #listeners = new Set<ReloadListener>();
   /** the latest reload started or queued; the next one waits for it */
   #tail: Promise<unknown> = Promise.resolve();
@@ -68,6 +75,11 @@ export class ConfigStore {
   onCommit(hook: CommitHook): () => void {
     this.#commitHooks.add(hook);
     return () => this.#commitHooks.delete(hook);
+  }
+
+  onPrepare(hook: PrepareHook): () => void {
+    this.#prepareHooks.add(hook);
+    return () => this.#prepareHooks.delete(hook);
   }
 
   /** Called after every reload attempt, refused ones included (to publish the `reload` event). */
@@ -118,7 +130,13 @@ export class ConfigStore {
       const loaded = loadConfig(this.flags, await this.#read(fileName, explicit), fileName);
       const { config, changed, ignored } = mergeReloadable(previous.config, loaded);
       const next = await buildSnapshot(config, previous.generation + 1, this.wrappers);
+      const commits: (() => void)[] = [];
+      for (const prepare of this.#prepareHooks) {
+        const commit = await prepare(next, previous);
+        if (commit) commits.push(commit);
+      }
       this.#snapshot = next;
+      for (const commit of commits) commit();
       for (const hook of this.#commitHooks) {
         try {
           await hook(next, previous);

@@ -24,6 +24,13 @@ export interface DaemonConfig {
   logDriver: string;
   /** options of the default log driver */
   logOpts: Record<string, string>;
+  /** --tls: undefined when not given (a TCP host off loopback then needs TLS or an explicit false) */
+  tls: boolean | undefined;
+  /** --tlsverify: given at all (true or false), it turns TLS on, as with dockerd */
+  tlsVerify: boolean | undefined;
+  tlsCaCert: string;
+  tlsCert: string;
+  tlsKey: string;
 }
 
 /** One immutable, deep-frozen view: user config + state derived from it. */

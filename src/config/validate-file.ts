@@ -5,6 +5,7 @@ import { isConfigError } from './errors.js';
 import type { DaemonFlags } from './flags.js';
 import { loadConfig } from './load.js';
 import { configFileOf, readConfigFile } from './read.js';
+import { loadTlsMaterial, tlsSettings } from '../tls/index.js';
 
 export interface ValidationReport {
   ok: boolean;
@@ -23,6 +24,9 @@ export async function validateConfigFile(fileName: string | undefined, flags: Da
   const explicit = fileName !== undefined || flags.configFile !== undefined;
   try {
     const config = loadConfig(flags, await readConfigFile(named, explicit), named);
+    // the TLS files as a start would read them
+    const tls = tlsSettings(config);
+    if (tls.enabled) await loadTlsMaterial(tls);
     return { ok: true, fileName: named, errors: [], warnings: kubernetesNameWarnings(config.runtimes) };
   } catch (err) {
     const errors = isConfigError(err) ? [...err.errors] : [messageOf(err)];

@@ -10,7 +10,8 @@ import { reloadRoutes, type ReloadView } from '../api/routes/reload.js';
 import { EventBus } from '../events/index.js';
 import { messageOf, conflict } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import { Notifier } from '../systemd/index.js';
+import { Notifier, takeListenFds } from '../systemd/index.js';
+import { endpointWarnings, loadTlsMaterial, tlsSettings, type TcpEndpoint } from '../tls/index.js';
 import { loadEngineId } from './engine-id.js';
 import { SystemService } from './system.js';
 import { PluginService } from '../plugins/index.js';
@@ -86,6 +87,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const config = initial.config;
   const notifier = new Notifier();
   const events = new EventBus();
+  const listenFds = takeListenFds();
+  // A bad or missing TLS file stops the start before anything runs.
+  const tls = tlsSettings(config);
+  const tlsMaterial = tls.enabled ? await loadTlsMaterial(tls) : undefined;
 
   await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
   await mkdir(config.execRoot, { recursive: true, mode: 0o700 });
@@ -156,7 +161,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     containerCounts: () => containers.counts(),
     imageCount: async () => (await images.list({}).catch(() => [])).length,
     eventListeners: () => events.listenerCount,
+    apiWarnings: () => endpointWarnings(apiEndpoints()),
   });
+  let apiEndpoints: () => TcpEndpoint[] = () => [];
 
   store.onCommit((next) => {
     logger.level = effectiveLogLevel(next.config);
@@ -193,8 +200,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       group: await socketGroup(config.group, logger),
       version: opts.version,
       onRequest: () => memory.noteActivity(),
+      tls: tlsMaterial,
+      plaintextAllowed: tls.plaintextAllowed,
+      listenFds,
     });
     await server.listen();
+    apiEndpoints = () => server.tcpEndpoints();
+    if (tlsMaterial !== undefined) {
+      // Certificate rotation: a reload reads the files again; a bad one refuses the reload and the old ones stay.
+      store.onPrepare(async (next) => {
+        const material = await loadTlsMaterial(tlsSettings(next.config));
+        return () => server.setTls(material);
+      });
+    }
   } catch (err) {
     return abortStart(err);
   }

@@ -28,6 +28,8 @@ export interface SystemDeps {
   containerCounts: () => ContainerCounts;
   imageCount: () => Promise<number>;
   eventListeners: () => number;
+  /** warnings about how the API is exposed (plain or unverified TCP) */
+  apiWarnings?: () => string[];
 }
 
 export class SystemService implements SystemBackend {
@@ -132,8 +134,9 @@ export class SystemService implements SystemBackend {
       ContainerdCommit: { ID: containerd.revision },
       RuncCommit: { ID: runc.commit },
       InitCommit: { ID: '' },
-      SecurityOptions: [],
-      Warnings: [],
+      // containers get a cgroup namespace on cgroup v2 hosts; no seccomp or AppArmor profile is applied
+      SecurityOptions: this.#facts.cgroupVersion === '2' ? ['name=cgroupns'] : [],
+      Warnings: [...(this.#deps.apiWarnings?.() ?? [])],
     };
   }
 }

@@ -66,3 +66,5 @@ export class Notifier {
     return this.queue;
   }
 }
+
+export { takeListenFds, selectListenFds, unixSocketPathOfFd, unixPathByInode, SD_LISTEN_FDS_START } from './listen-fds.js';

@@ -49,3 +49,17 @@ test('the systemd unit: notify type, reload that waits, containers survive resta
   assert.match(unit, /^KillMode=process$/m);
   assert.match(unit, /^LimitNOFILE=/m);
 });
+
+test('the socket unit: berthd.service takes the API socket from berthd.socket with -H fd://, mode 0660, group berth', () => {
+  const socket = readFileSync(join(repoRoot, 'packaging', 'berthd.socket'), 'utf8');
+  assert.match(socket, /^ListenStream=\/run\/berth\/berth\.sock$/m);
+  assert.match(socket, /^SocketMode=0660$/m);
+  assert.match(socket, /^SocketGroup=berth$/m);
+  assert.match(socket, /^WantedBy=sockets\.target$/m);
+  const unit = readFileSync(join(repoRoot, 'packaging', 'berthd.service'), 'utf8');
+  assert.match(unit, /^ExecStart=@BERTHD@ -H fd:\/\/$/m);
+  assert.match(unit, /^Requires=berthd\.socket$/m);
+  const install = readFileSync(join(repoRoot, 'scripts', 'install.sh'), 'utf8');
+  assert.match(install, /packaging\/berthd\.socket" \/etc\/systemd\/system\/berthd\.socket/);
+  assert.match(install, /systemctl enable --now berthd\.socket/);
+});

@@ -22,6 +22,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** wait this long for /_ping */
   timeoutMs?: number;
+  /** listening sockets passed as fds 3, 4, … with LISTEN_FDS/LISTEN_PID, as systemd's socket activation does */
+  listenFds?: number[];
 }
 
 export interface CommandResult {
@@ -90,10 +92,16 @@ export async function startBerthd(opts: StartOptions = {}): Promise<BerthdHandle
   ];
   // Run bin/berthd itself, as a user does, so its interpreter flags apply;
   // its `env node` finds the node running the tests first.
-  const child = spawn(berthdBin, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...opts.env },
-  });
+  const fds = opts.listenFds ?? [];
+  const spawnEnv = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...opts.env };
+  // LISTEN_PID is the pid after exec: the shell's own.
+  const child =
+    fds.length === 0
+      ? spawn(berthdBin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: spawnEnv })
+      : spawn('/bin/sh', ['-c', 'LISTEN_PID=$$ exec "$0" "$@"', berthdBin, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe', ...fds],
+          env: { ...spawnEnv, LISTEN_FDS: String(fds.length) },
+        });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

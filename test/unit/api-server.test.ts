@@ -289,6 +289,7 @@ describe('API socket lifecycle', () => {
     assert.deepEqual(parseHost('tcp://[::1]:2375'), { kind: 'tcp', host: '::1', port: 2375 });
     assert.throws(() => parseHost('unix://relative.sock'), /must be absolute/);
     assert.throws(() => parseHost('tcp://127.0.0.1'), /expected tcp/);
-    assert.throws(() => parseHost('fd://'), /use unix/);
+    assert.deepEqual(parseHost('fd://'), { kind: 'fd', fd: undefined });
+    assert.throws(() => parseHost('ssh://host'), /use unix/);
   });
 });

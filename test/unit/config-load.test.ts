@@ -53,6 +53,11 @@ test('defaults without a file', () => {
     group: 'berth',
     logDriver: 'json-file',
     logOpts: {},
+    tls: undefined,
+    tlsVerify: undefined,
+    tlsCaCert: '/etc/berth/ca.pem',
+    tlsCert: '/etc/berth/cert.pem',
+    tlsKey: '/etc/berth/key.pem',
   });
 });
 
