@@ -15,6 +15,7 @@ import { loadEngineId } from './engine-id.js';
 import { SystemService } from './system.js';
 import { PluginService } from '../plugins/index.js';
 import { ImageService } from './images/index.js';
+import { CurrentRegistry } from './registry.js';
 import { ContainerService } from './containers/index.js';
 import { ExecService, top } from './exec/index.js';
 import { memory } from './memory.js';
@@ -115,6 +116,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return abortStart(err);
   }
 
+  const registry = new CurrentRegistry(() => store.current());
   const images = new ImageService({
     client,
     events,
@@ -122,6 +124,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     snapshotter: 'overlayfs',
     tmpDir: join(config.dataRoot, 'tmp'),
     namespace: config.containerdNamespace,
+    registry: () => registry.get(),
   });
   const ioLogger = logger.child({ component: 'io' });
   const fifoPool = await FifoPool.open(join(config.execRoot, 'fifo-pool'), { logger: ioLogger });

@@ -13,8 +13,10 @@ import type {
   LoadOptions,
   ProgressMessage,
   PruneResult,
+  PullOptions,
   RemoveOptions,
 } from '../../daemon/images/index.js';
+import { decodeRegistryAuth } from '../../distribution/index.js';
 import { boolQuery, parseFilters } from '../query.js';
 import type { Reply, RequestContext, Route } from '../types.js';
 import { compareVersions } from '../version.js';
@@ -29,8 +31,8 @@ export interface ImagesBackend {
   tag(ref: string, repo: string, tag?: string): Promise<void>;
   remove(ref: string, opts: RemoveOptions): Promise<DeleteItem[]>;
   prune(filters: Map<string, string[]>): Promise<PruneResult>;
-  /** always rejects: berth has no registry to pull from */
-  pull(ref: string): Promise<never>;
+  /** resolves once the registry answered the manifest; the stream is the pull's progress */
+  pull(ref: string, opts: PullOptions): Promise<Readable>;
 }
 
 function nameParam(ctx: RequestContext): string {
@@ -52,6 +54,11 @@ function withoutVirtualSize<T extends { VirtualSize?: number }>(apiVersion: stri
   return rest as T;
 }
 
+function headerOf(ctx: RequestContext, name: string): string | undefined {
+  const v = ctx.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
 function tarReply(body: Readable): Reply {
   return { kind: 'stream', contentType: 'application/x-tar', body };
 }
@@ -62,8 +69,14 @@ async function create(svc: ImagesBackend, ctx: RequestContext): Promise<Reply> {
   const fromSrc = q.get('fromSrc') ?? '';
   const tag = q.get('tag') ?? '';
   if (fromImage !== '') {
-    const ref = tag === '' ? fromImage : tag.includes(':') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`;
-    return svc.pull(ref);
+    // dockerd strips one trailing ':' of fromImage; a tag that is a digest makes a digest reference.
+    const image = fromImage.endsWith(':') ? fromImage.slice(0, -1) : fromImage;
+    const ref = tag === '' ? image : tag.includes(':') ? `${image}@${tag}` : `${image}:${tag}`;
+    const opts: PullOptions = { auth: decodeRegistryAuth(headerOf(ctx, 'x-registry-auth')), signal: ctx.signal };
+    if (tag === '') opts.allTags = true;
+    const platform = q.get('platform');
+    if (platform) opts.platform = platform;
+    return { kind: 'stream', contentType: 'application/json', body: await svc.pull(ref, opts) };
   }
   if (fromSrc === '') throw invalidParameter('POST /images/create needs fromImage (pull) or fromSrc (import; "-" for the request body)');
   if (fromSrc !== '-') {

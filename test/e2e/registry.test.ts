@@ -1,0 +1,114 @@
+// Pull (and later push and login) against a real registry: Debian's
+// docker-registry 2.8 on 127.0.0.1, driven through the real docker CLI.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBerthd, type BerthdHandle } from '../helpers/berthd.js';
+import { startRegistry, uploadImage, uploadIndex, type RegistryHandle } from '../helpers/registry.js';
+import { buildFixtureImage, hostArchitecture, type FixtureImage } from '../fixtures/images.js';
+
+const otherArch = hostArchitecture() === 'arm64' ? 'amd64' : 'arm64';
+
+describe('pull from a registry', () => {
+  let reg: RegistryHandle | undefined;
+  let berthd: BerthdHandle | undefined;
+  let app: FixtureImage;
+  let appDigest: string;
+
+  const ok = async (args: string[]): Promise<string> => {
+    const r = await berthd!.docker(args, { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  before(async () => {
+    reg = await startRegistry();
+    app = await buildFixtureImage({ compressLayers: true, extraFiles: { marker: 'app v1\n' }, extraLayers: [{ 'two.txt': 'two\n' }, { 'three.txt': Buffer.alloc(3 << 20, 7) }] });
+    appDigest = await uploadImage(reg.host, 'test/app', 'v1', app);
+    berthd = await startBerthd();
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    await reg?.cleanup();
+  });
+
+  test('pull by tag: the progress lines, RepoDigests, run, pull again', async () => {
+    const ref = `${reg!.host}/test/app:v1`;
+    const out = await ok(['pull', ref]);
+    const lines = out.trim().split('\n');
+    assert.equal(lines[0], 'v1: Pulling from test/app');
+    for (const l of app.layers) {
+      const id = l.digest.slice(7, 19);
+      assert.ok(lines.includes(`${id}: Pulling fs layer`), `${id} pulling in:\n${out}`);
+      assert.ok(lines.includes(`${id}: Download complete`), `${id} downloaded in:\n${out}`);
+      assert.ok(lines.includes(`${id}: Pull complete`), `${id} complete in:\n${out}`);
+    }
+    assert.ok(lines.includes(`Digest: ${appDigest}`), out);
+    assert.ok(lines.includes(`Status: Downloaded newer image for ${ref}`), out);
+    assert.equal(lines.at(-1), ref);
+
+    const digests = JSON.parse(await ok(['image', 'inspect', '--format', '{{json .RepoDigests}}', ref])) as string[];
+    assert.deepEqual(digests, [`${reg!.host}/test/app@${appDigest}`]);
+    assert.match(await ok(['images', '--digests', '--format', '{{.Repository}} {{.Tag}} {{.Digest}}']), new RegExp(`^${reg!.host}/test/app v1 ${appDigest}$`, 'm'));
+    assert.equal(await ok(['run', '--rm', ref, 'cat', '/marker', '/two.txt']), 'app v1\ntwo\n');
+
+    const again = (await ok(['pull', ref])).trim().split('\n');
+    for (const l of app.layers) assert.ok(again.includes(`${l.digest.slice(7, 19)}: Already exists`), again.join('\n'));
+    assert.ok(again.includes(`Status: Image is up to date for ${ref}`), again.join('\n'));
+  });
+
+  test('pull by digest, unknown tag, unknown repository, bad names', async () => {
+    const byDigest = `${reg!.host}/test/app@${appDigest}`;
+    const out = await ok(['pull', byDigest]);
+    assert.match(out, new RegExp(`^${appDigest.replace(':', ':')}: Pulling from test/app$`, 'm'));
+    assert.equal(await ok(['run', '--rm', byDigest, 'cat', '/marker']), 'app v1\n');
+
+    const nope = await berthd!.docker(['pull', `${reg!.host}/test/app:nope`]);
+    assert.notEqual(nope.code, 0);
+    assert.match(nope.stderr, new RegExp(`Error response from daemon: manifest for ${reg!.host}/test/app:nope not found: manifest unknown: manifest unknown`));
+    const unknown = await berthd!.docker(['pull', `${reg!.host}/test/nothing-here:v1`]);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /not found/);
+    const upper = await berthd!.docker(['pull', `${reg!.host}/Test/App:v1`]);
+    assert.notEqual(upper.code, 0);
+    assert.match(upper.stderr, /invalid reference format/);
+    const scratch = await berthd!.docker(['pull', 'scratch']);
+    assert.match(scratch.stderr, /'scratch' is a reserved name/);
+  });
+
+  test('run of a missing image pulls it', async () => {
+    const img = await buildFixtureImage({ compressLayers: true, extraFiles: { marker: 'run me\n' } });
+    await uploadImage(reg!.host, 'test/runme', 'latest', img);
+    const r = await berthd!.docker(['run', '--rm', `${reg!.host}/test/runme`, 'cat', '/marker'], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`Unable to find image '${reg!.host}/test/runme:latest' locally`));
+    assert.equal(r.stdout, 'run me\n');
+  });
+
+  test('an OCI index: the host platform, or the one asked for', async () => {
+    const mine = await buildFixtureImage({ compressLayers: true, extraFiles: { marker: 'host\n' } });
+    const other = await buildFixtureImage({ compressLayers: true, extraFiles: { marker: 'other\n' }, architecture: otherArch });
+    const { digest } = await uploadIndex(reg!.host, 'test/multi', 'latest', [
+      { img: other, platform: { os: 'linux', architecture: otherArch } },
+      { img: mine, platform: { os: 'linux', architecture: hostArchitecture() } },
+    ]);
+    const ref = `${reg!.host}/test/multi:latest`;
+    const out = await ok(['pull', ref]);
+    assert.match(out, new RegExp(`^Digest: ${digest}$`, 'm'));
+    assert.equal(await ok(['run', '--rm', ref, 'cat', '/marker']), 'host\n');
+    assert.equal((await ok(['image', 'inspect', '--format', '{{.Id}}', ref])).trim(), mine.configDigest);
+    assert.match(await ok(['image', 'inspect', '--format', '{{json .RepoDigests}}', ref]), new RegExp(`${reg!.host}/test/multi@${digest}`));
+
+    const wrong = await berthd!.docker(['pull', '--platform', 'linux/s390x', ref]);
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /no matching manifest for linux\/s390x in the manifest list entries/);
+  });
+
+  test('rmi, save and load of a pulled image', async () => {
+    const ref = `${reg!.host}/test/app:v1`;
+    const saved = await berthd!.docker(['save', ref]);
+    assert.equal(saved.code, 0, saved.stderr);
+    await ok(['rmi', '-f', ref]);
+    const gone = await berthd!.docker(['image', 'inspect', ref]);
+    assert.notEqual(gone.code, 0);
+  });
+});

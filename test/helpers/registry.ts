@@ -1,0 +1,200 @@
+// A real CNCF distribution registry (Debian's docker-registry 2.8) on
+// 127.0.0.1 for end-to-end tests: a config file the test writes, storage in
+// a temporary directory, stopped by PID. Plus a small uploader that puts
+// fixture images into it over the registry API without berth.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { sha256, type FixtureImage } from '../fixtures/images.js';
+
+export const REGISTRY_BIN = process.env.BERTH_TEST_REGISTRY ?? '/usr/bin/docker-registry';
+
+export interface RegistryOptions {
+  /** extra YAML lines under the top level (auth: …) */
+  extra?: string;
+  /** http: {tls: …} lines */
+  tls?: { certificate: string; key: string };
+  port?: number;
+  env?: Record<string, string>;
+  /** reuse a storage directory (restart after a kill) */
+  dir?: string;
+}
+
+export interface RegistryHandle {
+  host: string;
+  port: number;
+  dir: string;
+  pid: number;
+  child: ChildProcess;
+  output(): string;
+  /** SIGKILL, keeping the storage */
+  kill(): Promise<void>;
+  /** stop and remove the storage */
+  cleanup(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) {
+    try {
+      if (c.pid) process.kill(c.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
+
+function waitExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
+}
+
+export async function startRegistry(opts: RegistryOptions = {}): Promise<RegistryHandle> {
+  const dir = opts.dir ?? mkdtempSync('/tmp/berth-reg-');
+  const port = opts.port ?? (await freePort());
+  const tls = opts.tls ? `\n  tls:\n    certificate: ${opts.tls.certificate}\n    key: ${opts.tls.key}` : '';
+  const config = [
+    'version: 0.1',
+    'log:',
+    '  level: warn',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${join(dir, 'data')}`,
+    '  delete:',
+    '    enabled: true',
+    'http:',
+    `  addr: 127.0.0.1:${port}${tls}`,
+    opts.extra ?? '',
+    '',
+  ].join('\n');
+  const cfg = join(dir, 'config.yml');
+  writeFileSync(cfg, config);
+  const child = spawn(REGISTRY_BIN, ['serve', cfg], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env } });
+  live.add(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const handle: RegistryHandle = {
+    host: `127.0.0.1:${port}`,
+    port,
+    dir,
+    pid: child.pid ?? -1,
+    child,
+    output: () => out,
+    kill: async () => {
+      try {
+        process.kill(handle.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      await waitExit(child);
+      live.delete(child);
+    },
+    cleanup: async () => {
+      await handle.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited at start:\n${out}`);
+    const up = await new Promise<boolean>((resolve) => {
+      const r = request({ host: '127.0.0.1', port, path: '/', method: 'GET' }, (res) => {
+        res.resume();
+        resolve(true);
+      });
+      r.on('error', () => resolve(false));
+      r.end();
+    });
+    if (up) return handle;
+    if (Date.now() > deadline) {
+      await handle.cleanup();
+      throw new Error(`docker-registry did not listen on ${port}:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export function http(method: string, url: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const r = request(url, { method, headers: body ? { 'content-length': String(body.length), ...headers } : headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+      res.on('error', reject);
+    });
+    r.on('error', reject);
+    r.end(body);
+  });
+}
+
+/** Uploads one blob (POST then monolithic PUT), skipping it when present. */
+export async function uploadBlob(host: string, repo: string, data: Buffer, headers: Record<string, string> = {}): Promise<string> {
+  const digest = sha256(data);
+  const head = await http('HEAD', `http://${host}/v2/${repo}/blobs/${digest}`, undefined, headers);
+  if (head.status === 200) return digest;
+  const start = await http('POST', `http://${host}/v2/${repo}/blobs/uploads/`, Buffer.alloc(0), headers);
+  if (start.status !== 202) throw new Error(`upload start: ${start.status} ${start.body.toString()}`);
+  const loc = new URL(String(start.headers.location), `http://${host}`);
+  loc.searchParams.set('digest', digest);
+  const put = await http('PUT', loc.href, data, { 'content-type': 'application/octet-stream', ...headers });
+  if (put.status !== 201) throw new Error(`upload: ${put.status} ${put.body.toString()}`);
+  return digest;
+}
+
+export async function putManifest(host: string, repo: string, ref: string, mediaType: string, data: Buffer, headers: Record<string, string> = {}): Promise<string> {
+  const r = await http('PUT', `http://${host}/v2/${repo}/manifests/${ref}`, data, { 'content-type': mediaType, ...headers });
+  if (r.status !== 201) throw new Error(`manifest put: ${r.status} ${r.body.toString()}`);
+  return String(r.headers['docker-content-digest']);
+}
+
+/** Puts a fixture image (OCI manifest) into the registry under repo:tag; returns the manifest digest. */
+export async function uploadImage(host: string, repo: string, tag: string, img: FixtureImage, headers: Record<string, string> = {}): Promise<string> {
+  for (const l of img.layers) await uploadBlob(host, repo, l.blob, headers);
+  await uploadBlob(host, repo, img.config, headers);
+  return putManifest(host, repo, tag, 'application/vnd.oci.image.manifest.v1+json', img.manifest, headers);
+}
+
+/** An OCI index of fixture images for their platforms; returns the index digest. */
+export async function uploadIndex(
+  host: string,
+  repo: string,
+  tag: string,
+  images: { img: FixtureImage; platform: { os: string; architecture: string; variant?: string } }[],
+): Promise<{ digest: string; data: Buffer }> {
+  for (const { img } of images) {
+    for (const l of img.layers) await uploadBlob(host, repo, l.blob);
+    await uploadBlob(host, repo, img.config);
+    await putManifest(host, repo, img.manifestDigest, 'application/vnd.oci.image.manifest.v1+json', img.manifest);
+  }
+  const data = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: images.map(({ img, platform }) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: img.manifestDigest, size: img.manifest.length, platform })),
+    }),
+  );
+  const digest = await putManifest(host, repo, tag, 'application/vnd.oci.image.index.v1+json', data);
+  return { digest, data };
+}
