@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBerthd, type BerthdHandle } from '../helpers/berthd.js';
 import { startRegistry, uploadImage, uploadIndex, type RegistryHandle } from '../helpers/registry.js';
-import { buildFixtureImage, hostArchitecture, type FixtureImage } from '../fixtures/images.js';
+import { buildFixtureImage, dockerSaveArchive, hostArchitecture, type FixtureImage } from '../fixtures/images.js';
 
 const otherArch = hostArchitecture() === 'arm64' ? 'amd64' : 'arm64';
 
@@ -101,6 +101,37 @@ describe('pull from a registry', () => {
     const wrong = await berthd!.docker(['pull', '--platform', 'linux/s390x', ref]);
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.stderr, /no matching manifest for linux\/s390x in the manifest list entries/);
+  });
+
+  test('push: upload, layer already exists, cross-repo mount, then pull back', async () => {
+    const archive = await dockerSaveArchive({ repoTags: ['pushme:1'], extraFiles: { marker: 'pushed\n' }, extraLayers: [{ 'b.txt': 'b\n' }] });
+    const loaded = await berthd!.docker(['load'], { input: archive });
+    assert.equal(loaded.code, 0, loaded.stderr);
+    const ref = `${reg!.host}/test/pushed:1`;
+    await ok(['tag', 'pushme:1', ref]);
+    const out = (await ok(['push', ref])).trim().split('\n');
+    assert.equal(out[0], `The push refers to repository [${reg!.host}/test/pushed]`);
+    assert.equal(out.filter((l) => /^[0-9a-f]{12}: Pushed$/.test(l)).length, 2, out.join('\n'));
+    const digestLine = out.find((l) => l.startsWith('1: digest: sha256:'));
+    assert.ok(digestLine, out.join('\n'));
+    const pushedDigest = /digest: (sha256:[0-9a-f]{64}) size: \d+/.exec(digestLine)![1]!;
+
+    const again = (await ok(['push', ref])).trim().split('\n');
+    assert.equal(again.filter((l) => /: Layer already exists$/.test(l)).length, 2, again.join('\n'));
+
+    // A pulled image pushed to another repository of the same registry is mounted, not uploaded.
+    await ok(['tag', `${reg!.host}/test/app:v1`, `${reg!.host}/test/copy:v1`]);
+    const mounted = (await ok(['push', `${reg!.host}/test/copy:v1`])).trim().split('\n');
+    assert.equal(mounted.filter((l) => /: Mounted from test\/app$/.test(l)).length, app.layers.length, mounted.join('\n'));
+
+    await ok(['rmi', ref, 'pushme:1']);
+    const back = await ok(['pull', ref]);
+    assert.match(back, new RegExp(`^Digest: ${pushedDigest}$`, 'm'));
+    assert.equal(await ok(['run', '--rm', ref, 'cat', '/marker', '/b.txt']), 'pushed\nb\n');
+
+    const missing = await berthd!.docker(['push', `${reg!.host}/test/none:1`]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /tag does not exist: 127\.0\.0\.1:\d+\/test\/none:1/);
   });
 
   test('rmi, save and load of a pulled image', async () => {

@@ -14,6 +14,7 @@ import type {
   ProgressMessage,
   PruneResult,
   PullOptions,
+  PushOptions,
   RemoveOptions,
 } from '../../daemon/images/index.js';
 import { decodeRegistryAuth } from '../../distribution/index.js';
@@ -33,6 +34,8 @@ export interface ImagesBackend {
   prune(filters: Map<string, string[]>): Promise<PruneResult>;
   /** resolves once the registry answered the manifest; the stream is the pull's progress */
   pull(ref: string, opts: PullOptions): Promise<Readable>;
+  /** resolves once the tags to push are known; the stream is the push's progress */
+  push(name: string, opts: PushOptions): Promise<Readable>;
 }
 
 function nameParam(ctx: RequestContext): string {
@@ -97,6 +100,16 @@ async function create(svc: ImagesBackend, ctx: RequestContext): Promise<Reply> {
 export function imageRoutes(svc: ImagesBackend): Route[] {
   return [
     { method: 'POST', path: '/images/create', handler: (ctx) => create(svc, ctx) },
+    {
+      method: 'POST',
+      path: '/images/:name*/push',
+      handler: async (ctx) => {
+        const opts: PushOptions = { auth: decodeRegistryAuth(headerOf(ctx, 'x-registry-auth')), signal: ctx.signal };
+        const tag = ctx.query.get('tag');
+        if (tag) opts.tag = tag;
+        return { kind: 'stream', contentType: 'application/json', body: await svc.push(nameParam(ctx), opts) };
+      },
+    },
     {
       method: 'POST',
       path: '/images/load',

@@ -18,6 +18,7 @@ import { LABELS } from './mediatypes.js';
 import { assignNames } from './records.js';
 import { familiarOf, fullString, referenceForTag } from './reference.js';
 import { pullAllTags, pullImage, type PullDeps, type PullOptions } from './pull.js';
+import { pushImage, type PushOptions } from './push.js';
 import type { RegistryHosts } from '../../distribution/index.js';
 import { removeImage } from './remove.js';
 import { saveImages } from './save.js';
@@ -193,6 +194,11 @@ export class ImageService {
   async pull(ref: string, opts: PullOptions = {}): Promise<Readable> {
     if (opts.allTags && !/[:@]/.test(ref.slice(ref.lastIndexOf('/') + 1))) return pullAllTags(this.ctx, this.pullDeps(), ref, opts);
     return pullImage(this.ctx, this.pullDeps(), ref, opts);
+  }
+
+  /** `docker push`: 404 before anything streams when the tag is not here. */
+  async push(name: string, opts: PushOptions = {}): Promise<Readable> {
+    return pushImage(this.ctx, this.pullDeps().hosts(), name, opts);
   }
 
   private pullDeps(): PullDeps {
