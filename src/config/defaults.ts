@@ -19,6 +19,8 @@ export const DEFAULTS = {
   logLevel: 'info' as LogLevel,
   shutdownTimeout: 15,
   maxConcurrentDownloads: 3,
+  maxConcurrentUploads: 5,
+  maxDownloadAttempts: 5,
 } as const;
 
 /** daemon.json keys (kebab-case, as dockerd) and the config field each sets. */
@@ -38,6 +40,10 @@ export const FILE_KEYS = {
   'shutdown-timeout': 'shutdownTimeout',
   'max-concurrent-downloads': 'maxConcurrentDownloads',
   group: 'group',
+  'registry-mirrors': 'registryMirrors',
+  'insecure-registries': 'insecureRegistries',
+  'max-concurrent-uploads': 'maxConcurrentUploads',
+  'max-download-attempts': 'maxDownloadAttempts',
 } as const satisfies Record<string, keyof DaemonConfig>;
 
 export type FileKey = keyof typeof FILE_KEYS;
@@ -57,4 +63,8 @@ export const RELOADABLE_KEYS: readonly FileKey[] = [
   'live-restore',
   'shutdown-timeout',
   'max-concurrent-downloads',
+  'registry-mirrors',
+  'insecure-registries',
+  'max-concurrent-uploads',
+  'max-download-attempts',
 ];

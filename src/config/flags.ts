@@ -25,6 +25,10 @@ export interface DaemonFlags {
   shutdownTimeout?: number;
   maxConcurrentDownloads?: number;
   labels?: string[];
+  registryMirrors?: string[];
+  insecureRegistries?: string[];
+  maxConcurrentUploads?: number;
+  maxDownloadAttempts?: number;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -63,7 +67,11 @@ export function buildCommand(opts: { version: string; name?: string }): Command 
       `layer downloads at a time (default: ${DEFAULTS.maxConcurrentDownloads})`,
       nonNegativeInteger,
     )
-    .option('--label <key=value>', 'daemon label, repeatable (default: none)', collect);
+    .option('--label <key=value>', 'daemon label, repeatable (default: none)', collect)
+    .option('--registry-mirror <url>', 'docker.io mirror, repeatable (default: none)', collect)
+    .option('--insecure-registry <host|cidr>', 'registry reached without TLS verification, repeatable (default: loopback only)', collect)
+    .option('--max-concurrent-uploads <n>', `layer uploads at a time (default: ${DEFAULTS.maxConcurrentUploads})`, nonNegativeInteger)
+    .option('--max-download-attempts <n>', `attempts per layer download (default: ${DEFAULTS.maxDownloadAttempts})`, nonNegativeInteger);
 }
 
 /** Commander's parsed options → DaemonFlags. */
@@ -94,6 +102,10 @@ export function flagsFromCommand(cmd: Command): DaemonFlags {
   set('shutdownTimeout', num('shutdownTimeout'));
   set('maxConcurrentDownloads', num('maxConcurrentDownloads'));
   set('labels', list('label'));
+  set('registryMirrors', list('registryMirror'));
+  set('insecureRegistries', list('insecureRegistry'));
+  set('maxConcurrentUploads', num('maxConcurrentUploads'));
+  set('maxDownloadAttempts', num('maxDownloadAttempts'));
   return flags;
 }
 

@@ -7,6 +7,7 @@ import { ALL_FILE_KEYS, DEFAULTS, type FileKey } from './defaults.js';
 import { ConfigError } from './errors.js';
 import { parseConfigText, type FileValues } from './file.js';
 import { parseAddRuntime, type DaemonFlags } from './flags.js';
+import { registryErrors } from './registry.js';
 
 /** The flag that sets each file key: its DaemonFlags field and its command-line name. */
 const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
@@ -25,6 +26,10 @@ const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
   'shutdown-timeout': { field: 'shutdownTimeout', name: 'shutdown-timeout' },
   'max-concurrent-downloads': { field: 'maxConcurrentDownloads', name: 'max-concurrent-downloads' },
   group: { field: 'group', name: 'group' },
+  'registry-mirrors': { field: 'registryMirrors', name: 'registry-mirror' },
+  'insecure-registries': { field: 'insecureRegistries', name: 'insecure-registry' },
+  'max-concurrent-uploads': { field: 'maxConcurrentUploads', name: 'max-concurrent-uploads' },
+  'max-download-attempts': { field: 'maxDownloadAttempts', name: 'max-download-attempts' },
 };
 
 /** Go's %v for the values dockerd prints in its conflict message. */
@@ -125,6 +130,7 @@ function valueErrors(config: DaemonConfig): string[] {
     errors.push(`invalid containerd address '${config.containerd}': give the absolute path of containerd's socket`);
   }
   if (config.group === '') errors.push('invalid group: the group of the API socket must not be empty');
+  errors.push(...registryErrors(config));
   return errors;
 }
 
@@ -181,6 +187,10 @@ export function loadConfig(flags: DaemonFlags, fileText: string | undefined, fil
     maxConcurrentDownloads:
       pick(flags.maxConcurrentDownloads, file['max-concurrent-downloads'], isInt) ?? DEFAULTS.maxConcurrentDownloads,
     group: pick(flags.group, file.group, isNonEmpty) ?? DEFAULTS.group,
+    registryMirrors: pick(flags.registryMirrors, file['registry-mirrors'], isStrings) ?? [],
+    insecureRegistries: pick(flags.insecureRegistries, file['insecure-registries'], isStrings) ?? [],
+    maxConcurrentUploads: pick(flags.maxConcurrentUploads, file['max-concurrent-uploads'], isInt) ?? DEFAULTS.maxConcurrentUploads,
+    maxDownloadAttempts: pick(flags.maxDownloadAttempts, file['max-download-attempts'], isInt) ?? DEFAULTS.maxDownloadAttempts,
   };
 
   errors.push(...valueErrors(config));

@@ -24,5 +24,9 @@ export const DAEMON_JSON_SCHEMA = {
     'shutdown-timeout': { type: 'integer', minimum: 0 },
     'max-concurrent-downloads': { type: 'integer', minimum: 0 },
     group: { type: 'string', minLength: 1 },
+    'registry-mirrors': stringArray,
+    'insecure-registries': stringArray,
+    'max-concurrent-uploads': { type: 'integer', minimum: 0 },
+    'max-download-attempts': { type: 'integer', minimum: 0 },
   },
 } as const;

@@ -159,6 +159,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     containerCounts: () => containers.counts(),
     imageCount: async () => (await images.list({}).catch(() => [])).length,
     eventListeners: () => events.listenerCount,
+    registryConfig: () => registry.get().view(),
   });
 
   store.onCommit((next) => {

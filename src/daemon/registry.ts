@@ -5,25 +5,15 @@ import { dirname, join } from 'node:path';
 import type { DaemonConfig, Snapshot } from '../config/index.js';
 import { RegistryHosts, type RegistrySettings } from '../distribution/index.js';
 
-const DEFAULT_UPLOADS = 5;
-const DEFAULT_ATTEMPTS = 5;
-
-/** Registry keys are optional in DaemonConfig so that configurations written before them still type-check. */
-type RegistryKeys = Partial<Pick<RegistrySettings, 'maxConcurrentUploads' | 'maxDownloadAttempts'>> & {
-  registryMirrors?: readonly string[];
-  insecureRegistries?: readonly string[];
-};
-
 export function registrySettings(config: Readonly<DaemonConfig>): RegistrySettings {
-  const c = config as Readonly<DaemonConfig> & RegistryKeys;
   return {
-    mirrors: c.registryMirrors ?? [],
-    insecure: c.insecureRegistries ?? [],
+    mirrors: config.registryMirrors,
+    insecure: config.insecureRegistries,
     // certs.d sits next to daemon.json, as /etc/docker/certs.d does for dockerd.
     certsDir: join(dirname(config.configFile), 'certs.d'),
     maxConcurrentDownloads: config.maxConcurrentDownloads,
-    maxConcurrentUploads: c.maxConcurrentUploads ?? DEFAULT_UPLOADS,
-    maxDownloadAttempts: c.maxDownloadAttempts ?? DEFAULT_ATTEMPTS,
+    maxConcurrentUploads: config.maxConcurrentUploads,
+    maxDownloadAttempts: config.maxDownloadAttempts,
   };
 }
 

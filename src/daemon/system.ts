@@ -27,6 +27,8 @@ export interface SystemDeps {
   containerCounts: () => ContainerCounts;
   imageCount: () => Promise<number>;
   eventListeners: () => number;
+  /** `docker info`'s RegistryConfig of the configuration in force */
+  registryConfig?: () => unknown;
 }
 
 export class SystemService implements SystemBackend {
@@ -109,8 +111,8 @@ export class SystemService implements SystemBackend {
       OSVersion: this.#facts.osVersion,
       OSType: 'linux',
       Architecture: dockerArch() === 'amd64' ? 'x86_64' : dockerArch(),
-      IndexServerAddress: '',
-      RegistryConfig: null,
+      IndexServerAddress: this.#deps.registryConfig ? 'https://index.docker.io/v1/' : '',
+      RegistryConfig: this.#deps.registryConfig?.() ?? null,
       NCPU: this.#facts.ncpu,
       MemTotal: this.#facts.memTotal,
       GenericResources: null,

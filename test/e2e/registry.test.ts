@@ -2,8 +2,10 @@
 // docker-registry 2.8 on 127.0.0.1, driven through the real docker CLI.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBerthd, type BerthdHandle } from '../helpers/berthd.js';
-import { startRegistry, uploadImage, uploadIndex, type RegistryHandle } from '../helpers/registry.js';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { berthdBin, startBerthd, type BerthdHandle } from '../helpers/berthd.js';
+import { freePort, startRegistry, uploadImage, uploadIndex, type RegistryHandle } from '../helpers/registry.js';
 import { buildFixtureImage, dockerSaveArchive, hostArchitecture, type FixtureImage } from '../fixtures/images.js';
 
 const otherArch = hostArchitecture() === 'arm64' ? 'amd64' : 'arm64';
@@ -141,5 +143,71 @@ describe('pull from a registry', () => {
     await ok(['rmi', '-f', ref]);
     const gone = await berthd!.docker(['image', 'inspect', ref]);
     assert.notEqual(gone.code, 0);
+  });
+});
+
+describe('registry configuration: mirrors, reload, info', () => {
+  let live: RegistryHandle | undefined;
+  let berthd: BerthdHandle | undefined;
+  let deadPort = 0;
+
+  before(async () => {
+    live = await startRegistry();
+    const img = await buildFixtureImage({ compressLayers: true, extraFiles: { marker: 'from the mirror\n' } });
+    await uploadImage(live.host, 'library/mirrored', 'latest', img);
+    deadPort = await freePort();
+    // The first mirror answers nothing: the pull falls through to the next one.
+    berthd = await startBerthd({ config: { 'registry-mirrors': [`http://127.0.0.1:${deadPort}`, `http://${live.host}`], 'insecure-registries': ['10.99.0.0/16', 'myreg.test:5000'] } });
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    await live?.cleanup();
+  });
+
+  test('docker.io names come from the mirrors, in order; info shows RegistryConfig; a reload changes them', async () => {
+    const r = await berthd!.docker(['pull', 'mirrored'], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^latest: Pulling from library\/mirrored$/m);
+    assert.match(r.stdout, /^Status: Downloaded newer image for mirrored:latest$/m);
+    assert.match(r.stdout, /^docker\.io\/library\/mirrored:latest$/m);
+    const run = await berthd!.docker(['run', '--rm', 'mirrored', 'cat', '/marker']);
+    assert.equal(run.stdout, 'from the mirror\n', run.stderr);
+
+    const info = JSON.parse((await berthd!.docker(['info', '--format', '{{json .RegistryConfig}}'])).stdout) as {
+      InsecureRegistryCIDRs: string[];
+      Mirrors: string[];
+      IndexConfigs: Record<string, { Secure: boolean; Mirrors: string[] }>;
+    };
+    assert.deepEqual(info.Mirrors, [`http://127.0.0.1:${deadPort}/`, `http://${live!.host}/`]);
+    assert.deepEqual(info.InsecureRegistryCIDRs, ['127.0.0.0/8', '::1/128', '10.99.0.0/16']);
+    assert.equal(info.IndexConfigs['myreg.test:5000']?.Secure, false);
+    assert.equal(info.IndexConfigs['docker.io']?.Secure, true);
+
+    berthd!.writeConfig({ 'registry-mirrors': [`http://${live!.host}`], 'max-concurrent-uploads': 2 });
+    process.kill(berthd!.pid, 'SIGHUP');
+    const deadline = Date.now() + 15_000;
+    let mirrors: string[] = [];
+    while (Date.now() < deadline) {
+      mirrors = JSON.parse((await berthd!.docker(['info', '--format', '{{json .RegistryConfig.Mirrors}}'])).stdout) as string[];
+      if (mirrors.length === 1) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.deepEqual(mirrors, [`http://${live!.host}/`]);
+  });
+
+  test('a bad mirror or insecure entry is refused with dockerd wording', async () => {
+    const run = (cfg: string): string => {
+      const file = `${berthd!.root}/bad.json`;
+      writeFileSync(file, cfg);
+      try {
+        execFileSync(berthdBin, ['--validate', '--config-file', file], { encoding: 'utf8', stdio: 'pipe', env: { ...process.env, PATH: `${process.execPath.replace(/\/node$/, '')}:${process.env.PATH ?? ''}` } });
+        return 'accepted';
+      } catch (err) {
+        return String((err as { stderr?: string }).stderr ?? err);
+      }
+    };
+    assert.match(run('{"registry-mirrors": ["ftp://x"]}'), /invalid mirror: unsupported scheme "ftp" in "ftp:\/\/x"/);
+    assert.match(run('{"insecure-registries": ["ftp://x"]}'), /insecure registry ftp:\/\/x should not contain ':\/\/'/);
+    assert.match(run('{"max-download-attempts": 0}'), /invalid max download attempts: 0/);
   });
 });

@@ -51,6 +51,10 @@ test('defaults without a file', () => {
     shutdownTimeout: 15,
     maxConcurrentDownloads: 3,
     group: 'berth',
+    registryMirrors: [],
+    insecureRegistries: [],
+    maxConcurrentUploads: 5,
+    maxDownloadAttempts: 5,
   });
 });
 
@@ -123,8 +127,8 @@ test('--add-runtime merges with the file; one name in both is a conflict', () =>
 });
 
 test('unknown keys are named', () => {
-  assert.deepEqual(errorsOf({}, '{"debug": true, "runtime": {}, "insecure-registries": []}', '/etc/berth/daemon.json'), [
-    'unknown configuration keys in /etc/berth/daemon.json: runtime, insecure-registries',
+  assert.deepEqual(errorsOf({}, '{"debug": true, "runtime": {}, "insecure-registry": []}', '/etc/berth/daemon.json'), [
+    'unknown configuration keys in /etc/berth/daemon.json: runtime, insecure-registry',
   ]);
 });
 
