@@ -23,6 +23,8 @@ import { FifoPool, openProcessIO, readLogs, type ProcessIOOpener } from './io/in
 import { containerRoutes } from '../api/routes/containers.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
+import { registryRoutes } from '../api/routes/registry.js';
+import { login } from '../distribution/index.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
 
 export interface DaemonOptions {
@@ -183,6 +185,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...systemRoutes(system, events),
     ...reloadRoutes({ reload: async () => reloadView(await reload()) }),
     ...pluginRoutes(plugins),
+    ...registryRoutes({ login: (auth, signal) => login(registry.get(), auth, signal) }),
     ...imageRoutes(images),
     ...containerRoutes(containers),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),

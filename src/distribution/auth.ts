@@ -101,6 +101,7 @@ export class Authorizer {
     const realm = new URL(ch.params.realm ?? '');
     if (ch.params.service) realm.searchParams.set('service', ch.params.service);
     for (const s of scope.split(' ').filter(Boolean)) realm.searchParams.append('scope', s);
+    if (scope === '') realm.searchParams.set('offline_token', 'true');
     const headers: Record<string, string> = {};
     const c = basicCredentials(this.auth);
     if (c) {

@@ -96,33 +96,8 @@ export class Repository {
     return { connectTimeoutMs: s.connectTimeoutMs ?? 15_000, idleTimeoutMs: s.idleTimeoutMs ?? 30_000 };
   }
 
-  private async fetchToken(realm: URL, headers: Record<string, string>): Promise<{ token: string; expiresIn: number }> {
-    const insecure = this.opts.hosts.isInsecure(realm.host);
-    let res: HttpResponse;
-    try {
-      res = await send({
-        method: 'GET',
-        url: realm,
-        headers,
-        agent: (u) => this.opts.hosts.agent(u.origin, insecure),
-        signal: this.opts.signal,
-        ...this.timeouts(),
-      });
-    } catch (err) {
-      throw transportError('GET', realm, err, false);
-    }
-    const body = await readBody(res.body, MAX_MANIFEST_BYTES, 'the token answer');
-    if (res.status === 401 || res.status === 403) throw unauthorized(`${registryError(res.status, body).message.replace(/^unexpected status \d+ from the registry: /, '') || 'unauthorized: authentication required'}`);
-    if (res.status !== 200) throw registryError(res.status, body, `getting a token from ${realm.origin}${realm.pathname}`);
-    let v: { token?: unknown; access_token?: unknown; expires_in?: unknown };
-    try {
-      v = JSON.parse(body.toString('utf8')) as typeof v;
-    } catch {
-      throw unavailable(`the token server ${realm.origin}${realm.pathname} answered something that is not JSON`);
-    }
-    const token = typeof v.token === 'string' && v.token ? v.token : typeof v.access_token === 'string' ? v.access_token : '';
-    if (!token) throw unavailable(`the token server ${realm.origin}${realm.pathname} answered no token`);
-    return { token, expiresIn: typeof v.expires_in === 'number' && v.expires_in > 0 ? v.expires_in : 60 };
+  private fetchToken(realm: URL, headers: Record<string, string>): Promise<{ token: string; expiresIn: number; refreshToken?: string }> {
+    return requestToken(this.opts.hosts, realm, headers, this.opts.signal);
   }
 
   private urlOf(ep: Endpoint, suffix: string): URL {
@@ -138,7 +113,8 @@ export class Repository {
   async request(method: string, suffix: string, o: RequestOptions = {}, ep: Endpoint = this.endpoint): Promise<HttpResponse> {
     const scope = this.scope(o.scopes);
     const auth = this.authorizer(ep);
-    for (let attempt = 0; ; attempt++) {
+    let answered = false;
+    for (;;) {
       const url = o.url ?? this.urlOf(ep, suffix);
       const headers: Record<string, string> = { 'user-agent': 'berth', ...o.headers };
       const h = await auth.header(scope);
@@ -154,9 +130,13 @@ export class Repository {
         }
         throw transportError(method, url, err, !ep.insecure);
       }
-      if (res.status === 401 && attempt === 0 && (o.body === undefined || Buffer.isBuffer(o.body)) && auth.onUnauthorized(res.headers['www-authenticate'], scope, h !== undefined)) {
-        res.body.resume();
-        continue;
+      // One more attempt per request once the challenge is known (the plain-http retry does not count).
+      if (res.status === 401 && !answered && (o.body === undefined || Buffer.isBuffer(o.body))) {
+        answered = true;
+        if (auth.onUnauthorized(res.headers['www-authenticate'], scope, h !== undefined)) {
+          res.body.resume();
+          continue;
+        }
       }
       if (res.status === 401) {
         const body = await readBody(res.body, MAX_ERROR_BODY, 'an error answer').catch(() => Buffer.alloc(0));
@@ -340,4 +320,47 @@ export function isIndexMediaType(mediaType: string): boolean {
 
 export function isSchema1MediaType(mediaType: string): boolean {
   return mediaType === MEDIA.schema1 || mediaType === MEDIA.schema1Signed;
+}
+
+/** GET a Bearer token from a challenge's realm (Basic credentials in `headers` when known). */
+export async function requestToken(
+  hosts: RegistryHosts,
+  realm: URL,
+  headers: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<{ token: string; expiresIn: number; refreshToken?: string }> {
+  const insecure = hosts.isInsecure(realm.host);
+  const s = hosts.settings;
+  let res: HttpResponse;
+  try {
+    res = await send({
+      method: 'GET',
+      url: realm,
+      headers: { 'user-agent': 'berth', ...headers },
+      agent: (u) => hosts.agent(u.origin, insecure),
+      signal,
+      connectTimeoutMs: s.connectTimeoutMs ?? 15_000,
+      idleTimeoutMs: s.idleTimeoutMs ?? 30_000,
+    });
+  } catch (err) {
+    throw transportError('GET', realm, err, false);
+  }
+  const where = `${realm.origin}${realm.pathname}`;
+  const body = await readBody(res.body, MAX_MANIFEST_BYTES, 'the token answer');
+  if (res.status === 401 || res.status === 403) {
+    const e = registryError(res.status, body);
+    throw unauthorized(e.entries.length ? e.message : `the token server ${where} refused the credentials (status ${res.status})`);
+  }
+  if (res.status !== 200) throw registryError(res.status, body, `getting a token from ${where}`);
+  let v: { token?: unknown; access_token?: unknown; expires_in?: unknown; refresh_token?: unknown };
+  try {
+    v = JSON.parse(body.toString('utf8')) as typeof v;
+  } catch {
+    throw unavailable(`the token server ${where} answered something that is not JSON`);
+  }
+  const token = typeof v.token === 'string' && v.token ? v.token : typeof v.access_token === 'string' ? v.access_token : '';
+  if (!token) throw unavailable(`the token server ${where} answered no token`);
+  const out: { token: string; expiresIn: number; refreshToken?: string } = { token, expiresIn: typeof v.expires_in === 'number' && v.expires_in > 0 ? v.expires_in : 60 };
+  if (typeof v.refresh_token === 'string' && v.refresh_token) out.refreshToken = v.refresh_token;
+  return out;
 }

@@ -5,5 +5,6 @@ export { isIndexMediaType, isSchema1MediaType, MANIFEST_ACCEPT, MAX_MANIFEST_BYT
 export { describeErrors, parseErrorBody, RegistryError } from './errors.js';
 export { HUB_DOMAIN, normalizeInsecureEntry, normalizeMirror, readCertsDir, RegistryHosts, type Endpoint } from './hosts.js';
 export { Limiter } from './limit.js';
+export { login, loginHost, type LoginResult } from './login.js';
 export { chooseManifest, formatPlatform } from './platforms.js';
 export type { AuthConfig, Descriptor, Platform, RegistryConfigView, RegistrySettings } from './types.js';

@@ -3,9 +3,20 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { berthdBin, startBerthd, type BerthdHandle } from '../helpers/berthd.js';
-import { freePort, startRegistry, uploadImage, uploadIndex, type RegistryHandle } from '../helpers/registry.js';
+import {
+  freePort,
+  htpasswdFile,
+  selfSignedCert,
+  startRegistry,
+  startTokenServer,
+  uploadImage,
+  uploadIndex,
+  type RegistryHandle,
+  type TokenServer,
+} from '../helpers/registry.js';
 import { buildFixtureImage, dockerSaveArchive, hostArchitecture, type FixtureImage } from '../fixtures/images.js';
 
 const otherArch = hostArchitecture() === 'arm64' ? 'amd64' : 'arm64';
@@ -209,5 +220,112 @@ describe('registry configuration: mirrors, reload, info', () => {
     assert.match(run('{"registry-mirrors": ["ftp://x"]}'), /invalid mirror: unsupported scheme "ftp" in "ftp:\/\/x"/);
     assert.match(run('{"insecure-registries": ["ftp://x"]}'), /insecure registry ftp:\/\/x should not contain ':\/\/'/);
     assert.match(run('{"max-download-attempts": 0}'), /invalid max download attempts: 0/);
+  });
+});
+
+describe('registry auth and TLS: htpasswd, token server, certs.d', () => {
+  let berthd: BerthdHandle | undefined;
+  const regs: RegistryHandle[] = [];
+  let token: TokenServer | undefined;
+  let dir = '';
+
+  const ok = async (args: string[], input?: string): Promise<string> => {
+    const r = await berthd!.docker(args, { timeoutMs: 120_000, ...(input !== undefined ? { input } : {}) });
+    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  before(async () => {
+    dir = mkdtempSync('/tmp/berth-regauth-');
+    berthd = await startBerthd();
+    const archive = await dockerSaveArchive({ repoTags: ['secret:1'], extraFiles: { marker: 'secret\n' } });
+    const loaded = await berthd.docker(['load'], { input: archive });
+    assert.equal(loaded.code, 0, loaded.stderr);
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    for (const r of regs) await r.cleanup();
+    await token?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('htpasswd: wrong password, login, push and pull with the stored credentials, logout', async () => {
+    const htpasswd = join(dir, 'htpasswd');
+    htpasswdFile(htpasswd, 'alice', 's3cret-pw');
+    const reg = await startRegistry({ extra: `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${htpasswd}` });
+    regs.push(reg);
+    const ref = `${reg.host}/team/secret:1`;
+    await ok(['tag', 'secret:1', ref]);
+
+    const anonymous = await berthd!.docker(['push', ref]);
+    assert.notEqual(anonymous.code, 0);
+    assert.match(anonymous.stderr, /no basic auth credentials/);
+
+    const wrong = await berthd!.docker(['login', reg.host, '-u', 'alice', '--password-stdin'], { input: 'nope\n' });
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, new RegExp(`Error response from daemon: login attempt to https?://${reg.host}/v2/ failed with status: 401 Unauthorized`));
+    assert.match(await ok(['login', reg.host, '-u', 'alice', '--password-stdin'], 's3cret-pw\n'), /Login Succeeded/);
+
+    assert.match(await ok(['push', ref]), /1: digest: sha256:[0-9a-f]{64} size: \d+/);
+    await ok(['rmi', ref]);
+    assert.match(await ok(['pull', ref]), /Status: Downloaded newer image for/);
+    assert.equal(await ok(['run', '--rm', ref, 'cat', '/marker']), 'secret\n');
+
+    await ok(['logout', reg.host]);
+    const after = await berthd!.docker(['pull', `${reg.host}/team/secret:1`]);
+    assert.notEqual(after.code, 0);
+    assert.match(after.stderr, /no basic auth credentials/);
+    assert.ok(!berthd!.output().includes('s3cret-pw'), 'the password never reaches the log');
+  });
+
+  test('Bearer tokens from a token server: login, push, pull, wrong password', async () => {
+    const { cert, key } = selfSignedCert(dir, 'token', 'token-signer');
+    token = await startTokenServer({ certFile: cert, keyFile: key, service: 'test-registry', issuer: 'test-issuer', user: 'bob', password: 'b0b-pw' });
+    const reg = await startRegistry({
+      extra: `auth:\n  token:\n    realm: ${token.realm}\n    service: test-registry\n    issuer: test-issuer\n    rootcertbundle: ${cert}`,
+    });
+    regs.push(reg);
+    const ref = `${reg.host}/bob/secret:1`;
+    await ok(['tag', 'secret:1', ref]);
+    const wrong = await berthd!.docker(['login', reg.host, '-u', 'bob', '--password-stdin'], { input: 'wrong\n' });
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /invalid username or password/);
+    assert.match(await ok(['login', reg.host, '-u', 'bob', '--password-stdin'], 'b0b-pw\n'), /Login Succeeded/);
+    await ok(['push', ref]);
+    assert.ok(token.requests.some((r) => r.authorized && r.scope.includes('repository:bob/secret:pull,push')), JSON.stringify(token.requests));
+    await ok(['rmi', ref]);
+    await ok(['pull', ref]);
+    assert.ok(token.requests.some((r) => r.authorized && r.scope.includes('repository:bob/secret:pull')));
+    assert.equal(await ok(['run', '--rm', ref, 'cat', '/marker']), 'secret\n');
+    await ok(['logout', reg.host]);
+  });
+
+  test('TLS: a client certificate from certs.d, and without it the handshake fails', async () => {
+    const server = selfSignedCert(dir, 'reg');
+    const client = selfSignedCert(dir, 'client', 'berth-client');
+    const reg = await startRegistry({ tls: { certificate: server.cert, key: server.key, clientcas: [client.cert] } });
+    regs.push(reg);
+    const certs = join(berthd!.root, 'certs.d', reg.host);
+    mkdirSync(certs, { recursive: true });
+    copyFileSync(server.cert, join(certs, 'ca.crt'));
+    copyFileSync(client.cert, join(certs, 'client.cert'));
+    copyFileSync(client.key, join(certs, 'client.key'));
+    const ref = `${reg.host}/tls/secret:1`;
+    await ok(['tag', 'secret:1', ref]);
+    await ok(['push', ref]);
+    await ok(['rmi', ref]);
+    await ok(['pull', ref]);
+
+    // certs.d is read per configuration snapshot: after a reload without the client key, the registry refuses us.
+    rmSync(join(certs, 'client.cert'));
+    rmSync(join(certs, 'client.key'));
+    berthd!.writeConfig({ labels: ['tls=changed'] });
+    process.kill(berthd!.pid, 'SIGHUP');
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && !(await berthd!.docker(['info', '--format', '{{json .Labels}}'])).stdout.includes('tls=changed')) await new Promise((r) => setTimeout(r, 100));
+    await ok(['rmi', ref]);
+    const refused = await berthd!.docker(['pull', ref]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /certificate|handshake|socket hang up|ECONNRESET/i);
   });
 });

@@ -2,9 +2,10 @@
 // 127.0.0.1 for end-to-end tests: a config file the test writes, storage in
 // a temporary directory, stopped by PID. Plus a small uploader that puts
 // fixture images into it over the registry API without berth.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { sha256, type FixtureImage } from '../fixtures/images.js';
@@ -15,7 +16,7 @@ export interface RegistryOptions {
   /** extra YAML lines under the top level (auth: …) */
   extra?: string;
   /** http: {tls: …} lines */
-  tls?: { certificate: string; key: string };
+  tls?: { certificate: string; key: string; clientcas?: string[] };
   port?: number;
   env?: Record<string, string>;
   /** reuse a storage directory (restart after a kill) */
@@ -65,7 +66,8 @@ function waitExit(child: ChildProcess): Promise<void> {
 export async function startRegistry(opts: RegistryOptions = {}): Promise<RegistryHandle> {
   const dir = opts.dir ?? mkdtempSync('/tmp/berth-reg-');
   const port = opts.port ?? (await freePort());
-  const tls = opts.tls ? `\n  tls:\n    certificate: ${opts.tls.certificate}\n    key: ${opts.tls.key}` : '';
+  const clientcas = opts.tls?.clientcas?.length ? `\n    clientcas:\n${opts.tls.clientcas.map((c) => `      - ${c}`).join('\n')}` : '';
+  const tls = opts.tls ? `\n  tls:\n    certificate: ${opts.tls.certificate}\n    key: ${opts.tls.key}${clientcas}` : '';
   const config = [
     'version: 0.1',
     'log:',
@@ -197,4 +199,70 @@ export async function uploadIndex(
   );
   const digest = await putManifest(host, repo, tag, 'application/vnd.oci.image.index.v1+json', data);
   return { digest, data };
+}
+
+/** A self-signed certificate (usable as its own CA) for 127.0.0.1 and localhost, made with openssl. */
+export function selfSignedCert(dir: string, name: string, cn = '127.0.0.1'): { cert: string; key: string } {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'pipe' });
+  return { cert, key };
+}
+
+/** htpasswd file with bcrypt entries (the only kind registry 2.8 accepts). */
+export function htpasswdFile(path: string, user: string, password: string): void {
+  execFileSync('htpasswd', ['-Bbc', path, user, password], { stdio: 'pipe' });
+}
+
+export interface TokenServer {
+  realm: string;
+  /** scopes asked for, in order */
+  requests: { scope: string[]; account: string | null; authorized: boolean }[];
+  close(): Promise<void>;
+}
+
+const b64url = (b: Buffer): string => b.toString('base64').replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+
+/**
+ * A token server for registry `auth: token`: RS256 JWTs with the signing
+ * certificate in x5c, granting what is asked to the one user it knows.
+ */
+export async function startTokenServer(opts: { certFile: string; keyFile: string; service: string; issuer: string; user: string; password: string }): Promise<TokenServer> {
+  const pem = readFileSync(opts.certFile, 'utf8');
+  const der = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const key = createPrivateKey(readFileSync(opts.keyFile));
+  const requests: TokenServer['requests'] = [];
+  const expected = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
+  const server = createHttpServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const scopes = url.searchParams.getAll('scope');
+    const authorized = req.headers.authorization === expected;
+    requests.push({ scope: scopes, account: url.searchParams.get('account'), authorized });
+    if (url.pathname !== '/token' || (req.headers.authorization !== undefined && !authorized) || (!authorized && scopes.length === 0)) {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'invalid username or password' }] }));
+      return;
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const access = authorized
+      ? scopes.map((s) => {
+          const [type, ...rest] = s.split(':');
+          const actions = rest.pop() ?? '';
+          return { type, name: rest.join(':'), actions: actions.split(',') };
+        })
+      : [];
+    const header = b64url(Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', x5c: [der] })));
+    const claims = b64url(Buffer.from(JSON.stringify({ iss: opts.issuer, sub: authorized ? opts.user : '', aud: opts.service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access })));
+    const sig = b64url(sign('sha256', Buffer.from(`${header}.${claims}`), key));
+    const token = `${header}.${claims}.${sig}`;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    realm: `http://127.0.0.1:${port}/token`,
+    requests,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }

@@ -5,7 +5,7 @@
 // expires), so the next pull resumes instead of starting over.
 import type { Readable } from 'node:stream';
 import type { ContainerdClient, Descriptor } from '../../containerd/index.js';
-import { BerthError, forbidden, invalidParameter, isKind, messageOf, notFound, unauthorized } from '../../errors/index.js';
+import { BerthError, forbidden, invalidParameter, isKind, messageOf, notFound } from '../../errors/index.js';
 import {
   chooseManifest,
   formatPlatform,
@@ -82,6 +82,8 @@ interface PullPlan {
 
 /** dockerd's wording for registry failures while resolving. */
 function resolveError(err: unknown, ref: Reference): unknown {
+  // The CLI answers a 401 by prompting for a password on its stdin; dockerd's pull errors are never 401.
+  if (isKind(err, 'unauthorized') && !(err instanceof RegistryError && err.entries.some((e) => e.code === 'DENIED'))) return forbidden(messageOf(err), err);
   if (!(err instanceof RegistryError)) return err;
   const codes = err.entries.map((e) => e.code);
   const full = fullString(ref);
@@ -90,7 +92,7 @@ function resolveError(err: unknown, ref: Reference): unknown {
   }
   if (codes.includes('NAME_UNKNOWN')) return notFound(`repository ${familiarName(ref)} not found: ${err.message}`);
   if (codes.includes('DENIED')) {
-    return unauthorized(`pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ${err.message}`);
+    return forbidden(`pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ${err.message}`);
   }
   return err;
 }
