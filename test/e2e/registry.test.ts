@@ -2,19 +2,24 @@
 // docker-registry 2.8 on 127.0.0.1, driven through the real docker CLI.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { berthdBin, startBerthd, type BerthdHandle } from '../helpers/berthd.js';
+import { berthdBin, sleep, startBerthd, until, type BerthdHandle } from '../helpers/berthd.js';
 import {
   freePort,
   htpasswdFile,
+  http,
+  putManifest,
   selfSignedCert,
   startRegistry,
+  startThrottleProxy,
   startTokenServer,
   uploadImage,
   uploadIndex,
   type RegistryHandle,
+  type ThrottleProxy,
   type TokenServer,
 } from '../helpers/registry.js';
 import { buildFixtureImage, dockerSaveArchive, hostArchitecture, type FixtureImage } from '../fixtures/images.js';
@@ -327,5 +332,95 @@ describe('registry auth and TLS: htpasswd, token server, certs.d', () => {
     const refused = await berthd!.docker(['pull', ref]);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /certificate|handshake|socket hang up|ECONNRESET/i);
+  });
+});
+
+describe('interrupted pulls resume; shared downloads; bad content', { timeout: 240_000 }, () => {
+  let reg: RegistryHandle | undefined;
+  let proxy: ThrottleProxy | undefined;
+  let berthd: BerthdHandle | undefined;
+
+  const bigImage = (seed: string): Promise<FixtureImage> =>
+    buildFixtureImage({ extraFiles: { marker: `${seed}\n` }, extraLayers: [{ 'big.bin': randomBytes(6 << 20) }] });
+  const bigGets = (img: FixtureImage): { line: string; range?: string }[] => {
+    const big = img.layers.at(-1)!.digest;
+    return proxy!.requests.filter((r) => r.line.startsWith('GET ') && r.line.endsWith(`/blobs/${big}`));
+  };
+
+  before(async () => {
+    reg = await startRegistry();
+    proxy = await startThrottleProxy(reg.port, 2 << 20);
+    berthd = await startBerthd({ config: { 'max-download-attempts': 6 } });
+  });
+  after(async () => {
+    await berthd?.cleanup();
+    await proxy?.close();
+    await reg?.cleanup();
+  });
+
+  test('the registry killed mid-download: retried, resumed with Range, verified', async () => {
+    const img = await bigImage('killed registry');
+    await uploadImage(reg!.host, 'test/big', '1', img);
+    const ref = `${proxy!.host}/test/big:1`;
+    const pulling = berthd!.docker(['pull', ref], { timeoutMs: 120_000 });
+    await until('part of the big layer went through', () => proxy!.sent() > 2 << 20, 30_000);
+    await reg!.kill();
+    await sleep(1500);
+    reg = await startRegistry({ port: reg!.port, dir: reg!.dir });
+    const r = await pulling;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Retrying in \d+ seconds?/);
+    const gets = bigGets(img);
+    assert.ok(gets.some((g) => /^bytes=[1-9]\d*-$/.test(g.range ?? '')), `a resumed request: ${JSON.stringify(gets)}`);
+    assert.equal(await berthd!.docker(['run', '--rm', ref, 'cat', '/marker']).then((x) => x.stdout), 'killed registry\n');
+  });
+
+  test('berthd killed with SIGKILL mid-pull: no image, then the next pull resumes', async () => {
+    const img = await bigImage('killed daemon');
+    await uploadImage(reg!.host, 'test/big', '2', img);
+    const ref = `${proxy!.host}/test/big:2`;
+    const before = proxy!.sent();
+    const pulling = berthd!.docker(['pull', ref], { timeoutMs: 120_000 });
+    // Enough that whole 1 MiB chunks of both layers reached containerd's ingests.
+    await until('part of the big layer went through', () => proxy!.sent() - before > 4 << 20, 30_000);
+    const root = berthd!.root;
+    await berthd!.stop('SIGKILL');
+    const cut = await pulling;
+    assert.notEqual(cut.code, 0);
+    berthd = await startBerthd({ root, config: { 'max-download-attempts': 6 } });
+    const images = await berthd.docker(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    assert.doesNotMatch(images.stdout, /test\/big:2/);
+    const r = await berthd.docker(['pull', ref], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const gets = bigGets(img);
+    assert.ok(gets.some((g) => /^bytes=[1-9]\d*-$/.test(g.range ?? '')), `the second pull resumes: ${JSON.stringify(gets)}`);
+    assert.equal((await berthd.docker(['run', '--rm', ref, 'cat', '/marker'])).stdout, 'killed daemon\n');
+  });
+
+  test('two pulls of one image share the download', async () => {
+    const img = await bigImage('shared');
+    await uploadImage(reg!.host, 'test/big', '3', img);
+    const ref = `${proxy!.host}/test/big:3`;
+    const [a, b] = await Promise.all([berthd!.docker(['pull', ref], { timeoutMs: 120_000 }), berthd!.docker(['pull', ref], { timeoutMs: 120_000 })]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(bigGets(img).length, 1, JSON.stringify(bigGets(img)));
+  });
+
+  test('a layer whose size does not match its descriptor is refused and stores nothing', async () => {
+    const img = await buildFixtureImage({ compressLayers: true, extraFiles: { marker: 'liar\n' } });
+    await uploadImage(reg!.host, 'test/liar', 'ok', img);
+    const m = JSON.parse(img.manifest.toString()) as { layers: { size: number }[] };
+    m.layers[0]!.size -= 1;
+    const lying = Buffer.from(JSON.stringify(m));
+    await putManifest(reg!.host, 'test/liar', 'bad', 'application/vnd.oci.image.manifest.v1+json', lying);
+    const r = await berthd!.docker(['pull', `${reg!.host}/test/liar:bad`]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /filesystem layer verification failed for digest sha256:[0-9a-f]{64}/);
+    assert.doesNotMatch((await berthd!.docker(['images'])).stdout, /test\/liar/);
+
+    // The good tag still pulls.
+    const good = await berthd!.docker(['pull', `${reg!.host}/test/liar:ok`]);
+    assert.equal(good.code, 0, good.stderr);
   });
 });

@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { sha256, type FixtureImage } from '../fixtures/images.js';
 
@@ -264,5 +264,94 @@ export async function startTokenServer(opts: { certFile: string; keyFile: string
     realm: `http://127.0.0.1:${port}/token`,
     requests,
     close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+export interface ThrottleProxy {
+  host: string;
+  /** request lines and Range headers seen, in order */
+  requests: { line: string; range?: string }[];
+  /** bytes sent to clients so far */
+  sent(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of a registry that sends the answers at
+ * `bytesPerSecond`, so that a test can act in the middle of a download. It
+ * changes no byte; when the registry goes away its connections close.
+ */
+export async function startThrottleProxy(upstreamPort: number, bytesPerSecond: number): Promise<ThrottleProxy> {
+  const requests: ThrottleProxy['requests'] = [];
+  let sent = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    sockets.add(client);
+    const up = connect(upstreamPort, '127.0.0.1');
+    sockets.add(up);
+    let queue: Buffer[] = [];
+    let upEnded = false;
+    let timer: NodeJS.Timeout | undefined;
+    const stop = (): void => {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      queue = [];
+    };
+    client.on('error', () => up.destroy());
+    client.on('close', () => {
+      stop();
+      up.destroy();
+      sockets.delete(client);
+    });
+    // A registry that is gone: the client sees its connection cut.
+    up.on('error', () => client.destroy());
+    up.on('close', () => {
+      sockets.delete(up);
+      upEnded = true;
+      if (queue.length === 0) client.end();
+    });
+    client.on('data', (d: Buffer) => {
+      for (const m of d.toString('latin1').matchAll(/^(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/1\.1\r\n((?:[^\r\n]+\r\n)*)/gm)) {
+        const range = /^range:\s*(\S+)/im.exec(m[3] ?? '')?.[1];
+        requests.push({ line: `${m[1]} ${m[2]}`, ...(range ? { range } : {}) });
+      }
+      if (!up.destroyed) up.write(d);
+    });
+    // Slices of at most 1/20 s of bandwidth, one every 50 ms.
+    const slice = Math.max(1, Math.floor(bytesPerSecond / 20));
+    const pump = (): void => {
+      let budget = slice;
+      while (budget > 0 && queue.length > 0) {
+        const b = queue[0]!;
+        const piece = b.subarray(0, budget);
+        if (piece.length === b.length) queue.shift();
+        else queue[0] = b.subarray(piece.length);
+        budget -= piece.length;
+        sent += piece.length;
+        client.write(piece);
+      }
+      if (queue.length === 0) {
+        stop();
+        if (upEnded) client.end();
+        else up.resume();
+      }
+    };
+    up.on('data', (d: Buffer) => {
+      queue.push(d);
+      up.pause();
+      if (!timer) timer = setInterval(pump, 50);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    host: `127.0.0.1:${port}`,
+    requests,
+    sent: () => sent,
+    close: () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
