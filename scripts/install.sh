@@ -36,9 +36,10 @@ fi
 
 # Debian packages: the container runtime stack, busybox for offline test
 # images, procps for `docker top`, socat for sd_notify outside systemd tests,
-# openssl for the TLS tests and the README's certificate recipe.
+# openssl for the TLS tests and the README's certificate recipe;
+# docker-registry (a loopback registry) and htpasswd for the pull/push tests.
 need=()
-for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils openssl:openssl; do
+for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils; do
   cmd="${pair%%:*}" pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

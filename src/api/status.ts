@@ -6,6 +6,7 @@ import type { Logger } from '../log/index.js';
 
 const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   'invalid-parameter': 400,
+  unauthorized: 401,
   forbidden: 403,
   'not-found': 404,
   conflict: 409,

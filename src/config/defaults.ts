@@ -22,6 +22,8 @@ export const DEFAULTS = {
   tlsCaCert: '/etc/berth/ca.pem',
   tlsCert: '/etc/berth/cert.pem',
   tlsKey: '/etc/berth/key.pem',
+  maxConcurrentUploads: 5,
+  maxDownloadAttempts: 5,
 } as const;
 
 /** daemon.json keys (kebab-case, as dockerd) and the config field each sets. */
@@ -48,6 +50,10 @@ export const FILE_KEYS = {
   tlscacert: 'tlsCaCert',
   tlscert: 'tlsCert',
   tlskey: 'tlsKey',
+  'registry-mirrors': 'registryMirrors',
+  'insecure-registries': 'insecureRegistries',
+  'max-concurrent-uploads': 'maxConcurrentUploads',
+  'max-download-attempts': 'maxDownloadAttempts',
 } as const satisfies Record<string, keyof DaemonConfig>;
 
 export type FileKey = keyof typeof FILE_KEYS;
@@ -74,4 +80,8 @@ export const RELOADABLE_KEYS: readonly FileKey[] = [
   'tlscacert',
   'tlscert',
   'tlskey',
+  'registry-mirrors',
+  'insecure-registries',
+  'max-concurrent-uploads',
+  'max-download-attempts',
 ];

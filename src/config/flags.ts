@@ -33,6 +33,10 @@ export interface DaemonFlags {
   tlsCaCert?: string;
   tlsCert?: string;
   tlsKey?: string;
+  registryMirrors?: string[];
+  insecureRegistries?: string[];
+  maxConcurrentUploads?: number;
+  maxDownloadAttempts?: number;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -85,7 +89,11 @@ export function buildCommand(opts: { version: string; name?: string }): Command 
     .option('--tlsverify [bool]', 'TLS, and only clients with a certificate signed by --tlscacert (default: off)', boolValue)
     .option('--tlscacert <file>', `CA that signs client certificates (default: ${DEFAULTS.tlsCaCert})`)
     .option('--tlscert <file>', `server certificate (default: ${DEFAULTS.tlsCert})`)
-    .option('--tlskey <file>', `server private key (default: ${DEFAULTS.tlsKey})`);
+    .option('--tlskey <file>', `server private key (default: ${DEFAULTS.tlsKey})`)
+    .option('--registry-mirror <url>', 'docker.io mirror, repeatable (default: none)', collect)
+    .option('--insecure-registry <host|cidr>', 'registry reached without TLS verification, repeatable (default: loopback only)', collect)
+    .option('--max-concurrent-uploads <n>', `layer uploads at a time (default: ${DEFAULTS.maxConcurrentUploads})`, nonNegativeInteger)
+    .option('--max-download-attempts <n>', `attempts per layer download (default: ${DEFAULTS.maxDownloadAttempts})`, nonNegativeInteger);
 }
 
 /** Commander's parsed options → DaemonFlags. */
@@ -124,6 +132,10 @@ export function flagsFromCommand(cmd: Command): DaemonFlags {
   set('tlsCaCert', str('tlscacert'));
   set('tlsCert', str('tlscert'));
   set('tlsKey', str('tlskey'));
+  set('registryMirrors', list('registryMirror'));
+  set('insecureRegistries', list('insecureRegistry'));
+  set('maxConcurrentUploads', num('maxConcurrentUploads'));
+  set('maxDownloadAttempts', num('maxDownloadAttempts'));
   return flags;
 }
 

@@ -9,6 +9,7 @@ import { ConfigError } from './errors.js';
 import { parseConfigText, type FileValues } from './file.js';
 import { parseAddRuntime, type DaemonFlags } from './flags.js';
 import { plaintextTcpErrors, tlsSettings } from '../tls/index.js';
+import { registryErrors } from './registry.js';
 
 /** The flag that sets each file key: its DaemonFlags field and its command-line name. */
 const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
@@ -34,6 +35,10 @@ const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
   tlscacert: { field: 'tlsCaCert', name: 'tlscacert' },
   tlscert: { field: 'tlsCert', name: 'tlscert' },
   tlskey: { field: 'tlsKey', name: 'tlskey' },
+  'registry-mirrors': { field: 'registryMirrors', name: 'registry-mirror' },
+  'insecure-registries': { field: 'insecureRegistries', name: 'insecure-registry' },
+  'max-concurrent-uploads': { field: 'maxConcurrentUploads', name: 'max-concurrent-uploads' },
+  'max-download-attempts': { field: 'maxDownloadAttempts', name: 'max-download-attempts' },
 };
 
 /** --log-opt KEY=VALUE flags as a map. */
@@ -154,6 +159,7 @@ function valueErrors(config: DaemonConfig): string[] {
     errors.push(`invalid log configuration: ${(err as Error).message}`);
   }
   errors.push(...plaintextTcpErrors(config.hosts, tlsSettings(config)));
+  errors.push(...registryErrors(config));
   return errors;
 }
 
@@ -217,6 +223,10 @@ export function loadConfig(flags: DaemonFlags, fileText: string | undefined, fil
     tlsCaCert: resolve(pick(flags.tlsCaCert || undefined, file.tlscacert, isNonEmpty) ?? DEFAULTS.tlsCaCert),
     tlsCert: resolve(pick(flags.tlsCert || undefined, file.tlscert, isNonEmpty) ?? DEFAULTS.tlsCert),
     tlsKey: resolve(pick(flags.tlsKey || undefined, file.tlskey, isNonEmpty) ?? DEFAULTS.tlsKey),
+    registryMirrors: pick(flags.registryMirrors, file['registry-mirrors'], isStrings) ?? [],
+    insecureRegistries: pick(flags.insecureRegistries, file['insecure-registries'], isStrings) ?? [],
+    maxConcurrentUploads: pick(flags.maxConcurrentUploads, file['max-concurrent-uploads'], isInt) ?? DEFAULTS.maxConcurrentUploads,
+    maxDownloadAttempts: pick(flags.maxDownloadAttempts, file['max-download-attempts'], isInt) ?? DEFAULTS.maxDownloadAttempts,
   };
 
   errors.push(...valueErrors(config));

@@ -58,6 +58,10 @@ export function reloadEventAttributes(outcome: ReloadOutcome): Record<string, st
     'live-restore': String(config.liveRestore),
     'shutdown-timeout': String(config.shutdownTimeout),
     'max-concurrent-downloads': String(config.maxConcurrentDownloads),
+    'registry-mirrors': JSON.stringify(config.registryMirrors),
+    'insecure-registries': JSON.stringify(config.insecureRegistries),
+    'max-concurrent-uploads': String(config.maxConcurrentUploads),
+    'max-download-attempts': String(config.maxDownloadAttempts),
   };
   if (!outcome.ok) attrs.error = outcome.errors.join('; ');
   return attrs;

@@ -31,5 +31,9 @@ export const DAEMON_JSON_SCHEMA = {
     tlscacert: { type: 'string', minLength: 1 },
     tlscert: { type: 'string', minLength: 1 },
     tlskey: { type: 'string', minLength: 1 },
+    'registry-mirrors': stringArray,
+    'insecure-registries': stringArray,
+    'max-concurrent-uploads': { type: 'integer', minimum: 0 },
+    'max-download-attempts': { type: 'integer', minimum: 0 },
   },
 } as const;

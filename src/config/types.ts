@@ -31,6 +31,12 @@ export interface DaemonConfig {
   tlsCaCert: string;
   tlsCert: string;
   tlsKey: string;
+  /** docker.io mirrors (registry-mirrors) */
+  registryMirrors: string[];
+  /** host[:port] and CIDR entries (insecure-registries); loopback is always insecure */
+  insecureRegistries: string[];
+  maxConcurrentUploads: number;
+  maxDownloadAttempts: number;
 }
 
 /** One immutable, deep-frozen view: user config + state derived from it. */

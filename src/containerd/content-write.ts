@@ -3,6 +3,7 @@
 // expected digest and size. Messages go in lock-step: one answer per request.
 import { status, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
+import { BerthError } from '../errors/index.js';
 import { statusCode } from './errors.js';
 import type { Rpc } from './connection.js';
 
@@ -150,4 +151,98 @@ export async function writeContent(
       pause = Math.min(pause * 2, 1000);
     }
   }
+}
+
+/** Where a resumable source starts: `offset` is 0 when it could not skip ahead. */
+export interface IngestSource {
+  offset: number;
+  stream: AsyncIterable<Buffer | Uint8Array>;
+}
+
+export type IngestOpener = (offset: number) => Promise<IngestSource>;
+
+/**
+ * A resumable write: the ingest `ref` keeps what an earlier, interrupted
+ * attempt wrote (even across a daemon crash), `open` is asked for the rest
+ * from that offset, and the digest is checked at commit. A source that
+ * fails leaves the ingest in place for the next attempt; a digest mismatch
+ * aborts it. Resolves `exists` when the blob was already stored.
+ */
+export async function ingestContent(
+  rpc: Rpc,
+  ref: string,
+  expected: { digest: string; size: number },
+  labels: Record<string, string> | undefined,
+  open: IngestOpener,
+  progress?: (offset: number) => void,
+): Promise<'exists' | 'written'> {
+  const giveUpAt = Date.now() + LOCKED_RETRY_MS;
+  let pause = 16;
+  for (;;) {
+    try {
+      return await ingestOnce(rpc, ref, expected, labels, open, progress);
+    } catch (err) {
+      if (!isLocked(err) || Date.now() > giveUpAt) throw err;
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 2000);
+    }
+  }
+}
+
+async function ingestOnce(
+  rpc: Rpc,
+  ref: string,
+  expected: { digest: string; size: number },
+  labels: Record<string, string> | undefined,
+  open: IngestOpener,
+  progress?: (offset: number) => void,
+): Promise<'exists' | 'written'> {
+  const session = new WriteSession(rpc.bidi<WriteRequest, WriteResponse>(SVC, 'Write'));
+  let stage: 'stat' | 'source' | 'commit' = 'stat';
+  try {
+    let stat: WriteResponse;
+    try {
+      stat = await session.exchange({ action: 'STAT', ref, total: expected.size, expected: expected.digest });
+    } catch (err) {
+      // A crash can leave an ingest whose status cannot be read (containerd#3089): start it over.
+      if (statusCode(err) === status.ALREADY_EXISTS || isLocked(err)) throw err;
+      await rpc.unary(SVC, 'Abort', { ref }).catch(() => undefined);
+      throw err;
+    }
+    let offset = stat.offset > 0 && stat.offset <= expected.size ? Number(stat.offset) : 0;
+    if (offset < expected.size || expected.size === 0) {
+      stage = 'source';
+      const src = await open(offset);
+      // offset 0 makes containerd truncate what an earlier attempt wrote.
+      offset = src.offset;
+      progress?.(offset);
+      for await (const piece of chunkedIterable(src.stream)) {
+        await session.exchange({ action: 'WRITE', ref, offset, data: piece });
+        offset += piece.length;
+        progress?.(offset);
+      }
+    }
+    stage = 'commit';
+    const commit: WriteRequest = { action: 'COMMIT', ref, total: expected.size, expected: expected.digest, offset };
+    if (labels !== undefined) commit.labels = labels;
+    await session.exchange(commit);
+    session.finish();
+    return 'written';
+  } catch (err) {
+    session.cancel();
+    if (statusCode(err) === status.ALREADY_EXISTS) {
+      if (labels !== undefined && Object.keys(labels).length > 0) {
+        const paths = Object.keys(labels).map((k) => `labels.${k}`);
+        await rpc.unary(SVC, 'Update', { info: { digest: expected.digest, labels }, updateMask: { paths } });
+      }
+      return 'exists';
+    }
+    // Bytes that do not hash to the digest are worth nothing: the next attempt starts clean.
+    if (stage === 'commit') await rpc.unary(SVC, 'Abort', { ref }).catch(() => undefined);
+    throw err instanceof BerthError || statusCode(err) === undefined ? err : rpc.error(err);
+  }
+}
+
+async function* chunkedIterable(src: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Buffer> {
+  yield* chunked(src as Readable);
 }

@@ -1,7 +1,7 @@
 // Content service: the blob store (reads, listings, labels); writes live in content-write.ts.
 import { Readable } from 'node:stream';
 import { fromWireContentInfo, toWireContentInfo } from './convert.js';
-import { writeContent } from './content-write.js';
+import { ingestContent, writeContent } from './content-write.js';
 import type { Rpc } from './connection.js';
 import type { ContainerdClient, ContentInfo } from './types.js';
 import type { WireContentInfo } from './wire.js';
@@ -72,6 +72,10 @@ export function contentApi(rpc: Rpc): ContainerdClient['content'] {
 
     write(ref, data, expected, labels) {
       return writeContent(rpc, ref, data, expected, labels);
+    },
+
+    ingest(ref, expected, labels, open, progress) {
+      return ingestContent(rpc, ref, expected, labels, open, progress);
     },
   };
 }

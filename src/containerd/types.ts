@@ -183,6 +183,17 @@ export interface ContainerdClient {
      * Idempotent: an existing blob with that digest resolves without writing.
      */
     write(ref: string, data: Buffer | Readable, expected: { digest: string; size: number }, labels?: Record<string, string>): Promise<void>;
+    /**
+     * Resumable write: `open(offset)` supplies the bytes from the ingest's
+     * resume point (see content-write.ts); progress gets the bytes stored.
+     */
+    ingest(
+      ref: string,
+      expected: { digest: string; size: number },
+      labels: Record<string, string> | undefined,
+      open: (offset: number) => Promise<{ offset: number; stream: AsyncIterable<Buffer | Uint8Array> }>,
+      progress?: (offset: number) => void,
+    ): Promise<'exists' | 'written'>;
   };
 
   images: {

@@ -16,6 +16,7 @@ import { loadEngineId } from './engine-id.js';
 import { SystemService } from './system.js';
 import { PluginService } from '../plugins/index.js';
 import { ImageService } from './images/index.js';
+import { CurrentRegistry } from './registry.js';
 import { ContainerService } from './containers/index.js';
 import { ExecService, top } from './exec/index.js';
 import { memory } from './memory.js';
@@ -23,6 +24,8 @@ import { FifoPool, openProcessIO, readLogs, type ProcessIOOpener } from './io/in
 import { containerRoutes } from '../api/routes/containers.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
+import { registryRoutes } from '../api/routes/registry.js';
+import { login } from '../distribution/index.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
 
 export interface DaemonOptions {
@@ -120,6 +123,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return abortStart(err);
   }
 
+  const registry = new CurrentRegistry(() => store.current());
   const images = new ImageService({
     client,
     events,
@@ -127,6 +131,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     snapshotter: 'overlayfs',
     tmpDir: join(config.dataRoot, 'tmp'),
     namespace: config.containerdNamespace,
+    registry: () => registry.get(),
   });
   const ioLogger = logger.child({ component: 'io' });
   const fifoPool = await FifoPool.open(join(config.execRoot, 'fifo-pool'), { logger: ioLogger });
@@ -162,6 +167,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     imageCount: async () => (await images.list({}).catch(() => [])).length,
     eventListeners: () => events.listenerCount,
     apiWarnings: () => endpointWarnings(apiEndpoints()),
+    registryConfig: () => registry.get().view(),
   });
   let apiEndpoints: () => TcpEndpoint[] = () => [];
 
@@ -186,6 +192,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...systemRoutes(system, events),
     ...reloadRoutes({ reload: async () => reloadView(await reload()) }),
     ...pluginRoutes(plugins),
+    ...registryRoutes({ login: (auth, signal) => login(registry.get(), auth, signal) }),
     ...imageRoutes(images),
     ...containerRoutes(containers),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),

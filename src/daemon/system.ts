@@ -30,6 +30,8 @@ export interface SystemDeps {
   eventListeners: () => number;
   /** warnings about how the API is exposed (plain or unverified TCP) */
   apiWarnings?: () => string[];
+  /** `docker info`'s RegistryConfig of the configuration in force */
+  registryConfig?: () => unknown;
 }
 
 export class SystemService implements SystemBackend {
@@ -112,8 +114,8 @@ export class SystemService implements SystemBackend {
       OSVersion: this.#facts.osVersion,
       OSType: 'linux',
       Architecture: dockerArch() === 'amd64' ? 'x86_64' : dockerArch(),
-      IndexServerAddress: '',
-      RegistryConfig: null,
+      IndexServerAddress: this.#deps.registryConfig ? 'https://index.docker.io/v1/' : '',
+      RegistryConfig: this.#deps.registryConfig?.() ?? null,
       NCPU: this.#facts.ncpu,
       MemTotal: this.#facts.memTotal,
       GenericResources: null,

@@ -9,6 +9,7 @@ export type ErrorKind =
   | 'forbidden'
   | 'not-modified'
   | 'not-implemented'
+  | 'unauthorized'
   | 'payload-too-large'
   | 'internal';
 
@@ -32,6 +33,7 @@ export const unavailable = (message: string, cause?: unknown): BerthError =>
   new BerthError('unavailable', message, cause);
 export const forbidden = (message: string, cause?: unknown): BerthError => new BerthError('forbidden', message, cause);
 export const notModified = (message: string): BerthError => new BerthError('not-modified', message);
+export const unauthorized = (message: string, cause?: unknown): BerthError => new BerthError('unauthorized', message, cause);
 export const notImplemented = (message: string): BerthError => new BerthError('not-implemented', message);
 export const payloadTooLarge = (message: string): BerthError => new BerthError('payload-too-large', message);
 export const internal = (message: string, cause?: unknown): BerthError => new BerthError('internal', message, cause);

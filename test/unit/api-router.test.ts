@@ -79,6 +79,7 @@ describe('status mapping', () => {
   it('maps every kind', () => {
     const expected: Record<ErrorKind, number> = {
       'invalid-parameter': 400,
+      unauthorized: 401,
       forbidden: 403,
       'not-found': 404,
       conflict: 409,

@@ -58,6 +58,10 @@ test('defaults without a file', () => {
     tlsCaCert: '/etc/berth/ca.pem',
     tlsCert: '/etc/berth/cert.pem',
     tlsKey: '/etc/berth/key.pem',
+    registryMirrors: [],
+    insecureRegistries: [],
+    maxConcurrentUploads: 5,
+    maxDownloadAttempts: 5,
   });
 });
 
@@ -130,8 +134,8 @@ test('--add-runtime merges with the file; one name in both is a conflict', () =>
 });
 
 test('unknown keys are named', () => {
-  assert.deepEqual(errorsOf({}, '{"debug": true, "runtime": {}, "insecure-registries": []}', '/etc/berth/daemon.json'), [
-    'unknown configuration keys in /etc/berth/daemon.json: runtime, insecure-registries',
+  assert.deepEqual(errorsOf({}, '{"debug": true, "runtime": {}, "insecure-registry": []}', '/etc/berth/daemon.json'), [
+    'unknown configuration keys in /etc/berth/daemon.json: runtime, insecure-registry',
   ]);
 });
 

@@ -94,6 +94,10 @@ test('a successful reload swaps the snapshot, then runs commit hooks, then tells
     'live-restore': 'false',
     'shutdown-timeout': '15',
     'max-concurrent-downloads': '3',
+    'registry-mirrors': '[]',
+    'insecure-registries': '[]',
+    'max-concurrent-uploads': '5',
+    'max-download-attempts': '5',
   });
   assert.equal(effectiveLogLevel(store.current().config), 'debug');
   // the old snapshot still resolves its own runtimes

@@ -23,6 +23,10 @@ function backend(calls: unknown[][]): ImagesBackend {
     tag: async (ref, repo, tag) => void calls.push(['tag', ref, repo, tag]),
     remove: async (ref, opts) => (calls.push(['remove', ref, opts]), [{ Untagged: ref }]),
     prune: async () => ({ ImagesDeleted: null, SpaceReclaimed: 0 }),
+    push: async (name) => {
+      calls.push(['push', name]);
+      throw unavailable(`no push for ${name}`);
+    },
     pull: async (ref) => {
       calls.push(['pull', ref]);
       throw unavailable(`no pull for ${ref}`);

@@ -13,8 +13,11 @@ import type {
   LoadOptions,
   ProgressMessage,
   PruneResult,
+  PullOptions,
+  PushOptions,
   RemoveOptions,
 } from '../../daemon/images/index.js';
+import { decodeRegistryAuth } from '../../distribution/index.js';
 import { boolQuery, parseFilters } from '../query.js';
 import type { Reply, RequestContext, Route } from '../types.js';
 import { compareVersions } from '../version.js';
@@ -29,8 +32,10 @@ export interface ImagesBackend {
   tag(ref: string, repo: string, tag?: string): Promise<void>;
   remove(ref: string, opts: RemoveOptions): Promise<DeleteItem[]>;
   prune(filters: Map<string, string[]>): Promise<PruneResult>;
-  /** always rejects: berth has no registry to pull from */
-  pull(ref: string): Promise<never>;
+  /** resolves once the registry answered the manifest; the stream is the pull's progress */
+  pull(ref: string, opts: PullOptions): Promise<Readable>;
+  /** resolves once the tags to push are known; the stream is the push's progress */
+  push(name: string, opts: PushOptions): Promise<Readable>;
 }
 
 function nameParam(ctx: RequestContext): string {
@@ -68,6 +73,11 @@ function withoutVirtualSize<T extends { VirtualSize?: number }>(apiVersion: stri
   return rest as T;
 }
 
+function headerOf(ctx: RequestContext, name: string): string | undefined {
+  const v = ctx.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
 function tarReply(body: Readable): Reply {
   return { kind: 'stream', contentType: 'application/x-tar', body };
 }
@@ -78,8 +88,14 @@ async function create(svc: ImagesBackend, ctx: RequestContext): Promise<Reply> {
   const fromSrc = q.get('fromSrc') ?? '';
   const tag = q.get('tag') ?? '';
   if (fromImage !== '') {
-    const ref = tag === '' ? fromImage : tag.includes(':') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`;
-    return svc.pull(ref);
+    // dockerd strips one trailing ':' of fromImage; a tag that is a digest makes a digest reference.
+    const image = fromImage.endsWith(':') ? fromImage.slice(0, -1) : fromImage;
+    const ref = tag === '' ? image : tag.includes(':') ? `${image}@${tag}` : `${image}:${tag}`;
+    const opts: PullOptions = { auth: decodeRegistryAuth(headerOf(ctx, 'x-registry-auth')), signal: ctx.signal };
+    if (tag === '') opts.allTags = true;
+    const platform = q.get('platform');
+    if (platform) opts.platform = platform;
+    return { kind: 'stream', contentType: 'application/json', body: await svc.pull(ref, opts) };
   }
   if (fromSrc === '') throw invalidParameter('POST /images/create needs fromImage (pull) or fromSrc (import; "-" for the request body)');
   if (fromSrc !== '-') {
@@ -99,6 +115,16 @@ async function create(svc: ImagesBackend, ctx: RequestContext): Promise<Reply> {
 export function imageRoutes(svc: ImagesBackend): Route[] {
   return [
     { method: 'POST', path: '/images/create', handler: (ctx) => create(svc, ctx) },
+    {
+      method: 'POST',
+      path: '/images/:name*/push',
+      handler: async (ctx) => {
+        const opts: PushOptions = { auth: decodeRegistryAuth(headerOf(ctx, 'x-registry-auth')), signal: ctx.signal };
+        const tag = ctx.query.get('tag');
+        if (tag) opts.tag = tag;
+        return { kind: 'stream', contentType: 'application/json', body: await svc.push(nameParam(ctx), opts) };
+      },
+    },
     {
       method: 'POST',
       path: '/images/load',

@@ -30,3 +30,6 @@ export {
   type Reference,
 } from './reference.js';
 export { chainIds, shortId } from './digest.js';
+export type { PullOptions } from './pull.js';
+export type { PushOptions } from './push.js';
+export type { AuthConfig } from '../../distribution/index.js';

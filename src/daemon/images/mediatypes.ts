@@ -34,6 +34,8 @@ export const LABELS = {
   snapshotRef: 'containerd.io/snapshot.ref',
   /** on image records: the unpacked size of the image in bytes */
   imageSize: 'io.berth.image.size',
+  /** on image records: the name was pulled, so its target digest is a RepoDigest */
+  fromRegistry: 'io.berth.image.from-registry',
 } as const;
 
 /** Name prefix of the record that keeps an untagged image alive. */

@@ -13,6 +13,8 @@ export interface NamedImage {
   target: Descriptor;
   /** unpacked size, recorded on the image's records */
   size?: number;
+  /** more labels for the records made or re-pointed */
+  labels?: Record<string, string>;
 }
 
 export interface RecordDeps {
@@ -22,7 +24,7 @@ export interface RecordDeps {
 }
 
 function labelsFor(image: NamedImage, base: Record<string, string> = {}): Record<string, string> {
-  const labels = { ...base };
+  const labels = { ...base, ...image.labels };
   if (image.size !== undefined) labels[LABELS.imageSize] = String(image.size);
   return labels;
 }

@@ -16,7 +16,10 @@ import { loadImages } from './load.js';
 import { Mutex } from './lock.js';
 import { LABELS } from './mediatypes.js';
 import { assignNames } from './records.js';
-import { familiarOf, familiarString, fullString, normalizeName, referenceForTag } from './reference.js';
+import { familiarOf, fullString, referenceForTag } from './reference.js';
+import { pullAllTags, pullImage, type PullDeps, type PullOptions } from './pull.js';
+import { pushImage, type PushOptions } from './push.js';
+import type { RegistryHosts } from '../../distribution/index.js';
 import { removeImage } from './remove.js';
 import { saveImages } from './save.js';
 import type {
@@ -55,6 +58,8 @@ export interface ImageServiceOptions {
    * it every lookup lists them.
    */
   namespace?: string;
+  /** registry hosts of the current configuration (pull, push, login); none: no registry access */
+  registry?: () => RegistryHosts;
 }
 
 export interface PruneResult {
@@ -69,6 +74,10 @@ export class ImageService {
   private readonly ctx: ImageContext;
   /** chain IDs known to be unpacked: saves a Stat on every container create */
   private readonly unpacked = new Set<string>();
+  /** the registry hosts of the current configuration snapshot */
+  private readonly registry: (() => RegistryHosts) | undefined;
+  /** blob downloads in flight, shared by concurrent pulls */
+  private readonly downloads = new Map<string, Promise<void>>();
 
   constructor(opts: ImageServiceOptions) {
     const platform = opts.platform ?? hostPlatform();
@@ -85,6 +94,7 @@ export class ImageService {
       isInUse: opts.isInUse ?? (() => []),
     };
     if (opts.namespace !== undefined) this.ctx.catalog.records.watch(opts.namespace);
+    this.registry = opts.registry;
   }
 
   /** Stops watching containerd's image events. */
@@ -176,15 +186,25 @@ export class ImageService {
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
-  /** No registry is reachable: says so, and what to do instead. */
-  async pull(ref: string): Promise<never> {
-    let shown = ref;
-    try {
-      shown = familiarString(normalizeName(ref));
-    } catch {
-      // an invalid name is still worth naming as given
-    }
-    throw unavailable(`berth cannot pull ${JSON.stringify(shown)}: no registry is reachable from this daemon; use "docker load" or "docker import" instead`);
+  /**
+   * `docker pull`: resolves at the registry (failures reject, for an HTTP
+   * error), then answers the progress stream of the download. Without a tag
+   * or digest and with `allTags`, pulls every tag.
+   */
+  async pull(ref: string, opts: PullOptions = {}): Promise<Readable> {
+    if (opts.allTags && !/[:@]/.test(ref.slice(ref.lastIndexOf('/') + 1))) return pullAllTags(this.ctx, this.pullDeps(), ref, opts);
+    return pullImage(this.ctx, this.pullDeps(), ref, opts);
+  }
+
+  /** `docker push`: 404 before anything streams when the tag is not here. */
+  async push(name: string, opts: PushOptions = {}): Promise<Readable> {
+    return pushImage(this.ctx, this.pullDeps().hosts(), name, opts);
+  }
+
+  private pullDeps(): PullDeps {
+    const hosts = this.registry;
+    if (!hosts) throw unavailable('this image service has no registry configuration');
+    return { hosts, downloads: this.downloads };
   }
 
   /**

@@ -1,5 +1,6 @@
 // Docker API views of an image: /images/json entries, inspect, history.
 import type { ImageEntry } from './catalog.js';
+import { LABELS } from './mediatypes.js';
 import { parseReference, familiarString } from './reference.js';
 import type { HistoryItem, ImageConfig, ImageInspect, ImageSummary, InspectConfig } from './types.js';
 
@@ -30,7 +31,22 @@ export function repoTagsAndDigests(names: readonly string[]): { tags: string[]; 
     if (ref.digest !== undefined) digests.push(familiarString({ ...ref, tag: undefined } as typeof ref));
     else tags.push(familiarString(ref));
   }
-  return { tags: tags.sort(), digests: digests.sort() };
+  return { tags: tags.sort(), digests: [...new Set(digests)].sort() };
+}
+
+/** Names plus `repo@digest` for each pulled name among them: the digest the registry knows the image by. */
+function withPulledDigests(entry: ImageEntry, names: readonly string[]): string[] {
+  const out = [...names];
+  for (const r of entry.records) {
+    if (r.labels[LABELS.fromRegistry] === undefined || !names.includes(r.name)) continue;
+    try {
+      const ref = parseReference(r.name);
+      out.push(`${ref.domain ? `${ref.domain}/` : ''}${ref.path}@${r.target.digest}`);
+    } catch {
+      // not a name we made
+    }
+  }
+  return out;
 }
 
 function labelsOf(config: ImageConfig | undefined): Record<string, string> | null {
@@ -39,7 +55,7 @@ function labelsOf(config: ImageConfig | undefined): Record<string, string> | nul
 
 /** One /images/json entry; `names` restricts RepoTags (the reference filter). */
 export function summaryOf(entry: ImageEntry, names: readonly string[] = entry.names): ImageSummary {
-  const { tags, digests } = repoTagsAndDigests(names);
+  const { tags, digests } = repoTagsAndDigests(withPulledDigests(entry, names));
   return {
     Id: entry.id,
     ParentId: '',
@@ -93,7 +109,7 @@ function lastTagTime(entry: ImageEntry): string {
 }
 
 export function inspectOf(entry: ImageEntry, snapshotter: string): ImageInspect {
-  const { tags, digests } = repoTagsAndDigests(entry.names);
+  const { tags, digests } = repoTagsAndDigests(withPulledDigests(entry, entry.names));
   const img = entry.image;
   const out: ImageInspect = {
     Id: entry.id,

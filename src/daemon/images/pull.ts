@@ -1,0 +1,368 @@
+// `docker pull`: resolve the reference at the registry (errors until then
+// are HTTP errors), then stream the blobs into containerd's content store
+// under one lease, unpack layer by layer and name the image. What an
+// interrupted pull wrote stays in its ingests (and under its lease until it
+// expires), so the next pull resumes instead of starting over.
+import type { Readable } from 'node:stream';
+import type { ContainerdClient, Descriptor } from '../../containerd/index.js';
+import { BerthError, forbidden, invalidParameter, isKind, messageOf, notFound } from '../../errors/index.js';
+import {
+  chooseManifest,
+  formatPlatform,
+  isIndexMediaType,
+  isSchema1MediaType,
+  Limiter,
+  RegistryError,
+  Repository,
+  SCHEMA1_REMOVED,
+  type AuthConfig,
+  type RegistryHosts,
+  type Descriptor as RegistryDescriptor,
+} from '../../distribution/index.js';
+import { parseImageConfig, parsePlatform } from './config.js';
+import type { ImageContext } from './context.js';
+import { chainIds, topChainId } from './digest.js';
+import { LABELS } from './mediatypes.js';
+import { ProgressStream } from './progress.js';
+import { assignNames } from './records.js';
+import { familiarName, familiarString, fullString, parseNormalizedNamed, type Reference } from './reference.js';
+import type { OciImage, Platform } from './types.js';
+import { unpackLayers } from './unpack.js';
+import { memory } from '../memory.js';
+
+export interface PullOptions {
+  /** os[/arch[/variant]]; the host's by default */
+  platform?: string;
+  auth?: AuthConfig;
+  /** aborted when the client goes away */
+  signal?: AbortSignal;
+  /** a name without tag or digest: every tag (`docker pull -a`) */
+  allTags?: boolean;
+}
+
+export interface PullDeps {
+  hosts(): RegistryHosts;
+  /** blob downloads in flight, shared by concurrent pulls */
+  downloads: Map<string, Promise<void>>;
+}
+
+/** Pull leases outlive an interrupted pull long enough for a retry to reuse its blobs. */
+const PULL_LEASE_MS = 8 * 3600 * 1000;
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function asDescriptor(v: unknown, where: string): RegistryDescriptor {
+  if (!isObject(v) || typeof v.mediaType !== 'string' || typeof v.digest !== 'string' || typeof v.size !== 'number') {
+    throw invalidParameter(`invalid manifest ${where}: a descriptor lacks mediaType, digest or size`);
+  }
+  return v as unknown as RegistryDescriptor;
+}
+
+function parseJson(data: Buffer, where: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(data.toString('utf8')) as unknown;
+    if (isObject(v)) return v;
+  } catch {
+    // refused below
+  }
+  throw invalidParameter(`invalid manifest ${where}: not a JSON object`);
+}
+
+interface PullPlan {
+  ref: Reference;
+  /** tag or digest as the stream's first line names it */
+  shownId: string;
+  name: string;
+  repo: Repository;
+  top: { desc: RegistryDescriptor; data: Buffer };
+  index?: { children: RegistryDescriptor[] };
+  manifest: { desc: RegistryDescriptor; data: Buffer; config: RegistryDescriptor; layers: RegistryDescriptor[] };
+  abort: AbortController;
+}
+
+/** dockerd's wording for registry failures while resolving. */
+function resolveError(err: unknown, ref: Reference): unknown {
+  // The CLI answers a 401 by prompting for a password on its stdin; dockerd's pull errors are never 401.
+  if (isKind(err, 'unauthorized') && !(err instanceof RegistryError && err.entries.some((e) => e.code === 'DENIED'))) return forbidden(messageOf(err), err);
+  if (!(err instanceof RegistryError)) return err;
+  const codes = err.entries.map((e) => e.code);
+  const full = fullString(ref);
+  if (codes.includes('MANIFEST_UNKNOWN') || (err.status === 404 && codes.length === 0)) {
+    return notFound(`manifest for ${full} not found: ${err.entries.length ? err.message : 'manifest unknown: manifest unknown'}`);
+  }
+  if (codes.includes('NAME_UNKNOWN')) return notFound(`repository ${familiarName(ref)} not found: ${err.message}`);
+  if (codes.includes('DENIED')) {
+    return forbidden(`pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ${err.message}`);
+  }
+  return err;
+}
+
+async function readLocal(client: ContainerdClient, digest: string): Promise<Buffer | undefined> {
+  try {
+    return await client.content.readAll(digest);
+  } catch (err) {
+    if (isKind(err, 'not-found')) return undefined;
+    throw err;
+  }
+}
+
+async function present(client: ContainerdClient, digest: string): Promise<boolean> {
+  try {
+    await client.content.info(digest);
+    return true;
+  } catch (err) {
+    if (isKind(err, 'not-found')) return false;
+    throw err;
+  }
+}
+
+async function manifestBytes(ctx: ImageContext, repo: Repository, desc: RegistryDescriptor): Promise<Buffer> {
+  return (await readLocal(ctx.client, desc.digest)) ?? repo.manifest(desc);
+}
+
+async function plan(ctx: ImageContext, deps: PullDeps, refText: string, opts: PullOptions): Promise<PullPlan> {
+  let ref = parseNormalizedNamed(refText);
+  if (ref.tag === undefined && ref.digest === undefined) ref = { ...ref, tag: 'latest' };
+  if (ref.domain === 'docker.io' && ref.path === 'library/scratch') throw forbidden("'scratch' is a reserved name");
+  const want: Platform = opts.platform ? parsePlatform(opts.platform) : ctx.platform;
+  const abort = new AbortController();
+  const onAbort = (): void => abort.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const repo = new Repository({ hosts: deps.hosts(), domain: ref.domain, path: ref.path, auth: opts.auth ?? {}, signal: abort.signal });
+  const reference = ref.digest ?? ref.tag!;
+  let top: RegistryDescriptor;
+  try {
+    top = await repo.resolve(reference);
+  } catch (err) {
+    throw resolveError(err, ref);
+  }
+  if (isSchema1MediaType(top.mediaType)) throw invalidParameter(SCHEMA1_REMOVED);
+  const topData = await manifestBytes(ctx, repo, top);
+  let manifest = { desc: top, data: topData };
+  let index: PullPlan['index'];
+  if (isIndexMediaType(top.mediaType)) {
+    const idx = parseJson(topData, top.digest);
+    if (!Array.isArray(idx.manifests)) throw invalidParameter(`invalid index ${top.digest}: no manifests`);
+    const children = idx.manifests.map((m) => asDescriptor(m, top.digest));
+    const chosen = chooseManifest(children, want, opts.platform !== undefined);
+    if (!chosen) throw notFound(`no matching manifest for ${formatPlatform(want)} in the manifest list entries`);
+    if (isIndexMediaType(chosen.mediaType)) throw invalidParameter(`index ${top.digest} nests another index for ${formatPlatform(want)}; berth does not follow nested indexes`);
+    manifest = { desc: chosen, data: await manifestBytes(ctx, repo, chosen) };
+    index = { children };
+  }
+  const m = parseJson(manifest.data, manifest.desc.digest);
+  if (m.schemaVersion === 1) throw invalidParameter(SCHEMA1_REMOVED);
+  if (!Array.isArray(m.layers)) throw invalidParameter(`invalid manifest ${manifest.desc.digest}: no layers`);
+  const config = asDescriptor(m.config, manifest.desc.digest);
+  const layers = m.layers.map((l) => asDescriptor(l, manifest.desc.digest));
+  const shownId = ref.digest ?? ref.tag!;
+  return { ref, shownId, name: fullString(ref), repo, top: { desc: top, data: topData }, index, manifest: { ...manifest, config, layers }, abort };
+}
+
+/** Network failures, 5xx and 429 are worth another attempt; bad content and refusals are not. */
+function retryable(err: unknown): boolean {
+  if (err instanceof RegistryError) return err.retryable;
+  if (err instanceof BerthError) return err.kind === 'unavailable' && !/cancelled/.test(err.message);
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE' || code === 'ETIMEDOUT' || (err as Error).message === 'aborted';
+}
+
+const shortHex = (digest: string): string => digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
+
+function sourceLabel(repo: Repository): Record<string, string> {
+  const host = repo.host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return { [`containerd.io/distribution.source.${host}`]: repo.path };
+}
+
+interface Downloader {
+  client: ContainerdClient;
+  repo: Repository;
+  out: ProgressStream;
+  limiter: Limiter;
+  attempts: number;
+  signal: AbortSignal;
+}
+
+async function sleepCounting(out: ProgressStream, id: string, seconds: number, signal: AbortSignal): Promise<void> {
+  for (let s = seconds; s > 0; s--) {
+    if (signal.aborted) return;
+    out.update(id, `Retrying in ${s} second${s === 1 ? '' : 's'}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** One layer into the content store: resumable, verified at commit, retried. */
+async function downloadLayer(d: Downloader, layer: RegistryDescriptor, diffId: string): Promise<void> {
+  const id = shortHex(layer.digest);
+  const labels = { [LABELS.uncompressed]: diffId, ...sourceLabel(d.repo) };
+  const start = Math.floor(Date.now() / 1000);
+  let verifying = false;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await d.client.content.ingest(
+        `layer-${layer.digest}`,
+        { digest: layer.digest, size: layer.size },
+        labels,
+        (offset) => d.repo.openBlob(layer, offset),
+        (offset) => {
+          d.out.bytes(id, 'Downloading', offset, layer.size, start);
+          if (offset >= layer.size && !verifying) {
+            verifying = true;
+            d.out.update(id, 'Verifying Checksum');
+          }
+        },
+      );
+      return;
+    } catch (err) {
+      verifying = false;
+      if (isKind(err, 'conflict') && /digest|size/.test(messageOf(err))) {
+        throw invalidParameter(`filesystem layer verification failed for digest ${layer.digest}`, err);
+      }
+      if (d.signal.aborted || attempt >= d.attempts || !retryable(err)) throw err;
+      await sleepCounting(d.out, id, Math.min(attempt, 5), d.signal);
+    }
+  }
+}
+
+async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: ProgressStream): Promise<void> {
+  const settings = deps.hosts().settings;
+  const expire = new Date(Date.now() + PULL_LEASE_MS).toISOString();
+  const lease = await ctx.client.leases.create(undefined, { [LABELS.gcExpire]: expire });
+  const client = ctx.client.withLease(lease.id);
+  let keepLease = true;
+  try {
+    const { manifest, repo } = p;
+    out.message(`Pulling from ${p.ref.path}`, p.shownId);
+    const configData = (await readLocal(client, manifest.config.digest)) ?? (await repo.smallBlob(manifest.config));
+    const image: OciImage = parseImageConfig(configData, manifest.config.digest);
+    const diffIds = image.rootfs.diff_ids;
+    if (diffIds.length !== manifest.layers.length) {
+      throw invalidParameter(`image ${manifest.desc.digest}: the manifest has ${manifest.layers.length} layers but the config ${diffIds.length}`);
+    }
+    const limiter = new Limiter(settings.maxConcurrentDownloads);
+    const d: Downloader = { client, repo, out, limiter, attempts: Math.max(1, settings.maxDownloadAttempts), signal: p.abort.signal };
+    const chains = chainIds(diffIds);
+    const downloads: Promise<boolean>[] = [];
+    const seen = new Map<string, Promise<boolean>>();
+    for (const [i, layer] of manifest.layers.entries()) {
+      let job = seen.get(layer.digest);
+      if (!job) {
+        const id = shortHex(layer.digest);
+        if (await present(client, layer.digest)) {
+          out.update(id, 'Already exists');
+          // Lease the blob for this pull, and label it as this pull would.
+          await client.content.write(`layer-${layer.digest}`, Buffer.alloc(0), layer, { [LABELS.uncompressed]: diffIds[i]!, ...sourceLabel(repo) }).catch(() => undefined);
+          job = Promise.resolve(false);
+        } else {
+          out.update(id, 'Pulling fs layer');
+          job = (async () => {
+            let shared = deps.downloads.get(layer.digest);
+            if (!shared) {
+              if (limiter.full) out.update(id, 'Waiting');
+              shared = limiter.run(() => downloadLayer(d, layer, diffIds[i]!)).finally(() => deps.downloads.delete(layer.digest));
+              deps.downloads.set(layer.digest, shared);
+            }
+            await shared;
+            out.update(id, 'Download complete');
+            return true;
+          })();
+        }
+        job.catch(() => p.abort.abort());
+        seen.set(layer.digest, job);
+      }
+      downloads.push(job);
+    }
+    // Unpack in order as the downloads complete.
+    for (const [i, layer] of manifest.layers.entries()) {
+      const fetched = await downloads[i]!;
+      const id = shortHex(layer.digest);
+      if (fetched) out.bytes(id, 'Extracting', 0, layer.size, Math.floor(Date.now() / 1000));
+      await unpackLayers(
+        client,
+        ctx.snapshotter,
+        manifest.layers.slice(0, i + 1).map((descriptor, j) => ({ descriptor: descriptor as Descriptor, diffId: diffIds[j]! })),
+        ctx.logger,
+      );
+      if (fetched) out.update(id, 'Pull complete');
+    }
+    const chain = topChainId(diffIds);
+    const source = sourceLabel(repo);
+    await client.content.write(`config-${manifest.config.digest}`, configData, manifest.config, { ...(chain ? { [LABELS.gcSnapshot(ctx.snapshotter)]: chain } : {}), ...source });
+    const mLabels: Record<string, string> = { [LABELS.gcContentConfig]: manifest.config.digest, ...source };
+    manifest.layers.forEach((l, i) => (mLabels[LABELS.gcContentLayer(i)] = l.digest));
+    await client.content.write(`manifest-${manifest.desc.digest}`, manifest.data, manifest.desc, mLabels);
+    if (p.index) {
+      const iLabels: Record<string, string> = { ...source };
+      p.index.children.forEach((c, i) => (iLabels[LABELS.gcContentManifest(i)] = c.digest));
+      await client.content.write(`index-${p.top.desc.digest}`, p.top.data, p.top.desc, iLabels);
+    }
+    const top = p.top.desc as Descriptor;
+    let before: string | undefined;
+    try {
+      before = (await ctx.client.images.get(p.name)).target.digest;
+    } catch {
+      before = undefined;
+    }
+    const size = manifest.layers.reduce((s, l) => s + l.size, 0);
+    const resolved = { id: manifest.config.digest, manifest: { descriptor: manifest.desc as Descriptor, config: manifest.config as Descriptor, layers: manifest.layers as Descriptor[] }, image };
+    ctx.catalog.remember(top, resolved);
+    await ctx.names.run(() => assignNames(ctx, { id: manifest.config.digest, target: top, size, labels: { [LABELS.fromRegistry]: 'true' } }, [p.name]));
+    ctx.events.publish('image', 'pull', familiarString(p.ref), { name: familiarString(p.ref) });
+    keepLease = false;
+    out.message(`Digest: ${top.digest}`);
+    out.message(before === top.digest ? `Status: Image is up to date for ${familiarString(p.ref)}` : `Status: Downloaded newer image for ${familiarString(p.ref)}`);
+    ctx.logger.info({ image: p.name, digest: top.digest }, 'image pulled');
+  } catch (err) {
+    // Refusals are final: only interrupted pulls keep their lease for a retry.
+    if (!retryable(err) && !p.abort.signal.aborted) keepLease = false;
+    throw err;
+  } finally {
+    if (!keepLease) await ctx.client.leases.delete(lease.id).catch(() => undefined);
+  }
+}
+
+/**
+ * Resolves first (a failure is the request's HTTP error), then answers the
+ * progress stream while the pull runs.
+ */
+export async function pullImage(ctx: ImageContext, deps: PullDeps, refText: string, opts: PullOptions): Promise<Readable> {
+  const p = await plan(ctx, deps, refText, opts);
+  const out = new ProgressStream();
+  out.once('close', () => {
+    if (!out.writableFinished) p.abort.abort();
+  });
+  void runPull(ctx, deps, p, out)
+    .then(
+      () => out.finish(),
+      (err: unknown) => {
+        ctx.logger.warn({ image: p.name, err: messageOf(err) }, 'pull failed');
+        out.fail(err);
+      },
+    )
+    .finally(memory.noteActivity);
+  return out;
+}
+
+/** `docker pull -a`: every tag of the repository, one after the other, in one stream. */
+export async function pullAllTags(ctx: ImageContext, deps: PullDeps, repoText: string, opts: PullOptions): Promise<Readable> {
+  const ref = parseNormalizedNamed(repoText);
+  const repo = new Repository({ hosts: deps.hosts(), domain: ref.domain, path: ref.path, auth: opts.auth ?? {}, signal: opts.signal });
+  let tags: string[];
+  try {
+    tags = await repo.tags();
+  } catch (err) {
+    throw resolveError(err, { ...ref, tag: 'latest' });
+  }
+  if (tags.length === 0) throw notFound(`repository ${familiarName(ref)} has no tags`);
+  const out = new ProgressStream();
+  void (async () => {
+    for (const tag of tags.sort()) {
+      const one = await pullImage(ctx, deps, fullString({ ...ref, tag }), opts);
+      for await (const chunk of one) out.write(chunk as Buffer);
+    }
+  })().then(
+    () => out.finish(),
+    (err: unknown) => out.fail(err),
+  );
+  return out;
+}

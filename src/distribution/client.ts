@@ -1,0 +1,366 @@
+// The registry client of one repository for one operation: endpoints (with
+// docker.io's mirrors and the plain-http fallback of insecure hosts), auth
+// challenges answered on 401, manifests and blobs fetched and verified,
+// blob and manifest uploads.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { invalidParameter, unauthorized, unavailable } from '../errors/index.js';
+import { Authorizer } from './auth.js';
+import { isPlainHttpAnswer, registryError, RegistryError, transportError } from './errors.js';
+import type { Endpoint, RegistryHosts } from './hosts.js';
+import { readBody, send, type HttpResponse } from './http.js';
+import type { AuthConfig, Descriptor } from './types.js';
+
+export const MEDIA = {
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  schema1: 'application/vnd.docker.distribution.manifest.v1+json',
+  schema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+} as const;
+
+/** The full Accept list: registry 2.8 otherwise hides indexes and converts to schema1. */
+export const MANIFEST_ACCEPT = [MEDIA.dockerManifest, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.ociIndex, MEDIA.schema1Signed, MEDIA.schema1].join(', ');
+
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MAX_ERROR_BODY = 64 * 1024;
+
+export const SCHEMA1_REMOVED =
+  'Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. Suggest the author of the image to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2. More information at https://docs.docker.com/go/deprecated-image-specs/';
+
+export function sha256(data: Buffer): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+export interface RepositoryOptions {
+  hosts: RegistryHosts;
+  /** registry domain of the reference (docker.io, 127.0.0.1:5000) */
+  domain: string;
+  /** repository path (library/busybox) */
+  path: string;
+  auth: AuthConfig;
+  signal?: AbortSignal;
+  /** push: no mirrors, and the push scope */
+  push?: boolean;
+}
+
+interface RequestOptions {
+  headers?: Record<string, string>;
+  body?: Buffer | Readable;
+  /** extra scopes (cross-repo mount source) */
+  scopes?: string[];
+  /** a full URL (upload Location) instead of a path under /v2/<name>/ */
+  url?: URL;
+  /** statuses answered as they are (not turned into errors) */
+  accept?: (status: number) => boolean;
+}
+
+export class Repository {
+  private readonly endpoints: Endpoint[];
+  private endpoint: Endpoint;
+  private readonly authorizers = new Map<string, Authorizer>();
+
+  constructor(private readonly opts: RepositoryOptions) {
+    this.endpoints = opts.hosts.endpoints(opts.domain, { mirrors: !opts.push });
+    this.endpoint = this.endpoints.at(-1)!;
+  }
+
+  get path(): string {
+    return this.opts.path;
+  }
+
+  /** The host pulled from (a mirror's or the registry's). */
+  get host(): string {
+    return this.endpoint.host;
+  }
+
+  private scope(extra: string[] = []): string {
+    const own = `repository:${this.opts.path}:${this.opts.push ? 'pull,push' : 'pull'}`;
+    return [own, ...extra].join(' ');
+  }
+
+  private authorizer(ep: Endpoint): Authorizer {
+    let a = this.authorizers.get(ep.origin);
+    if (!a) {
+      // Mirrors are never sent the user's credentials.
+      a = new Authorizer(ep.mirror ? {} : this.opts.auth, (realm, headers) => this.fetchToken(realm, headers));
+      this.authorizers.set(ep.origin, a);
+    }
+    return a;
+  }
+
+  private timeouts(): { connectTimeoutMs: number; idleTimeoutMs: number } {
+    const s = this.opts.hosts.settings;
+    return { connectTimeoutMs: s.connectTimeoutMs ?? 15_000, idleTimeoutMs: s.idleTimeoutMs ?? 30_000 };
+  }
+
+  private fetchToken(realm: URL, headers: Record<string, string>): Promise<{ token: string; expiresIn: number; refreshToken?: string }> {
+    return requestToken(this.opts.hosts, realm, headers, this.opts.signal);
+  }
+
+  private urlOf(ep: Endpoint, suffix: string): URL {
+    // '/' is the registry's own /v2/ (the ping), anything else is under the repository.
+    if (suffix === '/') return new URL(`${ep.origin}${ep.prefix}/v2/`);
+    return new URL(`${ep.origin}${ep.prefix}/v2/${this.opts.path}/${suffix}`);
+  }
+
+  /**
+   * One request to the current endpoint, answering auth challenges; an
+   * insecure https endpoint that answers plain http is retried over http.
+   */
+  async request(method: string, suffix: string, o: RequestOptions = {}, ep: Endpoint = this.endpoint): Promise<HttpResponse> {
+    const scope = this.scope(o.scopes);
+    const auth = this.authorizer(ep);
+    let answered = false;
+    for (;;) {
+      const url = o.url ?? this.urlOf(ep, suffix);
+      const headers: Record<string, string> = { 'user-agent': 'berth', ...o.headers };
+      const h = await auth.header(scope);
+      if (h) headers.authorization = h;
+      let res: HttpResponse;
+      try {
+        res = await send({ method, url, headers, body: o.body, agent: (u) => this.opts.hosts.agent(u.origin, ep.insecure), signal: this.opts.signal, ...this.timeouts() });
+      } catch (err) {
+        if (ep.insecure && url.protocol === 'https:' && isPlainHttpAnswer(err) && !o.url) {
+          this.opts.hosts.notePlainHttp(ep.host);
+          ep.origin = `http://${ep.host}`;
+          continue;
+        }
+        throw transportError(method, url, err, !ep.insecure);
+      }
+      // One more attempt per request once the challenge is known (the plain-http retry does not count).
+      if (res.status === 401 && !answered && (o.body === undefined || Buffer.isBuffer(o.body))) {
+        answered = true;
+        if (auth.onUnauthorized(res.headers['www-authenticate'], scope, h !== undefined)) {
+          res.body.resume();
+          continue;
+        }
+      }
+      if (res.status === 401) {
+        const body = await readBody(res.body, MAX_ERROR_BODY, 'an error answer').catch(() => Buffer.alloc(0));
+        if (!h && !auth.hasCredentials && auth.scheme === 'basic') throw unauthorized(`Head "${url.href}": no basic auth credentials`);
+        const e = registryError(401, body);
+        throw new RegistryError('unauthorized', e.entries.length ? e.message : 'unauthorized: authentication required', 401, e.entries);
+      }
+      if (o.accept && !o.accept(res.status)) {
+        const body = method === 'HEAD' ? Buffer.alloc(0) : await readBody(res.body, MAX_ERROR_BODY, 'an error answer').catch(() => Buffer.alloc(0));
+        res.body.resume();
+        throw registryError(res.status, body);
+      }
+      return res;
+    }
+  }
+
+  /**
+   * Resolves a tag or digest to the top descriptor (HEAD, then GET when the
+   * registry says too little), trying docker.io's mirrors first.
+   */
+  async resolve(reference: string): Promise<Descriptor> {
+    let last: unknown;
+    for (const ep of this.endpoints) {
+      try {
+        const d = await this.resolveAt(ep, reference);
+        this.endpoint = ep;
+        return d;
+      } catch (err) {
+        last = err;
+        // The registry itself has the last word; mirrors fall through to it.
+        if (!ep.mirror) break;
+      }
+    }
+    throw last;
+  }
+
+  private async resolveAt(ep: Endpoint, reference: string): Promise<Descriptor> {
+    const headers = { accept: MANIFEST_ACCEPT };
+    const isDigest = reference.includes(':');
+    const head = await this.request('HEAD', `manifests/${reference}`, { headers, accept: () => true }, ep);
+    head.body.resume();
+    const mediaType = String(head.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const dcd = head.headers['docker-content-digest'];
+    const size = Number(head.headers['content-length']);
+    if (head.status === 200 && typeof dcd === 'string' && mediaType && Number.isFinite(size) && size > 0 && size <= MAX_MANIFEST_BYTES) {
+      if (isDigest && dcd !== reference) throw invalidParameter(`the registry answered manifest ${dcd} for ${reference}`);
+      return { mediaType, digest: dcd, size };
+    }
+    if (head.status === 404) {
+      // A HEAD has no body: ask again with GET for the registry's own words.
+    } else if (head.status !== 200 && head.status !== 405) {
+      throw registryError(head.status, Buffer.alloc(0));
+    }
+    const res = await this.request('GET', `manifests/${reference}`, { headers, accept: (s) => s === 200 }, ep);
+    const data = await readBody(res.body, MAX_MANIFEST_BYTES, `manifest ${reference}`);
+    const digest = isDigest ? reference : sha256(data);
+    if (isDigest && sha256(data) !== reference) throw invalidParameter(`manifest verification failed for digest ${reference}`);
+    const type = String(res.headers['content-type'] ?? '').split(';')[0]!.trim() || mediaTypeOf(data);
+    return { mediaType: type, digest, size: data.length };
+  }
+
+  /** A manifest or index by digest, verified. */
+  async manifest(desc: Descriptor): Promise<Buffer> {
+    if (desc.size > MAX_MANIFEST_BYTES) throw invalidParameter(`manifest ${desc.digest} is ${desc.size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`);
+    const res = await this.request('GET', `manifests/${desc.digest}`, { headers: { accept: MANIFEST_ACCEPT }, accept: (s) => s === 200 });
+    const data = await readBody(res.body, MAX_MANIFEST_BYTES, `manifest ${desc.digest}`);
+    if (sha256(data) !== desc.digest) throw invalidParameter(`manifest verification failed for digest ${desc.digest}`);
+    return data;
+  }
+
+  /** A small blob (an image config), verified. */
+  async smallBlob(desc: Descriptor): Promise<Buffer> {
+    if (desc.size > MAX_MANIFEST_BYTES * 2) throw invalidParameter(`blob ${desc.digest} is too large to read whole (${desc.size} bytes)`);
+    const res = await this.request('GET', `blobs/${desc.digest}`, { accept: (s) => s === 200 });
+    const data = await readBody(res.body, MAX_MANIFEST_BYTES * 2, `blob ${desc.digest}`);
+    if (sha256(data) !== desc.digest) throw invalidParameter(`blob verification failed for digest ${desc.digest}`);
+    return data;
+  }
+
+  /** A blob's bytes from `offset` (Range); offset 0 in the answer when the registry sent it all. */
+  async openBlob(desc: Descriptor, offset: number): Promise<{ offset: number; stream: IncomingMessage }> {
+    const headers: Record<string, string> = {};
+    if (offset > 0) headers.range = `bytes=${offset}-`;
+    const res = await this.request('GET', `blobs/${desc.digest}`, { headers, accept: (s) => s === 200 || s === 206 });
+    if (res.status === 206) {
+      const cr = String(res.headers['content-range'] ?? '');
+      if (!cr.startsWith(`bytes ${offset}-`)) {
+        res.body.destroy();
+        throw unavailable(`the registry answered range ${JSON.stringify(cr)} for bytes=${offset}- of ${desc.digest}`);
+      }
+      return { offset, stream: res.body };
+    }
+    return { offset: 0, stream: res.body };
+  }
+
+  /** Tags of the repository (all pages). */
+  async tags(): Promise<string[]> {
+    const out: string[] = [];
+    let suffix = 'tags/list';
+    for (let page = 0; page < 100; page++) {
+      const res = await this.request('GET', suffix, { accept: (s) => s === 200 });
+      const body = await readBody(res.body, MAX_MANIFEST_BYTES, 'the tag list');
+      const v = JSON.parse(body.toString('utf8')) as { tags?: unknown };
+      if (Array.isArray(v.tags)) out.push(...v.tags.filter((t): t is string => typeof t === 'string'));
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(String(res.headers.link ?? ''));
+      if (!link) break;
+      const next = new URL(link[1]!, 'http://x');
+      suffix = `tags/list${next.search}`;
+    }
+    return out;
+  }
+
+  // --- push ---
+
+  async blobExists(digest: string): Promise<boolean> {
+    const res = await this.request('HEAD', `blobs/${digest}`, { accept: (s) => s === 200 || s === 404 });
+    res.body.resume();
+    return res.status === 200;
+  }
+
+  /** Starts an upload; with `from`, first asks for a cross-repo mount (201: done, nothing to send). */
+  async startUpload(digest?: string, from?: string): Promise<{ mounted: true } | { mounted: false; location: URL }> {
+    const q = digest && from ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}` : '';
+    const res = await this.request('POST', `blobs/uploads/${q}`, {
+      headers: { 'content-length': '0' },
+      body: Buffer.alloc(0),
+      scopes: from ? [`repository:${from}:pull`] : [],
+      accept: (s) => s === 201 || s === 202,
+    });
+    res.body.resume();
+    if (res.status === 201) return { mounted: true };
+    const loc = res.headers.location;
+    if (!loc) throw unavailable('the registry started an upload without a Location');
+    return { mounted: false, location: new URL(loc, res.url) };
+  }
+
+  /** Monolithic upload: PUT <Location>&digest= with the whole blob. */
+  async putBlob(location: URL, desc: Descriptor, body: Readable): Promise<void> {
+    const url = new URL(location);
+    url.searchParams.set('digest', desc.digest);
+    const res = await this.request('PUT', '', {
+      url,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
+      body,
+      accept: (s) => s === 201 || s === 204,
+    });
+    res.body.resume();
+  }
+
+  /** PUT a manifest or index; returns the digest the registry computed. */
+  async putManifest(reference: string, mediaType: string, data: Buffer): Promise<string> {
+    const res = await this.request('PUT', `manifests/${reference}`, { headers: { 'content-type': mediaType, 'content-length': String(data.length) }, body: data, accept: (s) => s === 201 || s === 200 });
+    res.body.resume();
+    return String(res.headers['docker-content-digest'] ?? sha256(data));
+  }
+
+  /** The `/v2/` ping of the registry, for login. */
+  async ping(): Promise<HttpResponse> {
+    return this.request('GET', '/', { accept: (s) => s === 200 });
+  }
+}
+
+/** The media type a manifest names itself, for registries that send none. */
+export function mediaTypeOf(data: Buffer): string {
+  try {
+    const v = JSON.parse(data.toString('utf8')) as { mediaType?: unknown; schemaVersion?: unknown; manifests?: unknown; config?: unknown };
+    if (typeof v.mediaType === 'string' && v.mediaType) return v.mediaType;
+    if (v.schemaVersion === 1) return MEDIA.schema1;
+    if (Array.isArray(v.manifests)) return MEDIA.ociIndex;
+    if (v.config) return MEDIA.ociManifest;
+  } catch {
+    // not JSON: the caller refuses it
+  }
+  return '';
+}
+
+
+export function isIndexMediaType(mediaType: string): boolean {
+  return mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList;
+}
+
+export function isSchema1MediaType(mediaType: string): boolean {
+  return mediaType === MEDIA.schema1 || mediaType === MEDIA.schema1Signed;
+}
+
+/** GET a Bearer token from a challenge's realm (Basic credentials in `headers` when known). */
+export async function requestToken(
+  hosts: RegistryHosts,
+  realm: URL,
+  headers: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<{ token: string; expiresIn: number; refreshToken?: string }> {
+  const insecure = hosts.isInsecure(realm.host);
+  const s = hosts.settings;
+  let res: HttpResponse;
+  try {
+    res = await send({
+      method: 'GET',
+      url: realm,
+      headers: { 'user-agent': 'berth', ...headers },
+      agent: (u) => hosts.agent(u.origin, insecure),
+      signal,
+      connectTimeoutMs: s.connectTimeoutMs ?? 15_000,
+      idleTimeoutMs: s.idleTimeoutMs ?? 30_000,
+    });
+  } catch (err) {
+    throw transportError('GET', realm, err, false);
+  }
+  const where = `${realm.origin}${realm.pathname}`;
+  const body = await readBody(res.body, MAX_MANIFEST_BYTES, 'the token answer');
+  if (res.status === 401 || res.status === 403) {
+    const e = registryError(res.status, body);
+    throw unauthorized(e.entries.length ? e.message : `the token server ${where} refused the credentials (status ${res.status})`);
+  }
+  if (res.status !== 200) throw registryError(res.status, body, `getting a token from ${where}`);
+  let v: { token?: unknown; access_token?: unknown; expires_in?: unknown; refresh_token?: unknown };
+  try {
+    v = JSON.parse(body.toString('utf8')) as typeof v;
+  } catch {
+    throw unavailable(`the token server ${where} answered something that is not JSON`);
+  }
+  const token = typeof v.token === 'string' && v.token ? v.token : typeof v.access_token === 'string' ? v.access_token : '';
+  if (!token) throw unavailable(`the token server ${where} answered no token`);
+  const out: { token: string; expiresIn: number; refreshToken?: string } = { token, expiresIn: typeof v.expires_in === 'number' && v.expires_in > 0 ? v.expires_in : 60 };
+  if (typeof v.refresh_token === 'string' && v.refresh_token) out.refreshToken = v.refresh_token;
+  return out;
+}

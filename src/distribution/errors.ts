@@ -1,0 +1,93 @@
+// Registry error bodies ({"errors":[{code,message,detail}]}) and transport
+// failures turned into berth errors with dockerd's texts.
+import { BerthError, unavailable } from '../errors/index.js';
+
+export interface RegistryErrorEntry {
+  code: string;
+  message: string;
+  detail?: unknown;
+}
+
+const MAX_SHOWN = 512;
+
+/** The registry's error entries; an unreadable body gives none. */
+export function parseErrorBody(body: Buffer): RegistryErrorEntry[] {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as { errors?: unknown };
+    if (!Array.isArray(v.errors)) return [];
+    return v.errors
+      .filter((e): e is Record<string, unknown> => e !== null && typeof e === 'object')
+      .map((e) => ({ code: String(e.code ?? 'UNKNOWN'), message: String(e.message ?? ''), detail: e.detail }));
+  } catch {
+    return [];
+  }
+}
+
+/** `code: message` lines as distribution prints them, trimmed. */
+export function describeErrors(entries: readonly RegistryErrorEntry[], status: number, body: Buffer): string {
+  if (entries.length === 0) {
+    const text = body.toString('utf8').trim().slice(0, MAX_SHOWN);
+    return text ? `unexpected status ${status} from the registry: ${text}` : `unexpected status ${status} from the registry`;
+  }
+  return entries.map((e) => `${e.code.toLowerCase().replace(/_/g, ' ')}: ${e.message}`).join('; ').slice(0, MAX_SHOWN);
+}
+
+/** A failure that retrying will not cure. */
+export const NO_RETRY_CODES = new Set(['UNAUTHORIZED', 'DENIED', 'UNSUPPORTED', 'NAME_UNKNOWN', 'MANIFEST_UNKNOWN', 'BLOB_UNKNOWN', 'NAME_INVALID', 'DIGEST_INVALID']);
+
+export class RegistryError extends BerthError {
+  constructor(
+    kind: BerthError['kind'],
+    message: string,
+    readonly status: number,
+    readonly entries: readonly RegistryErrorEntry[],
+  ) {
+    super(kind, message);
+  }
+
+  get retryable(): boolean {
+    if (this.entries.some((e) => NO_RETRY_CODES.has(e.code))) return false;
+    return this.status >= 500 || this.status === 429 || this.status === 408;
+  }
+}
+
+export function kindOfStatus(status: number): BerthError['kind'] {
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not-found';
+  if (status === 400) return 'invalid-parameter';
+  if (status === 429 || status >= 500) return 'unavailable';
+  return 'internal';
+}
+
+export function registryError(status: number, body: Buffer, prefix = ''): RegistryError {
+  const entries = parseErrorBody(body);
+  const text = describeErrors(entries, status, body);
+  return new RegistryError(kindOfStatus(status), prefix ? `${prefix}: ${text}` : text, status, entries);
+}
+
+const TLS_PLAIN_HTTP = new Set(['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
+
+/** Whether an https attempt reached a server that speaks plain http. */
+export function isPlainHttpAnswer(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException & { library?: string; reason?: string };
+  return TLS_PLAIN_HTTP.has(e.code ?? '') || /wrong version number|packet length too long/i.test(e.message ?? '');
+}
+
+/** A network-level failure as a user-facing error ("Get "https://h/v2/": …"). */
+export function transportError(method: string, url: URL, err: unknown, insecureHint: boolean): BerthError {
+  if (err instanceof BerthError) return err;
+  const verb = method[0] + method.slice(1).toLowerCase();
+  const base = `${verb} ${JSON.stringify(url.href)}`;
+  if (isPlainHttpAnswer(err)) {
+    const hint = insecureHint ? ` (the registry speaks plain http: list "${url.host}" in "insecure-registries" in daemon.json to allow it)` : '';
+    return unavailable(`${base}: http: server gave HTTP response to HTTPS client${hint}`);
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ABORT_ERR') return unavailable(`${base}: the request was cancelled`);
+  if (typeof e.code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(e.code)) {
+    return unavailable(`${base}: tls: failed to verify certificate: ${e.message} (put the registry's CA in certs.d/${url.host}/ca.crt)`);
+  }
+  return unavailable(`${base}: ${e.message ?? String(err)}`);
+}
+
