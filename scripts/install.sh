@@ -36,10 +36,13 @@ fi
 # Debian packages: the container runtime stack, busybox for offline test
 # images, procps for `docker top`, socat for sd_notify outside systemd tests.
 need=()
-for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils; do
+# Networking: ip and iptables for berth's bridges and rules, the CNI plugins
+# (in /usr/lib/cni, not on PATH), wrk for the port benchmark.
+for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils ip:iproute2 iptables:iptables wrk:wrk; do
   cmd="${pair%%:*}" pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   apt-get update -qq

@@ -23,6 +23,8 @@ import { containerRoutes } from '../api/routes/containers.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
+import { networkRoutes } from '../api/routes/networks.js';
+import { NetworkService, networkSettingsFrom } from '../network/index.js';
 
 export interface DaemonOptions {
   store: ConfigStore;
@@ -127,6 +129,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const fifoPool = await FifoPool.open(join(config.execRoot, 'fifo-pool'), { logger: ioLogger });
   const openIO: ProcessIOOpener = (o) => openProcessIO(o, ioLogger, (path) => fifoPool.make(path));
   const execs = new ExecService({ logger: logger.child({ component: 'exec' }), openProcessIO: openIO });
+  const network = new NetworkService({
+    dataRoot: config.dataRoot,
+    execRoot: config.execRoot,
+    logger: logger.child({ component: 'network' }),
+    events,
+    settings: networkSettingsFrom(config),
+  });
+  try {
+    await network.init();
+  } catch (err) {
+    return abortStart(err);
+  }
   const containers = new ContainerService({
     client,
     configStore: store,
@@ -138,10 +152,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     execRoot: config.execRoot,
     namespace: config.containerdNamespace,
     liveRestore: config.liveRestore,
+    network,
   });
+  network.setContainerLookup((ref) => containers.networkRef(ref));
   containers.setHooks({ execIds: (id) => execs.runningExecIds(id), removed: (id) => execs.forgetContainer(id) });
   images.setUsageCheck((id) => containers.imageUsers(id));
   await containers.restore();
+  const ids = containers.networkIds();
+  await network.reconcile(ids.running, ids.known);
 
   // Stale wrapper scripts go only now, before any reload can run; those that
   // containers surviving the restart still run on are kept.
@@ -181,6 +199,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...pluginRoutes(plugins),
     ...imageRoutes(images),
     ...containerRoutes(containers),
+    ...networkRoutes(network),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
     ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top }),
   ];
@@ -209,6 +228,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       await containers
         .shutdown({ liveRestore: last.liveRestore, timeout: last.shutdownTimeout })
         .catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containers failed'));
+      await network.shutdown().catch(() => undefined);
       await plugins.shutdown().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping plugins failed'));
       images.close();
       await fifoPool.close().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'removing spare FIFOs failed'));

@@ -15,6 +15,7 @@ import { newContainerId, normalizeName, randomName, shortId } from './names.js';
 import { nowTimestamp } from './status.js';
 import { SNAPSHOTTER, ZERO_TIME, type ContainerRecordState } from './types.js';
 import { checkNetworkMode, validateContainer } from './validate.js';
+import { networkFacts } from './network.js';
 
 export interface CreateResult {
   Id: string;
@@ -50,7 +51,8 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
   const wantName = requestedName === undefined || requestedName === '' ? undefined : normalizeName(requestedName);
   const host = req.hostConfig;
   host.Runtime = validateRuntimeName(snapshot, host.Runtime);
-  checkNetworkMode(host.NetworkMode);
+  const net = ctx.deps.network;
+  checkNetworkMode(host.NetworkMode, net !== undefined);
 
   const id = newContainerId();
   const name = reserveName(ctx, wantName, id);
@@ -58,7 +60,8 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
     const image = await ctx.deps.images.resolveForContainer(req.config.Image);
     const config = mergeImageConfig(req.config, image.config);
     if (config.Hostname === '') config.Hostname = host.NetworkMode === 'host' ? hostname() : shortId(id);
-    const { path, args } = validateContainer(config, host);
+    const { path, args } = validateContainer(config, host, net !== undefined);
+    if (net !== undefined) await net.prepare(networkFacts(id, name, config, host), req.endpoints, host);
 
     const dir = ctx.store.dir(id);
     const etc = etcPaths(dir);
@@ -117,6 +120,7 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
     ]);
     const failed = steps.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
+      await net?.forget(id).catch(() => undefined);
       if (steps[0].status === 'fulfilled') await ctx.client.containers.delete(id).catch(() => undefined);
       await ctx.deps.images.removeRootfs(id).catch(() => undefined);
       await ctx.store.remove(id).catch(() => undefined);
@@ -126,6 +130,7 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
     c.publish('create');
     return { Id: id, Warnings: [] };
   } catch (err) {
+    if (!ctx.registry.all().some((x) => x.id === id)) await net?.forget(id).catch(() => undefined);
     ctx.registry.releaseName(name, id);
     throw err;
   }
