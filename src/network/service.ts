@@ -15,6 +15,7 @@ import { chooseSubnet, contains, firstHost, formatCidr, formatIPv4, overlaps, pa
 import { listPorts, planPorts, portKeys, portsView, type ListPort, type PortBinding, type PublishedPort } from './ports.js';
 import { PortReservations } from './reserve.js';
 import { NetworkStore } from './store.js';
+import { EmbeddedDns, parseUpstream, resolvConfServers, RESOLVER_IP, type Upstream } from './dns.js';
 import type { AttachRequest, ContainerFacts, ContainerNetworks, Endpoint, NetworkRecord, NetworkSettings, SandboxRecord } from './types.js';
 
 export const DEFAULT_PLUGIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
@@ -51,6 +52,8 @@ export interface SandboxSetup {
   hostsLines: string[];
   /** the files of the container whose namespace this one joined (container:NAME) */
   joinedEtc?: EtcFiles;
+  /** the name servers of its resolv.conf (127.0.0.11 on user-defined networks); undefined: the host's */
+  nameservers?: string[];
 }
 
 export interface EndpointConfigBody {
@@ -85,6 +88,8 @@ export class NetworkService {
   private readonly busy = new Map<string, Promise<unknown>>();
   private readonly log: Logger;
   private readonly tag: string;
+  private readonly dns: EmbeddedDns;
+  private hostServers: string[] = [];
   private lookup: (ref: string) => ContainerRef = (ref) => {
     throw notFound(`No such container: ${ref}`);
   };
@@ -94,6 +99,41 @@ export class NetworkService {
     this.cni = new CniRuntime(deps.pluginDirs ?? DEFAULT_PLUGIN_DIRS, this.store.cniCacheDir);
     this.log = deps.logger;
     this.tag = rootTag(deps.dataRoot);
+    this.dns = new EmbeddedDns({ lookup: (id, name) => this.lookupName(id, name), upstreams: (id) => this.upstreams(id) }, deps.logger);
+  }
+
+  private isUserDefined(networkId: string): boolean {
+    const n = this.networks.get(networkId);
+    return n !== undefined && n.Driver === 'bridge' && n.isDefault !== true;
+  }
+
+  /** The addresses a name has on the user-defined networks the asking container is on. */
+  private lookupName(askingId: string, name: string): string[] | undefined {
+    const own = this.sandboxes.get(askingId);
+    if (own === undefined) return undefined;
+    const nets = new Set(own.endpoints.filter((e) => this.isUserDefined(e.networkId)).map((e) => e.networkId));
+    const ips: string[] = [];
+    let known = false;
+    for (const [id, sb] of this.sandboxes) {
+      const att = this.attachments.get(id);
+      for (const ep of sb.endpoints) {
+        if (!nets.has(ep.networkId)) continue;
+        const names = [att?.name ?? '', id.slice(0, 12), sb.hostname ?? '', ...(att?.attachments[ep.networkId]?.aliases ?? [])].map((x) => x.toLowerCase());
+        const netName = this.networks.get(ep.networkId)?.Name.toLowerCase();
+        if (names.some((x) => x !== '' && (x === name || `${x}.${netName}` === name))) {
+          known = true;
+          if (!ips.includes(ep.ip)) ips.push(ep.ip);
+        }
+      }
+    }
+    return known ? ips : undefined;
+  }
+
+  /** --dns of the container, else daemon dns-upstream, else daemon dns, else the host's resolv.conf servers. */
+  private upstreams(id: string): Upstream[] {
+    const own = this.sandboxes.get(id)?.dns ?? [];
+    const list = own.length > 0 ? own : this.settings.dnsUpstream.length > 0 ? this.settings.dnsUpstream : this.settings.dns.length > 0 ? this.settings.dns : this.hostServers;
+    return list.map(parseUpstream);
   }
 
   /** How network routes find containers (the container service answers). */
@@ -125,6 +165,7 @@ export class NetworkService {
 
   async init(): Promise<void> {
     await this.store.init();
+    this.hostServers = resolvConfServers(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
     for (const n of await this.store.loadNetworks()) this.networks.set(n.Id, n);
     for (const [id, c] of await this.store.loadContainers()) this.attachments.set(id, c);
     for (const [id, s] of await this.store.loadSandboxes()) this.sandboxes.set(id, s);
@@ -345,7 +386,7 @@ export class NetworkService {
         return { netnsPath: sb.netns, hostsLines: [], joinedEtc: other.etc };
       }
       const netns = this.store.netnsPath(facts.id);
-      const rec: SandboxRecord = { netns, endpoints: [], ports: [] };
+      const rec: SandboxRecord = { netns, endpoints: [], ports: [], hostname: facts.hostname, dns: facts.dns };
       this.sandboxes.set(facts.id, rec);
       await this.store.saveSandbox(facts.id, rec);
       try {
@@ -366,6 +407,7 @@ export class NetworkService {
           const ep = await this.attach(facts, this.networks.get(netId)!, req, `eth${i++}`, i === 1 ? rec.ports : []);
           rec.endpoints.push(ep);
         }
+        if (rec.endpoints.some((e) => this.isUserDefined(e.networkId))) await this.dns.open(facts.id, netns);
         await this.store.saveSandbox(facts.id, rec);
         const prev = this.attachments.get(facts.id);
         if (prev !== undefined && rec.ports.length > 0) {
@@ -376,7 +418,9 @@ export class NetworkService {
         await this.teardownNow(facts.id).catch((e: unknown) => this.log.warn({ err: messageOf(e), container: facts.id }, 'undoing a failed network set-up failed'));
         throw err;
       }
-      return { netnsPath: netns, hostsLines: this.hostsLines(facts, rec) };
+      const setup: SandboxSetup = { netnsPath: netns, hostsLines: this.hostsLines(facts, rec) };
+      if (this.dns.has(facts.id)) setup.nameservers = [RESOLVER_IP];
+      return setup;
     });
   }
 
@@ -432,6 +476,7 @@ export class NetworkService {
   private async teardownNow(id: string): Promise<void> {
     const rec = this.sandboxes.get(id);
     this.ports.release(id);
+    this.dns.close(id);
     if (rec === undefined) return;
     const errors: unknown[] = [];
     if (rec.joined === undefined) {
@@ -478,7 +523,10 @@ export class NetworkService {
     }
     await this.removeStaleLeases(running);
     for (const [id, rec] of this.sandboxes) {
-      if (!running.has(id) || rec.ports.length === 0) continue;
+      if (!running.has(id) || rec.joined !== undefined) continue;
+      if (rec.endpoints.some((e) => this.isUserDefined(e.networkId))) {
+        await this.dns.open(id, rec.netns).catch((err: unknown) => this.log.warn({ err: messageOf(err), container: id }, 'cannot serve names to container %s again', id));
+      }
       const lost = await this.ports.rehold(id, rec.ports);
       if (lost > 0) this.log.warn({ container: id, lost }, 'some published ports of container %s are held by another program now', id);
     }
@@ -504,6 +552,7 @@ export class NetworkService {
 
   async shutdown(): Promise<void> {
     this.ports.releaseAll();
+    this.dns.closeAll();
   }
 
   // ---- container views ------------------------------------------------------------
@@ -728,6 +777,7 @@ export class NetworkService {
         const ep = await this.attach(c.facts, n, req, `eth${i}`, []);
         sb.endpoints.push(ep);
         await this.store.saveSandbox(c.id, sb);
+        if (this.isUserDefined(n.Id) && !this.dns.has(c.id)) await this.dns.open(c.id, sb.netns);
       }
       rec.attachments[n.Id] = req;
       this.attachments.set(c.id, rec);

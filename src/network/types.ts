@@ -58,6 +58,8 @@ export interface ContainerFacts {
   portBindings?: Record<string, unknown>;
   publishAll: boolean;
   extraHosts: string[];
+  /** --dns: the resolver's upstreams for this container */
+  dns: string[];
 }
 
 /** Persisted per container under <data-root>: which networks it is on, and the host ports it last held. */
@@ -74,6 +76,9 @@ export interface SandboxRecord {
   joined?: string;
   endpoints: Endpoint[];
   ports: PublishedPort[];
+  /** names the resolver answers for it (kept for a berthd restart) */
+  hostname?: string;
+  dns?: string[];
 }
 
 export interface NetworkSettings {

@@ -4,7 +4,9 @@
 // stays inside the bridges this test's berthd made, or goes to 127.0.0.1.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer } from 'node:net';
+import * as packet from 'dns-packet';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
 import { ok, sleep, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
@@ -58,10 +60,21 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
   let hostBefore: HostNetState;
   const docker = (...args: string[]): Promise<CommandResult> => d.docker(args);
 
+  let stub: UdpSocket | undefined;
+
   before(async () => {
     hostBefore = hostNetState();
+    // The upstream of the containers' resolver: a stub on 127.0.0.1 that knows one outside name.
+    stub = createSocket('udp4');
+    stub.on('message', (msg, rinfo) => {
+      const q = packet.decode(msg);
+      const known = q.questions?.[0]?.name === 'outside.example';
+      const answers: packet.Answer[] = known ? [{ type: 'A', name: 'outside.example', ttl: 60, data: '192.0.2.7' }] : [];
+      stub?.send(packet.encode({ type: 'response', id: q.id ?? 0, flags: known ? 0 : 3, questions: q.questions ?? [], answers }), rinfo.port, rinfo.address);
+    });
+    const stubPort = await new Promise<number>((resolve) => stub!.bind(0, '127.0.0.1', () => resolve(stub!.address().port)));
     // ip-forward off: the host's forwarding setting stays as it was.
-    d = await startBerthd({ config: { 'ip-forward': false } });
+    d = await startBerthd({ config: { 'ip-forward': false, 'dns-upstream': [`127.0.0.1:${stubPort}`] } });
     const tar = await busyboxRootfsTarFile(d.root);
     ok(await docker('import', '-c', 'CMD ["sh"]', tar, 'busybox'), 'import');
   });
@@ -73,6 +86,7 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
       cleanupHostNetwork(d.dataRoot, hostBefore);
       await d.cleanup();
     }
+    stub?.close();
   });
 
   it('docker network ls has bridge, host and none; the default bridge is berth\'s own', async () => {
@@ -175,6 +189,32 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     ok(await docker('rm', '-f', 'srv', 'cli'), 'rm');
     ok(await docker('network', 'rm', 'neta', 'netb', 'neti'), 'net rm');
     assert.deepEqual(netnsFiles(d.execRoot), []);
+  });
+
+  it('names on a user network: name, alias, short id, hostname at 127.0.0.11; outside names through the upstream', async () => {
+    ok(await docker('network', 'create', 'netn'), 'create');
+    ok(await docker('network', 'create', 'neto'), 'create');
+    const id = ok(await docker('run', '-d', '--name', 'srv', '--hostname', 'srvh', '--network', 'netn', '--network-alias', 'api', 'busybox', ...HTTPD), 'srv').trim();
+    ok(await docker('run', '-d', '--name', 'srv2', '--hostname', 'srv2h', '--network', 'netn', '--network-alias', 'api', 'busybox', ...HTTPD), 'srv2');
+    const resolv = ok(await docker('run', '--rm', '--network', 'netn', 'busybox', 'cat', '/etc/resolv.conf'), 'resolv');
+    assert.match(resolv, /^nameserver 127\.0\.0\.11$/m);
+    for (const name of ['srv', 'SRV', id.slice(0, 12), 'srvh', 'srv.netn']) {
+      const body = ok(await docker('run', '--rm', '--network', 'netn', 'busybox', ...wget(5, `http://${name}/`)), `wget ${name}`);
+      assert.equal(body.trim(), 'srvh', name);
+    }
+    // One alias, two containers: both addresses.
+    const both = ok(await docker('run', '--rm', '--network', 'netn', 'busybox', 'busybox', 'nslookup', 'api', '127.0.0.11'), 'nslookup api');
+    const ips = [...both.matchAll(/Address: (\d+\.\d+\.\d+\.\d+)/g)].map((m) => m[1]);
+    assert.equal(new Set(ips.filter((ip) => ip !== '127.0.0.11')).size, 2, both);
+    const outside = ok(await docker('run', '--rm', '--network', 'netn', 'busybox', 'busybox', 'nslookup', 'outside.example'), 'nslookup outside');
+    assert.match(outside, /192\.0\.2\.7/);
+    const other = await docker('run', '--rm', '--network', 'neto', 'busybox', 'busybox', 'nslookup', 'srv');
+    assert.doesNotMatch(other.stdout, /Address: 10\./, 'another network does not know srv');
+    const hosts = ok(await docker('exec', 'srv', 'cat', '/etc/hosts'), 'hosts');
+    assert.match(hosts, /^127\.0\.0\.1\tlocalhost$/m);
+    assert.match(hosts, /^\d+\.\d+\.\d+\.\d+\tsrvh$/m);
+    ok(await docker('rm', '-f', 'srv', 'srv2'), 'rm');
+    ok(await docker('network', 'rm', 'netn', 'neto'), 'net rm');
   });
 
   it('bad input: unknown network, --ip outside the subnet, bad subnet', async () => {

@@ -36,6 +36,8 @@ export function hostsFile(extraHosts: readonly string[], ownLines: readonly stri
 export interface EtcNetwork {
   hostsLines?: string[];
   extraHosts?: string[];
+  /** name servers in place of the host's (the embedded resolver on user-defined networks) */
+  nameservers?: string[];
 }
 
 /** --add-host NAME:IP entries as hosts lines. */
@@ -100,6 +102,12 @@ export async function writeEtcFiles(
   await Promise.all([
     writeFile(paths.hostname, `${config.Hostname}\n`, { mode: 0o644 }),
     writeFile(paths.hosts, hosts, { mode: 0o644 }),
-    writeFile(paths.resolvConf, resolvConf(hostResolv, hostNetwork, host), { mode: 0o644 }),
+    writeFile(
+      paths.resolvConf,
+      net.nameservers === undefined
+        ? resolvConf(hostResolv, hostNetwork, host)
+        : resolvConf(hostResolv, false, { Dns: net.nameservers, DnsSearch: host.DnsSearch, DnsOptions: host.DnsOptions.length > 0 ? host.DnsOptions : ['ndots:0'] }),
+      { mode: 0o644 },
+    ),
   ]);
 }

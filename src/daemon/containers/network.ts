@@ -31,6 +31,7 @@ export function networkFacts(id: string, name: string, config: ContainerConfig, 
     mode: host.NetworkMode,
     publishAll: host.PublishAllPorts === true,
     extraHosts: host.ExtraHosts ?? [],
+    dns: host.Dns,
   };
   if (config.ExposedPorts !== undefined) facts.exposedPorts = config.ExposedPorts;
   if (host.PortBindings !== undefined && host.PortBindings !== null) facts.portBindings = host.PortBindings as Record<string, unknown>;

@@ -45,7 +45,7 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
   if (sandbox?.joinedEtc !== undefined) etc = sandbox.joinedEtc;
   else {
     const extraHosts = net === undefined ? undefined : resolveHostGateway(s.HostConfig.ExtraHosts ?? [], net.hostGateway());
-    await writeEtcFiles(etc, s.Config, s.HostConfig, ctx.deps.hostFiles, { hostsLines: sandbox?.hostsLines ?? [], ...(extraHosts !== undefined ? { extraHosts } : {}) });
+    await writeEtcFiles(etc, s.Config, s.HostConfig, ctx.deps.hostFiles, { hostsLines: sandbox?.hostsLines ?? [], ...(extraHosts !== undefined ? { extraHosts } : {}), ...(sandbox?.nameservers !== undefined ? { nameservers: sandbox.nameservers } : {}) });
   }
   return buildSpec({
     id: c.id,
