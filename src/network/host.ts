@@ -3,7 +3,7 @@
 // iptables rules that name a container or a bridge. Runs `ip`, `iptables`,
 // `unshare` and `umount` from Debian.
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { internal, unavailable } from '../errors/index.js';
@@ -70,6 +70,36 @@ export async function ensureBridge(name: string, gatewayCidr: string, mtu: numbe
 
 export async function deleteLink(name: string): Promise<void> {
   if (await linkExists(name)) await run('ip', ['link', 'del', 'dev', name]).catch(() => undefined);
+}
+
+const HOST_LOCK = '/run/lock/berth-network.lock';
+const STALE_LOCK_MS = 15_000;
+
+/**
+ * Runs fn holding a host-wide lock, so that two berthds choosing a subnet at
+ * the same moment cannot both take the same one: the choice and the bridge
+ * (whose route the other then sees) happen under it.
+ */
+export async function withHostLock<T>(fn: () => Promise<T>): Promise<T> {
+  await mkdir('/run/lock', { recursive: true });
+  for (;;) {
+    try {
+      const fh = await open(HOST_LOCK, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const st = await stat(HOST_LOCK).catch(() => undefined);
+      if (st !== undefined && Date.now() - st.mtimeMs > STALE_LOCK_MS) await rm(HOST_LOCK, { force: true });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(HOST_LOCK, { force: true });
+  }
 }
 
 export async function hostRoutes(): Promise<string> {

@@ -169,7 +169,7 @@ export class NetworkService {
     for (const n of await this.store.loadNetworks()) this.networks.set(n.Id, n);
     for (const [id, c] of await this.store.loadContainers()) this.attachments.set(id, c);
     for (const [id, s] of await this.store.loadSandboxes()) this.sandboxes.set(id, s);
-    await this.ensureBuiltins();
+    await host.withHostLock(() => this.ensureBuiltins());
     if (this.settings.ipForward) await host.writeSysctl('net.ipv4.ip_forward', '1').catch((err: unknown) => this.log.warn({ err: messageOf(err) }, 'cannot enable ip_forward'));
     if (this.settings.iptables) await host.ensureLocalhostGuard(this.guardChain);
     for (const n of this.networks.values()) {
@@ -200,6 +200,7 @@ export class NetworkService {
     n.IPAM.Config = [wanted];
     n.bridge = this.defaultBridgeName();
     n.isDefault = true;
+    if (existing === undefined) await this.bringUp({ ...n, IPAM: { ...n.IPAM, Config: [wanted] } });
     n.Options = {
       'com.docker.network.bridge.default_bridge': 'true',
       'com.docker.network.bridge.enable_icc': String(this.settings.icc),
@@ -680,6 +681,11 @@ export class NetworkService {
     if (body.EnableIPv6) throw invalidParameter('IPv6 networks are not supported by berth');
     const cfgs = body.IPAM?.Config ?? [];
     if (cfgs.length > 1) throw invalidParameter('berth networks take one IPv4 subnet');
+    return host.withHostLock(() => this.createLocked(body, name));
+  }
+
+  private async createLocked(body: CreateNetworkBody, name: string): Promise<{ Id: string; Warning: string }> {
+    const cfgs = body.IPAM?.Config ?? [];
     const taken = await this.takenSubnets();
     let subnet: Subnet;
     let gateway: number;

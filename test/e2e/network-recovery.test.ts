@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
 import { ok, sleep, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
-import { cleanupHostNetwork, counts, hostNetState, iptablesLines, leaseFiles, netnsFiles, type HostNetState } from '../helpers/network.js';
+import { cleanupHostNetwork, counts, iptablesLines, leaseFiles, netnsFiles } from '../helpers/network.js';
 
 async function httpGet(port: number, timeoutMs = 10_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -35,12 +35,10 @@ const wget = (seconds: number, url: string): string[] => ['sh', '-c', `busybox t
 
 describe('networking across berthd restarts; container:NAME', { timeout: 600_000 }, () => {
   let d: BerthdHandle;
-  let hostBefore: HostNetState;
   let config: Record<string, unknown>;
   const docker = (...args: string[]): Promise<CommandResult> => d.docker(args, { timeoutMs: 90_000 });
 
   before(async () => {
-    hostBefore = hostNetState();
     config = { 'ip-forward': false, 'dns-upstream': [] };
     d = await startBerthd({ config });
     ok(await docker('import', '-c', 'CMD ["sh"]', await busyboxRootfsTarFile(d.root), 'busybox'), 'import');
@@ -51,7 +49,7 @@ describe('networking across berthd restarts; container:NAME', { timeout: 600_000
       const ids = (await docker('ps', '-aq')).stdout.split('\n').filter(Boolean);
       if (ids.length > 0) await docker('rm', '-f', ...ids).catch(() => undefined);
       await d.stop();
-      cleanupHostNetwork(d.dataRoot, hostBefore);
+      cleanupHostNetwork(d.dataRoot);
       await d.cleanup();
     }
   });
@@ -71,7 +69,7 @@ describe('networking across berthd restarts; container:NAME', { timeout: 600_000
   });
 
   it('SIGKILL of berthd with 20 containers on 3 networks: nothing leaks after the restart, and containers start again', async () => {
-    const base = counts(d.execRoot);
+    const base = counts(d);
     for (const n of ['r1', 'r2']) ok(await docker('network', 'create', n), `create ${n}`);
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
@@ -87,7 +85,7 @@ describe('networking across berthd restarts; container:NAME', { timeout: 600_000
     d = await startBerthd({ root: d.root, config });
     // Without live-restore the containers were stopped; their networks were torn down.
     assert.equal(ok(await docker('ps', '-q'), 'ps').trim(), '');
-    assert.deepEqual(counts(d.execRoot), base);
+    assert.deepEqual(counts(d), base);
     for (const id of ids) assert.equal(iptablesLines(id), 0, `iptables lines of ${id}`);
     assert.deepEqual(leaseFiles(d.execRoot), []);
     ok(await docker('start', 'k0', 'k1', 'k2'), 'start again');
@@ -97,14 +95,14 @@ describe('networking across berthd restarts; container:NAME', { timeout: 600_000
     assert.equal(peer.trim(), ids[1]!.slice(0, 12));
     ok(await docker('rm', '-f', ...ids), 'rm');
     ok(await docker('network', 'rm', 'r1', 'r2'), 'net rm');
-    assert.deepEqual(counts(d.execRoot), base);
+    assert.deepEqual(counts(d), base);
   });
 
   it('live-restore: a SIGKILL of berthd keeps published ports, inspect and names; rm afterwards cleans up', async () => {
     config = { ...config, 'live-restore': true };
     await d.stop();
     d = await startBerthd({ root: d.root, config });
-    const base = counts(d.execRoot);
+    const base = counts(d);
     ok(await docker('network', 'create', 'lr'), 'create');
     const id = ok(await docker('run', '-d', '--name', 'live', '--network', 'lr', '-p', '127.0.0.1::80', 'busybox', ...HTTPD), 'run').trim();
     ok(await docker('network', 'connect', 'bridge', 'live'), 'connect');
@@ -119,7 +117,7 @@ describe('networking across berthd restarts; container:NAME', { timeout: 600_000
     assert.equal(self.trim(), id.slice(0, 12));
     ok(await docker('rm', '-f', 'live'), 'rm');
     ok(await docker('network', 'rm', 'lr'), 'net rm');
-    assert.deepEqual(counts(d.execRoot), base);
+    assert.deepEqual(counts(d), base);
     assert.equal(iptablesLines(id), 0);
   });
 });

@@ -10,7 +10,7 @@ import * as packet from 'dns-packet';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
 import { ok, sleep, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
-import { cleanupHostNetwork, counts, hostNetState, iptablesLines, leftoversOf, netnsFiles, type HostNetState } from '../helpers/network.js';
+import { cleanupHostNetwork, counts, iptablesLines, leftoversOf, netnsFiles } from '../helpers/network.js';
 
 /** GET http://127.0.0.1:port/ → body, retried until the server answers. */
 async function httpGet(port: number, timeoutMs = 10_000): Promise<string> {
@@ -57,13 +57,11 @@ const HTTPD = ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec 
 
 describe('container networking (CNI bridge, ports, user networks)', { timeout: 600_000 }, () => {
   let d: BerthdHandle;
-  let hostBefore: HostNetState;
   const docker = (...args: string[]): Promise<CommandResult> => d.docker(args);
 
   let stub: UdpSocket | undefined;
 
   before(async () => {
-    hostBefore = hostNetState();
     // The upstream of the containers' resolver: a stub on 127.0.0.1 that knows one outside name.
     stub = createSocket('udp4');
     stub.on('message', (msg, rinfo) => {
@@ -73,7 +71,6 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
       stub?.send(packet.encode({ type: 'response', id: q.id ?? 0, flags: known ? 0 : 3, questions: q.questions ?? [], answers }), rinfo.port, rinfo.address);
     });
     const stubPort = await new Promise<number>((resolve) => stub!.bind(0, '127.0.0.1', () => resolve(stub!.address().port)));
-    // ip-forward off: the host's forwarding setting stays as it was.
     d = await startBerthd({ config: { 'ip-forward': false, 'dns-upstream': [`127.0.0.1:${stubPort}`] } });
     const tar = await busyboxRootfsTarFile(d.root);
     ok(await docker('import', '-c', 'CMD ["sh"]', tar, 'busybox'), 'import');
@@ -83,7 +80,7 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     if (d !== undefined) {
       await docker('rm', '-f', ...(await docker('ps', '-aq')).stdout.split('\n').filter(Boolean)).catch(() => undefined);
       await d.stop();
-      cleanupHostNetwork(d.dataRoot, hostBefore);
+      cleanupHostNetwork(d.dataRoot);
       await d.cleanup();
     }
     stub?.close();
@@ -99,7 +96,7 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
   });
 
   it('-p 127.0.0.1::80 answers on 127.0.0.1; docker port, ps and inspect show it; rm -f leaves nothing', async () => {
-    const before = counts(d.execRoot);
+    const before = counts(d);
     const id = ok(await docker('run', '-d', '--name', 'web', '--hostname', 'web1', '-p', '127.0.0.1::80', 'busybox', ...HTTPD), 'run').trim();
     const port = ok(await docker('port', 'web', '80/tcp'), 'port').trim();
     assert.match(port, /^127\.0\.0\.1:\d+$/);
@@ -115,7 +112,7 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     assert.notEqual(ns.Networks.bridge?.EndpointID, '');
     assert.ok(iptablesLines(id) > 0, 'the plugins wrote rules naming the container');
     ok(await docker('rm', '-f', 'web'), 'rm');
-    assert.deepEqual(counts(d.execRoot), before);
+    assert.deepEqual(counts(d), before);
     assert.deepEqual(leftoversOf(d.execRoot, id), { iptables: 0, leases: 0, netns: false });
   });
 
@@ -123,11 +120,11 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     const hostPort = await freePort();
     ok(await docker('run', '-d', '--name', 'web2', '--hostname', 'web2', '-p', `${hostPort}:80`, 'busybox', ...HTTPD), 'run');
     assert.equal((await httpGet(hostPort)).trim(), 'web2');
-    const before = counts(d.execRoot);
+    const before = counts(d);
     const clash = await docker('run', '-d', '--name', 'web3', '-p', `${hostPort}:80`, 'busybox', ...HTTPD);
     assert.notEqual(clash.code, 0);
     assert.match(clash.stderr, /port is already allocated/);
-    assert.deepEqual(counts(d.execRoot), before);
+    assert.deepEqual(counts(d), before);
     const id3 = ok(await docker('inspect', '-f', '{{.Id}}', 'web3'), 'inspect').trim();
     assert.deepEqual(leftoversOf(d.execRoot, id3), { iptables: 0, leases: 0, netns: false });
     // The port survives a restart of the container.

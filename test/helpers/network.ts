@@ -2,7 +2,7 @@
 // network tests: veths, namespace files, IPAM leases, iptables lines, the
 // bridges and chains of one test root. Cleanup runs even when a test failed.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootTag } from '../../src/network/index.js';
 
@@ -14,8 +14,27 @@ function sh(cmd: string, args: string[]): string {
   }
 }
 
-export function vethCount(): number {
-  return sh('ip', ['-o', 'link', 'show', 'type', 'veth']).split('\n').filter((l) => l.trim() !== '').length;
+/** The bridge devices of a test root's networks. */
+export function rootBridges(dataRoot: string): string[] {
+  const bridges: string[] = [];
+  const ndir = join(dataRoot, 'network', 'networks');
+  for (const f of existsSync(ndir) ? readdirSync(ndir) : []) {
+    try {
+      const n = JSON.parse(readFileSync(join(ndir, f), 'utf8')) as { bridge?: string };
+      if (n.bridge !== undefined) bridges.push(n.bridge);
+    } catch {
+      /* half-written */
+    }
+  }
+  return bridges;
+}
+
+/** veths on a root's bridges (other tests running at the same time have their own). */
+export function vethCount(dataRoot: string): number {
+  const masters = new Set(rootBridges(dataRoot));
+  return sh('ip', ['-o', 'link', 'show', 'type', 'veth'])
+    .split('\n')
+    .filter((l) => [...masters].some((m) => l.includes(` master ${m} `))).length;
 }
 
 export function iptablesLines(needle: string): number {
@@ -46,8 +65,8 @@ export interface NetCounts {
   leases: number;
 }
 
-export function counts(execRoot: string): NetCounts {
-  return { veths: vethCount(), netns: netnsFiles(execRoot).length, leases: leaseFiles(execRoot).length };
+export function counts(root: { dataRoot: string; execRoot: string }): NetCounts {
+  return { veths: vethCount(root.dataRoot), netns: netnsFiles(root.execRoot).length, leases: leaseFiles(root.execRoot).length };
 }
 
 /** Everything one container left: the numbers the teardown checks compare. */
@@ -92,33 +111,16 @@ function deleteRulesMatching(test: (line: string) => boolean): void {
   }
 }
 
-export interface HostNetState {
-  ipForward: string;
-}
-
-export function hostNetState(): HostNetState {
-  return { ipForward: readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() };
-}
-
 /**
  * Removes what a test root's berthd made on the host: rules naming its
  * containers, its bridges with their isolation rules, its localhost guard,
- * then the plugins' shared chains when they are empty; puts ip_forward back.
+ * then the plugins' shared chains when they are empty.
  */
-export function cleanupHostNetwork(dataRoot: string, before: HostNetState): void {
+export function cleanupHostNetwork(dataRoot: string): void {
   const ids = new Set<string>();
   const cdir = join(dataRoot, 'network', 'containers');
   for (const f of existsSync(cdir) ? readdirSync(cdir) : []) ids.add(f.replace(/\.json$/, ''));
-  const bridges: string[] = [];
-  const ndir = join(dataRoot, 'network', 'networks');
-  for (const f of existsSync(ndir) ? readdirSync(ndir) : []) {
-    try {
-      const n = JSON.parse(readFileSync(join(ndir, f), 'utf8')) as { bridge?: string };
-      if (n.bridge !== undefined) bridges.push(n.bridge);
-    } catch {
-      /* half-written */
-    }
-  }
+  const bridges = rootBridges(dataRoot);
   if (ids.size > 0) deleteRulesMatching((l) => [...ids].some((id) => l.includes(id)));
   for (const b of bridges) {
     deleteRulesMatching((l) => new RegExp(`-[io] ${b.replace(/\./g, '\\.')}( |$)`).test(l));
@@ -139,9 +141,4 @@ export function cleanupHostNetwork(dataRoot: string, before: HostNetState): void
     }
   }
   removeSharedChains();
-  try {
-    writeFileSync('/proc/sys/net/ipv4/ip_forward', before.ipForward);
-  } catch {
-    /* read-only /proc/sys */
-  }
 }
