@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { apiRequest, dockerBin, runCommand, sleep, unmountUnder } from '../test/helpers/berthd.js';
 import type { BenchDaemon } from './daemon.js';
 import { killTree, type Reaper, waitGone } from './procs.js';
+import { removeDockerdNetworking } from './network.js';
 
 const DOCKERD = '/usr/sbin/dockerd';
 
@@ -27,7 +28,11 @@ export interface DockerdOptions {
   root: string;
   containerd: string;
   reaper: Reaper;
+  /** its own bridge (DOCKERD_BRIDGE on 10.214.0.0/24), iptables and userland proxy, for the networking figures */
+  network?: boolean;
 }
+
+export const DOCKERD_BRIDGE = 'docker0';
 
 export async function startDockerd(opts: DockerdOptions): Promise<BenchDaemon> {
   const { root, reaper } = opts;
@@ -48,12 +53,11 @@ export async function startDockerd(opts: DockerdOptions): Promise<BenchDaemon> {
     '--containerd', opts.containerd,
     '--containerd-namespace', 'moby',
     '--containerd-plugins-namespace', 'plugins.moby',
-    // No networking work beyond what `--network none` needs: nothing to measure there.
-    '--bridge', 'none',
-    '--iptables=false',
-    '--ip6tables=false',
-    '--ip-masq=false',
-    '--userland-proxy=false',
+    ...(opts.network === true
+      ? // Its own bridge and iptables, userland proxy on (dockerd's defaults); ip_forward and FORWARD's policy untouched.
+        ['--bip', '10.214.0.1/24', '--ip-forward=false', '--ip6tables=false']
+      : // No networking work beyond what `--network none` needs: nothing to measure there.
+        ['--bridge', 'none', '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--userland-proxy=false']),
   ];
   const logFd = openSync(join(root, 'dockerd.log'), 'a');
   const child = spawn(DOCKERD, args, { stdio: ['ignore', logFd, logFd] });
@@ -67,6 +71,7 @@ export async function startDockerd(opts: DockerdOptions): Promise<BenchDaemon> {
     killTree(pid);
     reaper.untrackPid(pid);
     await unmountUnder(root);
+    if (opts.network === true) removeDockerdNetworking(DOCKERD_BRIDGE);
   });
   const env: NodeJS.ProcessEnv = {
     ...process.env,

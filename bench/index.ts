@@ -50,7 +50,8 @@ async function main(): Promise<number> {
     }
     if (opts.daemons.includes('dockerd')) {
       log('starting dockerd…');
-      daemons.push(await startDockerd({ root: join(root, 'dockerd'), containerd: containerd.address, reaper }));
+      const network = opts.only.some((f) => f.startsWith('net-'));
+      daemons.push(await startDockerd({ root: join(root, 'dockerd'), containerd: containerd.address, reaper, network }));
     }
     for (const d of daemons) {
       // Runs before the daemon is stopped: containers go through the daemon's own removal path.
