@@ -202,8 +202,8 @@ export class CniRuntime {
     await rm(path, { force: true });
   }
 
-  /** Every cached attachment: (network, container, interface). */
-  async cached(): Promise<Array<{ network: string; containerId: string; ifName: string }>> {
+  /** Every cached attachment (of one container when given): (network, container, interface). */
+  async cached(containerId?: string): Promise<Array<{ network: string; containerId: string; ifName: string }>> {
     let names: string[];
     try {
       names = await readdir(this.cacheDir);
@@ -212,7 +212,7 @@ export class CniRuntime {
     }
     const out: Array<{ network: string; containerId: string; ifName: string }> = [];
     for (const name of names) {
-      if (name.startsWith('.')) continue;
+      if (name.startsWith('.') || (containerId !== undefined && !name.includes(`-${containerId}-`))) continue;
       try {
         const e = JSON.parse(await readFile(join(this.cacheDir, name), 'utf8')) as CacheEntry;
         out.push({ network: e.networkName, containerId: e.containerId, ifName: e.ifName });

@@ -11,6 +11,8 @@ export interface ConflistOptions {
   ipamDir: string;
   ipMasq: boolean;
   mtu: number;
+  /** a MAC address is asked for: the tuning plugin sets it */
+  mac?: boolean;
 }
 
 export interface PluginConf {
@@ -62,7 +64,7 @@ export function bridgeConflist(net: NetworkRecord, opts: ConflistOptions): Confl
   // ("isolated") needs 1.7.1, so berth keeps containers of one bridge
   // reachable to each other whatever icc says.
   plugins.push({ type: 'firewall', ingressPolicy: 'same-bridge' });
-  plugins.push({ type: 'tuning', capabilities: { mac: true } });
+  if (opts.mac === true) plugins.push({ type: 'tuning', capabilities: { mac: true } });
   return { cniVersion: CNI_VERSION, name: net.Name, plugins };
 }
 

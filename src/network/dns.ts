@@ -105,7 +105,8 @@ function forward(raw: Buffer, upstreams: readonly Upstream[]): Promise<Buffer | 
   });
 }
 
-// Bound inside the namespace, handed over, then the helper exits.
+// Bound inside the namespace and handed over; the helper exits when berthd
+// says it has both sockets.
 const HELPER = `
 const dgram = require('node:dgram'); const net = require('node:net');
 const fail = (e) => { process.stderr.write(String(e && e.message || e)); process.exit(1); };
@@ -113,7 +114,8 @@ const u = dgram.createSocket('udp4'); u.on('error', fail);
 u.bind({ address: '${RESOLVER_IP}', port: 53, exclusive: false }, () => {
   const t = net.createServer(); t.on('error', fail);
   t.listen({ host: '${RESOLVER_IP}', port: 53, exclusive: false }, () => {
-    process.send('udp', u, {}, () => process.send('tcp', t, {}, () => process.exit(0)));
+    process.on('message', () => process.exit(0));
+    process.send('udp', u, {}, () => process.send('tcp', t));
   });
 });`;
 
@@ -155,11 +157,16 @@ export class EmbeddedDns {
       child.on('message', (m: unknown, handle: unknown) => {
         if (m === 'udp') bound.udp = handle as UdpSocket;
         if (m === 'tcp') bound.tcp = handle as Server;
+        if (bound.udp !== undefined && bound.tcp !== undefined) {
+          child.send('done');
+          resolve();
+        }
       });
       child.on('error', (e) => reject(internal(`cannot start the name server of container ${containerId}: ${e.message}`, e)));
       child.on('exit', (code) => {
-        if (code === 0 && bound.udp !== undefined && bound.tcp !== undefined) resolve();
-        else reject(internal(`cannot bind ${RESOLVER_IP}:53 in the namespace of container ${containerId}: ${err.trim() || `helper exit ${code}`}`));
+        if (bound.udp === undefined || bound.tcp === undefined) {
+          reject(internal(`cannot bind ${RESOLVER_IP}:53 in the namespace of container ${containerId}: ${err.trim() || `helper exit ${code}`}`));
+        }
       });
     }).catch((e: unknown) => {
       bound.udp?.close();

@@ -4,6 +4,7 @@
 // ports. The container service only asks it to set a sandbox up or tear it
 // down; it never runs a plugin itself.
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { conflict, forbidden, invalidParameter, isKind, messageOf, notFound } from '../errors/index.js';
 import type { EventBus } from '../events/index.js';
@@ -439,7 +440,7 @@ export class NetworkService {
 
   private async attach(facts: ContainerFacts, n: NetworkRecord, req: AttachRequest, ifName: string, ports: readonly PublishedPort[]): Promise<Endpoint> {
     if (n.bridge !== undefined && !(await host.linkExists(n.bridge))) await this.bringUp(n);
-    const list = bridgeConflist(n, { ipamDir: this.store.ipamDir, ipMasq: this.settings.ipMasq, mtu: this.settings.mtu });
+    const list = bridgeConflist(n, { ipamDir: this.store.ipamDir, ipMasq: this.settings.ipMasq, mtu: this.settings.mtu, mac: req.mac !== undefined });
     const args: Record<string, string> = {};
     if (req.ipv4 !== undefined) args.IP = req.ipv4;
     const caps: Record<string, unknown> = {};
@@ -486,10 +487,11 @@ export class NetworkService {
         await this.cni.del(n?.Name ?? '', id, ep.ifName).catch((err: unknown) => errors.push(err));
       }
       // Attachments whose ADD was cut short have a cache entry but no endpoint.
-      for (const c of await this.cni.cached()) {
+      for (const c of await this.cni.cached(id)) {
         if (c.containerId === id) await this.cni.del(c.network, id, c.ifName).catch((err: unknown) => errors.push(err));
       }
-      if (this.settings.iptables) await host.deleteRules(host.namesContainer(id)).catch((err: unknown) => errors.push(err));
+      // A DEL that failed (or ran without the namespace) may leave the plugins' rules: remove what names the container.
+      if (this.settings.iptables && (errors.length > 0 || !existsSync(rec.netns))) await host.deleteRules(host.namesContainer(id)).catch((err: unknown) => errors.push(err));
       await host.deleteNetns(rec.netns);
     }
     this.sandboxes.delete(id);
@@ -510,6 +512,8 @@ export class NetworkService {
    * running containers get their ports held again.
    */
   async reconcile(running: ReadonlySet<string>, known: ReadonlySet<string>): Promise<void> {
+    // Only this daemon's containers: another berthd (or CNI user) on the host keeps its own.
+    const ours = new Set<string>([...known, ...this.attachments.keys(), ...this.sandboxes.keys(), ...(await this.cni.cached()).map((c) => c.containerId)]);
     for (const id of [...this.sandboxes.keys()]) {
       if (running.has(id) || this.busy.has(id)) continue;
       await this.tearDown(id).catch((err: unknown) => this.log.warn({ err: messageOf(err), container: id }, 'cannot tear down a stale sandbox'));
@@ -523,6 +527,13 @@ export class NetworkService {
       if (!running.has(id) && !this.busy.has(id)) await host.deleteNetns(path);
     }
     await this.removeStaleLeases(running);
+    if (this.settings.iptables) {
+      const stale = (rule: string): boolean => {
+        const m = /id: \\?"([0-9a-f]{64})\\?"/.exec(rule);
+        return m !== null && ours.has(m[1]!) && !running.has(m[1]!) && !this.busy.has(m[1]!);
+      };
+      await host.deleteRules(stale).catch((err: unknown) => this.log.warn({ err: messageOf(err) }, 'cannot remove stale iptables rules'));
+    }
     for (const [id, rec] of this.sandboxes) {
       if (!running.has(id) || rec.joined !== undefined) continue;
       if (rec.endpoints.some((e) => this.isUserDefined(e.networkId))) {

@@ -90,7 +90,7 @@ test('conflist: bridge with host-local, portmap, firewall, tuning; --internal dr
     IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: '10.5.0.0/24', Gateway: '10.5.0.1', IPRange: '10.5.0.128/25' }] },
     bridge: 'br-aaaaaaaaaaaa',
   };
-  const list = bridgeConflist(net, { ipamDir: '/run/x/ipam', ipMasq: true, mtu: 0 });
+  const list = bridgeConflist(net, { ipamDir: '/run/x/ipam', ipMasq: true, mtu: 0, mac: true });
   assert.equal(list.cniVersion, '1.0.0');
   assert.deepEqual(list.plugins.map((p) => p.type), ['bridge', 'portmap', 'firewall', 'tuning']);
   const bridge = list.plugins[0]!;
@@ -104,7 +104,7 @@ test('conflist: bridge with host-local, portmap, firewall, tuning; --internal dr
     routes: [{ dst: '0.0.0.0/0', gw: '10.5.0.1' }],
   });
   const internal = bridgeConflist({ ...net, Internal: true }, { ipamDir: '/d', ipMasq: true, mtu: 1400 });
-  assert.deepEqual(internal.plugins.map((p) => p.type), ['bridge', 'firewall', 'tuning']);
+  assert.deepEqual(internal.plugins.map((p) => p.type), ['bridge', 'firewall']);
   assert.equal(internal.plugins[0]!.ipMasq, false);
   assert.equal(internal.plugins[0]!.mtu, 1400);
   assert.deepEqual((internal.plugins[0]!.ipam as { routes: unknown[] }).routes, []);
