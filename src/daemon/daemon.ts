@@ -215,6 +215,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     });
     await server.listen();
   } catch (err) {
+    await network.shutdown().catch(() => undefined);
     return abortStart(err);
   }
 
@@ -228,7 +229,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       await containers
         .shutdown({ liveRestore: last.liveRestore, timeout: last.shutdownTimeout })
         .catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containers failed'));
-      await network.shutdown().catch(() => undefined);
+      await network.shutdown(last.liveRestore).catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'tearing networking down failed'));
       await plugins.shutdown().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping plugins failed'));
       images.close();
       await fifoPool.close().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'removing spare FIFOs failed'));

@@ -562,9 +562,23 @@ export class NetworkService {
     }
   }
 
-  async shutdown(): Promise<void> {
+  /**
+   * At shutdown: stop serving ports and names. When no sandbox is left (no
+   * live-restore), berth's bridges, their isolation rules and its guard chain
+   * go too, so that a stopped berthd leaves the host as it found it; the
+   * next start makes them again.
+   */
+  async shutdown(keepHostObjects = false): Promise<void> {
     this.ports.releaseAll();
     this.dns.closeAll();
+    if (keepHostObjects || this.sandboxes.size > 0) return;
+    const bridges = [...this.networks.values()].map((n) => n.bridge).filter((b): b is string => b !== undefined);
+    for (const b of bridges) await host.deleteLink(b);
+    if (this.settings.iptables) {
+      const tests = bridges.map((b) => host.namesDevice(b));
+      await host.deleteRules((rule) => tests.some((t) => t(rule))).catch(() => undefined);
+      await host.removeLocalhostGuard(this.guardChain);
+    }
   }
 
   // ---- container views ------------------------------------------------------------
