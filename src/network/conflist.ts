@@ -13,6 +13,8 @@ export interface ConflistOptions {
   mtu: number;
   /** a MAC address is asked for: the tuning plugin sets it */
   mac?: boolean;
+  /** the attachment publishes ports; without any, portmap has nothing to do and is left out */
+  ports?: boolean;
 }
 
 export interface PluginConf {
@@ -59,7 +61,7 @@ export function bridgeConflist(net: NetworkRecord, opts: ConflistOptions): Confl
   };
   if (mtu > 0) bridge.mtu = mtu;
   const plugins: PluginConf[] = [bridge];
-  if (!net.Internal) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
+  if (!net.Internal && opts.ports !== false) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
   // Debian's firewall plugin (1.1.1) knows "same-bridge" only; icc=false
   // ("isolated") needs 1.7.1, so berth keeps containers of one bridge
   // reachable to each other whatever icc says.
