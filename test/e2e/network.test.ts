@@ -9,7 +9,9 @@ import { createServer } from 'node:net';
 import * as packet from 'dns-packet';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
-import { ok, sleep, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ok, runCommand, sleep, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 import { cleanupHostNetwork, counts, iptablesLines, leftoversOf, netnsFiles } from '../helpers/network.js';
 
 /** GET http://127.0.0.1:port/ → body, retried until the server answers. */
@@ -212,6 +214,31 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     assert.match(hosts, /^\d+\.\d+\.\d+\.\d+\tsrvh$/m);
     ok(await docker('rm', '-f', 'srv', 'srv2'), 'rm');
     ok(await docker('network', 'rm', 'netn', 'neto'), 'net rm');
+  });
+
+  it('docker-compose: the project network, a published port and service names, then down removes it all', async () => {
+    const file = join(d.root, 'docker-compose.yml');
+    writeFileSync(file, [
+      'version: "3"',
+      'services:',
+      '  web:',
+      '    image: busybox',
+      `    command: ${JSON.stringify(HTTPD)}`,
+      '    hostname: webc',
+      '    ports: ["127.0.0.1::80"]',
+      '  cli:',
+      '    image: busybox',
+      '    command: ["sleep", "300"]',
+      '',
+    ].join('\n'));
+    const compose = (...args: string[]): Promise<CommandResult> => runCommand('docker-compose', ['-p', 'proj', '-f', file, ...args], d.env, { timeoutMs: 120_000 });
+    ok(await compose('up', '-d'), 'up');
+    const port = Number(ok(await compose('port', 'web', '80'), 'port').trim().split(':')[1]);
+    assert.equal((await httpGet(port)).trim(), 'webc');
+    assert.equal(ok(await docker('exec', 'proj_cli_1', ...wget(5, 'http://web/')), 'by service name').trim(), 'webc');
+    ok(await compose('down'), 'down');
+    const nets = ok(await docker('network', 'ls', '--format', '{{.Name}}'), 'ls').trim().split('\n').sort();
+    assert.deepEqual(nets, ['bridge', 'host', 'none']);
   });
 
   it('bad input: unknown network, --ip outside the subnet, bad subnet', async () => {
