@@ -389,6 +389,7 @@ export class NetworkService {
       }
       const netns = this.store.netnsPath(facts.id);
       const rec: SandboxRecord = { netns, endpoints: [], ports: [], hostname: facts.hostname, dns: facts.dns };
+      let dnsReady: Promise<void> | undefined;
       this.sandboxes.set(facts.id, rec);
       await this.store.saveSandbox(facts.id, rec);
       try {
@@ -396,6 +397,9 @@ export class NetworkService {
         await this.cni.add(loopbackConflist(), { containerId: facts.id, netns, ifName: 'lo' });
         const att = this.attachments.get(facts.id)?.attachments ?? {};
         const entries = Object.entries(att).filter(([id]) => this.networks.get(id)?.Driver === 'bridge');
+        // The name server's helper needs only the namespace's loopback: it starts while the plugins run.
+        dnsReady = entries.some(([id]) => this.isUserDefined(id)) ? this.dns.open(facts.id, netns) : undefined;
+        dnsReady?.catch(() => undefined);
         const primary = entries[0];
         if (primary !== undefined) {
           const requests = planPorts(facts.exposedPorts, facts.portBindings as Record<string, PortBinding[] | null> | undefined, facts.publishAll);
@@ -409,7 +413,7 @@ export class NetworkService {
           const ep = await this.attach(facts, this.networks.get(netId)!, req, `eth${i++}`, i === 1 ? rec.ports : []);
           rec.endpoints.push(ep);
         }
-        if (rec.endpoints.some((e) => this.isUserDefined(e.networkId))) await this.dns.open(facts.id, netns);
+        await dnsReady;
         await this.store.saveSandbox(facts.id, rec);
         const prev = this.attachments.get(facts.id);
         if (prev !== undefined && rec.ports.length > 0) {
@@ -417,6 +421,7 @@ export class NetworkService {
           await this.store.saveContainer(facts.id, prev);
         }
       } catch (err) {
+        await dnsReady?.catch(() => undefined);
         await this.teardownNow(facts.id).catch((e: unknown) => this.log.warn({ err: messageOf(e), container: facts.id }, 'undoing a failed network set-up failed'));
         throw err;
       }
