@@ -7,6 +7,7 @@ import { apiRequest, dockerBin, runCommand, sleep, unmountUnder } from '../test/
 import type { BenchDaemon } from './daemon.js';
 import { killTree, type Reaper, waitGone } from './procs.js';
 import { tlsClientArgs, tlsDaemonArgs, type BenchTls } from './tls.js';
+import { removeDockerdNetworking } from './network.js';
 
 const DOCKERD = '/usr/sbin/dockerd';
 
@@ -29,7 +30,11 @@ export interface DockerdOptions {
   containerd: string;
   reaper: Reaper;
   tls?: BenchTls;
+  /** its own bridge (DOCKERD_BRIDGE on 10.214.0.0/24), iptables and userland proxy, for the networking figures */
+  network?: boolean;
 }
+
+export const DOCKERD_BRIDGE = 'docker0';
 
 export async function startDockerd(opts: DockerdOptions): Promise<BenchDaemon> {
   const { root, reaper } = opts;
@@ -50,12 +55,11 @@ export async function startDockerd(opts: DockerdOptions): Promise<BenchDaemon> {
     '--containerd', opts.containerd,
     '--containerd-namespace', 'moby',
     '--containerd-plugins-namespace', 'plugins.moby',
-    // No networking work beyond what `--network none` needs: nothing to measure there.
-    '--bridge', 'none',
-    '--iptables=false',
-    '--ip6tables=false',
-    '--ip-masq=false',
-    '--userland-proxy=false',
+    ...(opts.network === true
+      ? // Its own bridge and iptables, userland proxy on (dockerd's defaults); ip_forward and FORWARD's policy untouched.
+        ['--bip', '10.214.0.1/24', '--ip-forward=false', '--ip6tables=false']
+      : // No networking work beyond what `--network none` needs: nothing to measure there.
+        ['--bridge', 'none', '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--userland-proxy=false']),
     ...(opts.tls ? tlsDaemonArgs(opts.tls) : []),
   ];
   const logFd = openSync(join(root, 'dockerd.log'), 'a');
@@ -70,6 +74,7 @@ export async function startDockerd(opts: DockerdOptions): Promise<BenchDaemon> {
     killTree(pid);
     reaper.untrackPid(pid);
     await unmountUnder(root);
+    if (opts.network === true) removeDockerdNetworking(DOCKERD_BRIDGE);
   });
   const env: NodeJS.ProcessEnv = {
     ...process.env,

@@ -15,8 +15,9 @@ import { interleave, pool, timeApi, timeDocker, type Lane } from './measure.js';
 import { rssKiB } from './procs.js';
 import { recordAnswer, startReplay, type ReplayAnswer } from './replay.js';
 import { msSince, type Summary, type Unit } from './stats.js';
+import { NETWORK_FIGURE_IDS, netConcurrent, netLookup, netPort, netRps, netRun } from './network.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'tls-info', 'tls-run', 'rss-after'] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'tls-info', 'tls-run', 'rss-after', ...NETWORK_FIGURE_IDS] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 export interface BenchContext {
@@ -404,6 +405,11 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   'tls-info': { title: () => '`docker --tlsverify … info` over TCP+TLS', unit: 'ms', run: (c) => interleave(tlsLanes(c, ['info']), c.runs, c.warmup) },
   'tls-run': { title: () => '`docker --tlsverify … run --rm IMAGE true` over TCP+TLS', unit: 'ms', run: (c) => interleave(tlsLanes(c, RUN_ARGS), c.runs, c.warmup) },
   'rss-after': { title: () => 'idle daemon RSS after all figures', unit: 'MiB', run: rssIdle },
+  'net-run': { title: () => '`docker run --rm IMAGE true` on the default bridge', unit: 'ms', run: netRun },
+  'net-concurrent': { title: (c) => `${c.concurrentTotal} × \`docker run --rm --network NET\` (user network), ${c.concurrentInFlight} in flight, total`, unit: 'ms', run: netConcurrent },
+  'net-port': { title: () => '`docker run -d -p 127.0.0.1::80` until the port answers', unit: 'ms', run: netPort },
+  'net-rps': { title: () => 'HTTP requests/s through a port on 127.0.0.1 (wrk -t1 -c16, busybox httpd)', unit: 'req/s', run: netRps },
+  'net-lookup': { title: () => '100 × `nslookup peer` in a container (user network)', unit: 'ms', run: netLookup },
 };
 
 /** Runs one figure; a failure is recorded in the result, not thrown. */

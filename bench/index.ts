@@ -54,7 +54,8 @@ async function main(): Promise<number> {
     }
     if (opts.daemons.includes('dockerd')) {
       log('starting dockerd…');
-      daemons.push(await startDockerd({ root: join(root, 'dockerd'), containerd: containerd.address, reaper, tls: tlsDockerd }));
+      const network = opts.only.some((f) => f.startsWith('net-'));
+      daemons.push(await startDockerd({ root: join(root, 'dockerd'), containerd: containerd.address, reaper, tls: tlsDockerd, network }));
     }
     for (const d of daemons) {
       // Runs before the daemon is stopped: containers go through the daemon's own removal path.

@@ -35,6 +35,17 @@ const TARGETS: Partial<Record<FigureId, Target>> = {
   'rss-100': ratioAtMost(0.8),
   'tls-info': ratioAtMost(0.8),
   'tls-run': ratioAtMost(0.8),
+  'net-run': ratioAtMost(0.8),
+  'net-concurrent': ratioAtMost(0.8),
+  'net-port': ratioAtMost(0.8),
+  'net-lookup': ratioAtMost(0.8),
+  'net-rps': {
+    text: '≥ 1.25',
+    met: (r) => {
+      const x = ratio(r.summaries.get('berth'), r.summaries.get('dockerd'));
+      return x === undefined ? undefined : x >= 1.25;
+    },
+  },
   reload: {
     text: '< 50 ms (berth)',
     met: (r) => {

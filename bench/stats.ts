@@ -15,11 +15,12 @@ export function summarize(samples: readonly number[]): Summary | undefined {
   return { n: s.length, median, min: s[0]!, max: s[s.length - 1]! };
 }
 
-export type Unit = 'ms' | 'MiB';
+export type Unit = 'ms' | 'MiB' | 'req/s';
 
 /** The number and its suffix, scaled by `scaleOf` so a median and its range read alike. */
 function parts(v: number, unit: Unit, scaleOf: number = v): [string, string] {
   if (unit === 'MiB') return [v.toFixed(1), 'MiB'];
+  if (unit === 'req/s') return [v.toFixed(0), 'req/s'];
   if (scaleOf >= 10_000) return [(v / 1000).toFixed(2), 's'];
   if (scaleOf >= 100) return [v.toFixed(0), 'ms'];
   if (scaleOf >= 1) return [v.toFixed(1), 'ms'];

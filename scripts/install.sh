@@ -39,10 +39,13 @@ fi
 # openssl for the TLS tests and the README's certificate recipe;
 # docker-registry (a loopback registry) and htpasswd for the pull/push tests.
 need=()
-for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils; do
+# Networking: ip and iptables for berth's bridges and rules, the CNI plugins
+# (in /usr/lib/cni, not on PATH), wrk for the port benchmark.
+for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils ip:iproute2 iptables:iptables wrk:wrk; do
   cmd="${pair%%:*}" pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   apt-get update -qq

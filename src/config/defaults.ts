@@ -54,6 +54,19 @@ export const FILE_KEYS = {
   'insecure-registries': 'insecureRegistries',
   'max-concurrent-uploads': 'maxConcurrentUploads',
   'max-download-attempts': 'maxDownloadAttempts',
+  bip: 'bip',
+  bridge: 'bridge',
+  'default-address-pools': 'defaultAddressPools',
+  iptables: 'iptables',
+  'ip-forward': 'ipForward',
+  'ip-masq': 'ipMasq',
+  icc: 'icc',
+  mtu: 'mtu',
+  dns: 'dns',
+  'dns-search': 'dnsSearch',
+  'dns-opts': 'dnsOpts',
+  'userland-proxy': 'userlandProxy',
+  'dns-upstream': 'dnsUpstream',
 } as const satisfies Record<string, keyof DaemonConfig>;
 
 export type FileKey = keyof typeof FILE_KEYS;

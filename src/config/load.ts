@@ -12,7 +12,8 @@ import { plaintextTcpErrors, tlsSettings } from '../tls/index.js';
 import { registryErrors } from './registry.js';
 
 /** The flag that sets each file key: its DaemonFlags field and its command-line name. */
-const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
+/** Keys without a flag (the networking ones) are set in daemon.json only. */
+const FLAG_OF: Partial<Record<FileKey, { field: keyof DaemonFlags; name: string }>> = {
   hosts: { field: 'hosts', name: 'host' },
   'data-root': { field: 'dataRoot', name: 'data-root' },
   'exec-root': { field: 'execRoot', name: 'exec-root' },
@@ -65,7 +66,7 @@ function goValue(v: unknown): string {
 function conflictMessage(conflicts: [FileKey, string][]): string {
   // dockerd lists conflicts in flag-name order
   const byName = ([a]: [FileKey, string], [b]: [FileKey, string]): number =>
-    FLAG_OF[a].name < FLAG_OF[b].name ? -1 : FLAG_OF[a].name > FLAG_OF[b].name ? 1 : 0;
+    (FLAG_OF[a]?.name ?? a) < (FLAG_OF[b]?.name ?? b) ? -1 : (FLAG_OF[a]?.name ?? a) > (FLAG_OF[b]?.name ?? b) ? 1 : 0;
   const sorted = conflicts.sort(byName);
   return `the following directives are specified both as a flag and in the configuration file: ${sorted.map(([, text]) => text).join(', ')}`;
 }
@@ -163,6 +164,44 @@ function valueErrors(config: DaemonConfig): string[] {
   return errors;
 }
 
+type NetworkFields = Pick<DaemonConfig, 'bip' | 'bridge' | 'defaultAddressPools' | 'iptables' | 'ipForward' | 'ipMasq' | 'icc' | 'mtu' | 'dns' | 'dnsSearch' | 'dnsOpts' | 'userlandProxy' | 'dnsUpstream'>;
+
+const IPV4_CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
+const IPV4_PORT = /^(\d{1,3}\.){3}\d{1,3}(:\d{1,5})?$/;
+
+/** The networking keys of the file (only the set ones), with their value errors. */
+function networkFields(file: FileValues, errors: string[]): NetworkFields {
+  const out: NetworkFields = {};
+  const str = (k: FileKey): string | undefined => (isString(file[k]) ? (file[k] as string) : undefined);
+  const bool = (k: FileKey): boolean | undefined => (isBool(file[k]) ? (file[k] as boolean) : undefined);
+  const strs = (k: FileKey): string[] | undefined => (isStrings(file[k]) ? (file[k] as string[]) : undefined);
+  const set = <K extends keyof NetworkFields>(k: K, v: NetworkFields[K] | undefined): void => {
+    if (v !== undefined) out[k] = v;
+  };
+  set('bip', str('bip'));
+  set('bridge', str('bridge'));
+  set('iptables', bool('iptables'));
+  set('ipForward', bool('ip-forward'));
+  set('ipMasq', bool('ip-masq'));
+  set('icc', bool('icc'));
+  set('userlandProxy', bool('userland-proxy'));
+  set('mtu', isInt(file.mtu) ? file.mtu : undefined);
+  set('dns', strs('dns'));
+  set('dnsSearch', strs('dns-search'));
+  set('dnsOpts', strs('dns-opts'));
+  set('dnsUpstream', strs('dns-upstream'));
+  const pools = file['default-address-pools'];
+  if (Array.isArray(pools)) out.defaultAddressPools = pools as Array<{ base: string; size: number }>;
+  if (out.bip !== undefined && !IPV4_CIDR.test(out.bip)) errors.push(`invalid bip '${out.bip}': use an IPv4 address with its prefix, e.g. 10.213.0.1/24`);
+  for (const p of out.defaultAddressPools ?? []) {
+    if (!IPV4_CIDR.test(p.base) || Number(p.base.split('/')[1]) > p.size) errors.push(`invalid default-address-pools entry ${JSON.stringify(p)}: base is an IPv4 CIDR whose prefix is at most size`);
+  }
+  for (const d of [...(out.dns ?? []), ...(out.dnsUpstream ?? [])]) {
+    if (!IPV4_PORT.test(d)) errors.push(`invalid DNS server '${d}': use an IPv4 address (dns-upstream also takes IP:PORT)`);
+  }
+  return out;
+}
+
 /**
  * Builds the configuration from flags and the file's text (undefined when
  * there is no file). Every error is collected; the thrown ConfigError lists
@@ -183,7 +222,9 @@ export function loadConfig(flags: DaemonFlags, fileText: string | undefined, fil
   conflicts.push(...merged.conflicts);
   for (const key of ALL_FILE_KEYS) {
     if (key === 'runtimes' || !Object.hasOwn(file, key)) continue;
-    const flagValue = flags[FLAG_OF[key].field];
+    const flag = FLAG_OF[key];
+    if (flag === undefined) continue;
+    const flagValue = flags[flag.field];
     if (flagValue !== undefined) conflicts.push([key, `${key}: (from flag: ${goValue(flagValue)}, from file: ${goValue(file[key])})`]);
   }
   if (conflicts.length > 0) errors.push(conflictMessage(conflicts));
@@ -229,6 +270,7 @@ export function loadConfig(flags: DaemonFlags, fileText: string | undefined, fil
     maxDownloadAttempts: pick(flags.maxDownloadAttempts, file['max-download-attempts'], isInt) ?? DEFAULTS.maxDownloadAttempts,
   };
 
+  Object.assign(config, networkFields(file, errors));
   errors.push(...valueErrors(config));
   errors.push(...validateRuntimes(config.runtimes, config.defaultRuntime));
 

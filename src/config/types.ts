@@ -37,6 +37,21 @@ export interface DaemonConfig {
   insecureRegistries: string[];
   maxConcurrentUploads: number;
   maxDownloadAttempts: number;
+  /** networking (daemon.json only, dockerd's names); unset means the network module's default */
+  bip?: string;
+  bridge?: string;
+  defaultAddressPools?: Array<{ base: string; size: number }>;
+  iptables?: boolean;
+  ipForward?: boolean;
+  ipMasq?: boolean;
+  icc?: boolean;
+  mtu?: number;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOpts?: string[];
+  userlandProxy?: boolean;
+  /** berth's own: where the embedded resolver forwards outside names ("IP" or "IP:PORT") */
+  dnsUpstream?: string[];
 }
 
 /** One immutable, deep-frozen view: user config + state derived from it. */

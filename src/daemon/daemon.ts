@@ -27,6 +27,8 @@ import { imageRoutes } from '../api/routes/images.js';
 import { registryRoutes } from '../api/routes/registry.js';
 import { login } from '../distribution/index.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
+import { networkRoutes } from '../api/routes/networks.js';
+import { NetworkService, networkSettingsFrom } from '../network/index.js';
 
 export interface DaemonOptions {
   store: ConfigStore;
@@ -137,6 +139,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const fifoPool = await FifoPool.open(join(config.execRoot, 'fifo-pool'), { logger: ioLogger });
   const openIO: ProcessIOOpener = (o) => openProcessIO(o, ioLogger, (path) => fifoPool.make(path));
   const execs = new ExecService({ logger: logger.child({ component: 'exec' }), openProcessIO: openIO });
+  const network = new NetworkService({
+    dataRoot: config.dataRoot,
+    execRoot: config.execRoot,
+    logger: logger.child({ component: 'network' }),
+    events,
+    settings: networkSettingsFrom(config),
+  });
+  try {
+    await network.init();
+  } catch (err) {
+    return abortStart(err);
+  }
   const containers = new ContainerService({
     client,
     configStore: store,
@@ -148,10 +162,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     execRoot: config.execRoot,
     namespace: config.containerdNamespace,
     liveRestore: config.liveRestore,
+    network,
   });
+  network.setContainerLookup((ref) => containers.networkRef(ref));
   containers.setHooks({ execIds: (id) => execs.runningExecIds(id), removed: (id) => execs.forgetContainer(id) });
   images.setUsageCheck((id) => containers.imageUsers(id));
   await containers.restore();
+  const ids = containers.networkIds();
+  await network.reconcile(ids.running, ids.known);
 
   // Stale wrapper scripts go only now, before any reload can run; those that
   // containers surviving the restart still run on are kept.
@@ -195,6 +213,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...registryRoutes({ login: (auth, signal) => login(registry.get(), auth, signal) }),
     ...imageRoutes(images),
     ...containerRoutes(containers),
+    ...networkRoutes(network),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
     ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top }),
   ];
@@ -221,6 +240,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       });
     }
   } catch (err) {
+    await network.shutdown().catch(() => undefined);
     return abortStart(err);
   }
 
@@ -234,6 +254,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       await containers
         .shutdown({ liveRestore: last.liveRestore, timeout: last.shutdownTimeout })
         .catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containers failed'));
+      await network.shutdown(last.liveRestore).catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'tearing networking down failed'));
       await plugins.shutdown().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping plugins failed'));
       images.close();
       await fifoPool.close().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'removing spare FIFOs failed'));

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync, rmdirSync, existsSync
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
+import { cleanupHostNetwork } from './network.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root (this file runs from dist/test/helpers). */
@@ -79,8 +80,12 @@ export async function startBerthd(opts: StartOptions = {}): Promise<BerthdHandle
   const writeConfig = (config: Record<string, unknown> | string): void => {
     writeFileSync(configFile, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
   };
-  if (opts.config !== undefined) writeConfig(opts.config);
-  else if (!existsSync(configFile)) writeConfig({});
+  // The host's forwarding setting stays as it was (the traffic rule): a test
+  // that wants dockerd's ip-forward says so.
+  const withHostDefaults = (c: Record<string, unknown> | string): Record<string, unknown> | string =>
+    typeof c === 'string' || 'ip-forward' in c ? c : { 'ip-forward': false, ...c };
+  if (opts.config !== undefined) writeConfig(withHostDefaults(opts.config));
+  else if (!existsSync(configFile)) writeConfig(withHostDefaults({}));
 
   const args = [
     '--data-root', dataRoot,
@@ -133,6 +138,7 @@ export async function startBerthd(opts: StartOptions = {}): Promise<BerthdHandle
       live.delete(handle);
       await stopChild(child, 'SIGTERM', 20_000);
       killRootProcesses(root);
+      cleanupHostNetwork(dataRoot);
       await unmountUnder(root);
       rmSync(root, { recursive: true, force: true });
     },

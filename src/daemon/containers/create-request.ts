@@ -130,7 +130,14 @@ export function parseCreateBody(body: unknown): CreateRequest {
   checkFields(restart, { Name: 'string', MaximumRetryCount: 'int' }, 'HostConfig.RestartPolicy.');
   const image = str(obj, 'Image');
   if (image === '') throw invalidParameter('config.Image must be set: say which image the container runs');
-  return { config: readConfig(obj, image), hostConfig: readHostConfig(host, restart) };
+  const req: CreateRequest = { config: readConfig(obj, image), hostConfig: readHostConfig(host, restart) };
+  const networking = obj.NetworkingConfig as { EndpointsConfig?: unknown } | null | undefined;
+  const endpoints = networking?.EndpointsConfig;
+  if (endpoints !== undefined && endpoints !== null) {
+    if (typeof endpoints !== 'object' || Array.isArray(endpoints)) throw invalidParameter('NetworkingConfig.EndpointsConfig must be an object of network name to endpoint settings');
+    req.endpoints = endpoints as CreateRequest['endpoints'];
+  }
+  return req;
 }
 
 function readConfig(obj: Json, image: string): ContainerConfig {

@@ -16,6 +16,7 @@ import { newContainerId, normalizeName, randomName, shortId } from './names.js';
 import { nowTimestamp } from './status.js';
 import { SNAPSHOTTER, ZERO_TIME, type ContainerRecordState } from './types.js';
 import { checkNetworkMode, validateContainer } from './validate.js';
+import { networkFacts } from './network.js';
 
 export interface CreateResult {
   Id: string;
@@ -51,7 +52,8 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
   const wantName = requestedName === undefined || requestedName === '' ? undefined : normalizeName(requestedName);
   const host = req.hostConfig;
   host.Runtime = validateRuntimeName(snapshot, host.Runtime);
-  checkNetworkMode(host.NetworkMode);
+  const net = ctx.deps.network;
+  checkNetworkMode(host.NetworkMode, net !== undefined);
   refuseStorageOpt(host.StorageOpt);
   // Configurations built before log drivers were configurable name none: json-file.
   host.LogConfig = createLogConfig(host.LogConfig, { driver: snapshot.config.logDriver || 'json-file', opts: snapshot.config.logOpts ?? {} });
@@ -62,7 +64,8 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
     const image = await ctx.deps.images.resolveForContainer(req.config.Image);
     const config = mergeImageConfig(req.config, image.config);
     if (config.Hostname === '') config.Hostname = host.NetworkMode === 'host' ? hostname() : shortId(id);
-    const { path, args } = validateContainer(config, host);
+    const { path, args } = validateContainer(config, host, net !== undefined);
+    if (net !== undefined) await net.prepare(networkFacts(id, name, config, host), req.endpoints, host);
 
     const dir = ctx.store.dir(id);
     const etc = etcPaths(dir);
@@ -121,6 +124,7 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
     ]);
     const failed = steps.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
+      await net?.forget(id).catch(() => undefined);
       if (steps[0].status === 'fulfilled') await ctx.client.containers.delete(id).catch(() => undefined);
       await ctx.deps.images.removeRootfs(id).catch(() => undefined);
       await ctx.store.remove(id).catch(() => undefined);
@@ -130,6 +134,7 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
     c.publish('create');
     return { Id: id, Warnings: [] };
   } catch (err) {
+    if (!ctx.registry.all().some((x) => x.id === id)) await net?.forget(id).catch(() => undefined);
     ctx.registry.releaseName(name, id);
     throw err;
   }

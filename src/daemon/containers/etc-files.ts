@@ -28,8 +28,16 @@ const LOCAL_HOSTS = [
 ];
 
 /** hosts for a container with its own network namespace (loopback only). */
-export function hostsFile(extraHosts: readonly string[]): string {
-  return [...LOCAL_HOSTS, ...extraHostLines(extraHosts)].join('\n') + '\n';
+export function hostsFile(extraHosts: readonly string[], ownLines: readonly string[] = []): string {
+  return [...LOCAL_HOSTS, ...extraHostLines(extraHosts), ...ownLines].join('\n') + '\n';
+}
+
+/** What the network module adds: the container's own address line, --add-host with host-gateway resolved. */
+export interface EtcNetwork {
+  hostsLines?: string[];
+  extraHosts?: string[];
+  /** name servers in place of the host's (the embedded resolver on user-defined networks) */
+  nameservers?: string[];
 }
 
 /** --add-host NAME:IP entries as hosts lines. */
@@ -81,11 +89,12 @@ export async function writeEtcFiles(
   config: Pick<ContainerConfig, 'Hostname'>,
   host: HostConfig,
   hostFiles: HostFiles = {},
+  net: EtcNetwork = {},
 ): Promise<void> {
   const hostNetwork = host.NetworkMode === 'host';
   const hostResolv = await readOr(hostFiles.resolvConf ?? '/etc/resolv.conf', '');
-  const extra = host.ExtraHosts ?? [];
-  let hosts = hostsFile(extra);
+  const extra = net.extraHosts ?? host.ExtraHosts ?? [];
+  let hosts = hostsFile(extra, net.hostsLines);
   if (hostNetwork) {
     const own = (await readOr(hostFiles.hosts ?? '/etc/hosts', hosts)).trimEnd();
     hosts = [own, ...extraHostLines(extra)].join('\n') + '\n';
@@ -93,6 +102,12 @@ export async function writeEtcFiles(
   await Promise.all([
     writeFile(paths.hostname, `${config.Hostname}\n`, { mode: 0o644 }),
     writeFile(paths.hosts, hosts, { mode: 0o644 }),
-    writeFile(paths.resolvConf, resolvConf(hostResolv, hostNetwork, host), { mode: 0o644 }),
+    writeFile(
+      paths.resolvConf,
+      net.nameservers === undefined
+        ? resolvConf(hostResolv, hostNetwork, host)
+        : resolvConf(hostResolv, false, { Dns: net.nameservers, DnsSearch: host.DnsSearch, DnsOptions: host.DnsOptions.length > 0 ? host.DnsOptions : ['ndots:0'] }),
+      { mode: 0o644 },
+    ),
   ]);
 }

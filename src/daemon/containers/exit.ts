@@ -56,6 +56,7 @@ export async function handleInitExit(ctx: ServiceContext, c: Container, report: 
     const io = c.io;
     c.io = undefined;
     await io?.close().catch((err: unknown) => ctx.log.warn({ err, container: c.id }, 'closing container I/O failed'));
+    await ctx.deps.network?.tearDown(c.id).catch((err: unknown) => ctx.log.warn({ err, container: c.id }, 'tearing down the network of container %s failed', c.id));
     const startedMs = timestampMs(s.StartedAt);
     Object.assign(s, {
       Running: false,

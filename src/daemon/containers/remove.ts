@@ -71,6 +71,7 @@ export async function removeContainer(ctx: ServiceContext, c: Container, opts: R
     const io = c.io;
     c.io = undefined;
     await io?.close().catch(() => undefined);
+    await ctx.deps.network?.forget(c.id).catch((err: unknown) => ctx.log.warn({ err, container: c.id }, 'forgetting the network of container %s failed', c.id));
     await Promise.all([ctx.store.remove(c.id), rm(c.execDir, { recursive: true, force: true }).catch(() => undefined)]);
     ctx.registry.delete(c);
     c.removed = true;

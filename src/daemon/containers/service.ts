@@ -21,6 +21,8 @@ import { attachContainer, containerLogs, waitFor, type LogsOptions, type WaitCon
 import { renameContainer, pruneContainers, type PruneResult } from './admin.js';
 import type { ContainerServiceDeps } from './types.js';
 import { inspectView, listView, type ListEntry } from './views.js';
+import { containerFacts, containerRef } from './network.js';
+import type { ContainerRef } from '../../network/index.js';
 
 export interface ContainerAttachOptions {
   stdin: boolean;
@@ -170,7 +172,7 @@ export class ContainerService {
 
   inspect(ref: string): Record<string, unknown> {
     const c = this.get(ref);
-    return inspectView(c, this.ctx.hooks.execIds?.(c.id) ?? null);
+    return inspectView(c, this.ctx.hooks.execIds?.(c.id) ?? null, this.ctx.deps.network?.settingsView(containerFacts(c), c.isRunning()));
   }
 
   list(opts: ListOptions): ListEntry[] {
@@ -183,7 +185,7 @@ export class ContainerService {
       if (c.removed) continue;
       if (!all && !c.isRunning()) continue;
       if (!filter.test(c)) continue;
-      const entry = listView(c, now);
+      const entry = listView(c, now, this.ctx.deps.network?.listView(containerFacts(c), c.isRunning()));
       if (opts.size) {
         entry.SizeRw = 0;
         entry.SizeRootFs = 0;
@@ -227,6 +229,18 @@ export class ContainerService {
       }
     }
     return paths;
+  }
+
+  /** A container as the network routes see it (connect, disconnect, container: mode). */
+  networkRef(ref: string): ContainerRef {
+    const c = this.get(ref);
+    return containerRef(c, this.ctx.store.dir(c.id));
+  }
+
+  /** Ids of running and of all containers, for the network module's start-up reconciliation. Call after restore(). */
+  networkIds(): { running: Set<string>; known: Set<string> } {
+    const all = this.ctx.registry.all().filter((c) => !c.removed);
+    return { running: new Set(all.filter((c) => c.isRunning()).map((c) => c.id)), known: new Set(all.map((c) => c.id)) };
   }
 
   /** Number of containers in each state, for `docker info`. */

@@ -30,6 +30,8 @@ export interface SpecInput {
   etc: { hosts: string; hostname: string; resolvConf: string };
   /** the host runs the unified cgroup hierarchy: give the container its own cgroup namespace */
   cgroupV2?: boolean;
+  /** the network namespace berth made (or another container's) for the task to join */
+  netnsPath?: string;
 }
 
 export interface OciProcess {
@@ -116,10 +118,11 @@ function mounts(input: SpecInput): OciMount[] {
     .concat(user);
 }
 
-function namespaces(input: SpecInput): Array<{ type: string }> {
+function namespaces(input: SpecInput): Array<{ type: string; path?: string }> {
   const host = input.hostConfig;
-  const ns: Array<{ type: string }> = [{ type: 'mount' }];
-  if (!isHostNetwork(host)) ns.push({ type: 'network' });
+  const ns: Array<{ type: string; path?: string }> = [{ type: 'mount' }];
+  if (input.netnsPath !== undefined) ns.push({ type: 'network', path: input.netnsPath });
+  else if (!isHostNetwork(host)) ns.push({ type: 'network' });
   if (host.UTSMode !== 'host') ns.push({ type: 'uts' });
   if (host.PidMode !== 'host') ns.push({ type: 'pid' });
   if (host.IpcMode !== 'host') ns.push({ type: 'ipc' });

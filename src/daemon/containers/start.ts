@@ -17,6 +17,7 @@ import { buildSpec, type OciSpec } from './spec.js';
 import { nowTimestamp } from './status.js';
 import { SNAPSHOTTER, type LockedRuntime } from './types.js';
 import { resolveUser } from './user.js';
+import { containerFacts, resolveHostGateway } from './network.js';
 
 // cgroup.controllers exists only at the root of a unified (v2) hierarchy.
 const CGROUP_V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -39,8 +40,14 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
   if (passwd !== undefined) files.passwd = passwd;
   if (group !== undefined) files.group = group;
   const user = resolveUser(s.Config.User, files, s.HostConfig.GroupAdd ?? []);
-  const etc = etcPaths(ctx.store.dir(c.id));
-  await writeEtcFiles(etc, s.Config, s.HostConfig, ctx.deps.hostFiles);
+  let etc = etcPaths(ctx.store.dir(c.id));
+  const net = ctx.deps.network;
+  const sandbox = net === undefined ? undefined : await net.setUp(containerFacts(c));
+  if (sandbox?.joinedEtc !== undefined) etc = sandbox.joinedEtc;
+  else {
+    const extraHosts = net === undefined ? undefined : resolveHostGateway(s.HostConfig.ExtraHosts ?? [], net.hostGateway());
+    await writeEtcFiles(etc, s.Config, s.HostConfig, ctx.deps.hostFiles, { hostsLines: sandbox?.hostsLines ?? [], ...(extraHosts !== undefined ? { extraHosts } : {}), ...(sandbox?.nameservers !== undefined ? { nameservers: sandbox.nameservers } : {}) });
+  }
   return buildSpec({
     id: c.id,
     namespace: ctx.deps.namespace,
@@ -51,6 +58,7 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
     user,
     etc,
     cgroupV2: CGROUP_V2,
+    ...(sandbox?.netnsPath !== undefined ? { netnsPath: sandbox.netnsPath } : {}),
   });
 }
 
@@ -137,8 +145,13 @@ async function runTask(ctx: ServiceContext, c: Container, snapshot: Snapshot): P
   const s = c.state;
   const shim = resolveRuntime(snapshot, s.HostConfig.Runtime);
   const mounts = await rootfsMounts(ctx, c);
-  const spec = await buildContainerSpec(ctx, c, mounts);
-  await upsertRecord(ctx, c, shim, spec);
+  // A start that fails after the sandbox was made leaves no namespace, endpoint or port behind.
+  const undoNetwork = async (err: unknown): Promise<never> => {
+    await ctx.deps.network?.tearDown(c.id).catch(() => undefined);
+    throw err;
+  };
+  const spec = await buildContainerSpec(ctx, c, mounts).catch(undoNetwork);
+  await upsertRecord(ctx, c, shim, spec).catch(undoNetwork);
 
   let io: ProcessIO | undefined;
   let created = false;
@@ -185,7 +198,7 @@ async function runTask(ctx: ServiceContext, c: Container, snapshot: Snapshot): P
     if (created) await ctx.client.tasks.delete(c.id).catch(() => undefined);
     c.io = undefined;
     await io?.close().catch(() => undefined);
-    throw err;
+    await undoNetwork(err);
   }
 }
 

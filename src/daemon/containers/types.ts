@@ -6,6 +6,8 @@ import type { EventBus } from '../../events/index.js';
 import type { Logger } from '../../log/index.js';
 import type { ImageConfig, ResolvedImage } from '../images/index.js';
 import type { LogReader, OpenIOOptions, ProcessIO } from '../io/types.js';
+import type { EndpointConfigBody } from '../../network/index.js';
+import type { NetworkBackend } from './network.js';
 
 /** Docker's container `Config` (the top level of a create body minus HostConfig). */
 export interface ContainerConfig {
@@ -83,6 +85,8 @@ export interface HostConfig {
 export interface CreateRequest {
   config: ContainerConfig;
   hostConfig: HostConfig;
+  /** NetworkingConfig.EndpointsConfig: network name → endpoint settings */
+  endpoints?: Record<string, EndpointConfigBody>;
 }
 
 /** The runtime locked in at start (SPEC §1.3): never re-resolved afterwards. */
@@ -168,6 +172,8 @@ export interface ContainerServiceDeps {
   liveRestore?: boolean;
   /** override of the host's /etc/resolv.conf and /etc/hosts (tests) */
   hostFiles?: { resolvConf?: string; hosts?: string };
+  /** bridge networking; without it the default bridge behaves like none */
+  network?: NetworkBackend;
 }
 
 export const SNAPSHOTTER = 'overlayfs';

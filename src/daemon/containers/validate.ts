@@ -15,8 +15,9 @@ function nonEmpty(v: unknown): boolean {
   return Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null && v !== '';
 }
 
-export function checkNetworkMode(mode: string): void {
-  if (NETWORK_MODES.has(mode)) return;
+export function checkNetworkMode(mode: string, delegated = false): void {
+  // With the network module, it checks networks and container: modes itself.
+  if (NETWORK_MODES.has(mode) || delegated) return;
   if (mode.startsWith('container:')) {
     throw invalidParameter(`network mode ${mode} is not supported by berth: use none or host`);
   }
@@ -27,7 +28,7 @@ function checkUnsupported(host: HostConfig): void {
   const unsupported: Array<[string, string]> = [
     ['Mounts', 'use -v /host/path:/container/path bind mounts'],
     ['VolumesFrom', 'volumes are not supported'],
-    ['Links', 'links need a bridge network'],
+    ['Links', 'links are legacy: use a user-defined network, where containers find each other by name'],
     ['Devices', 'device mappings are not supported'],
     ['DeviceRequests', 'device requests are not supported'],
   ];
@@ -53,8 +54,8 @@ function checkHostname(name: string, what: string): void {
 }
 
 /** Checks a merged config; returns the container's Path and Args. */
-export function validateContainer(config: ContainerConfig, host: HostConfig): { path: string; args: string[] } {
-  checkNetworkMode(host.NetworkMode);
+export function validateContainer(config: ContainerConfig, host: HostConfig, networkDelegated = false): { path: string; args: string[] } {
+  checkNetworkMode(host.NetworkMode, networkDelegated);
   checkUnsupported(host);
   checkEnv(config.Env);
   if (config.WorkingDir !== '' && !config.WorkingDir.startsWith('/')) {

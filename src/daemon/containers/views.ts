@@ -58,7 +58,8 @@ export function mountsView(host: HostConfig): Array<Record<string, unknown>> {
   return (host.Binds ?? []).map((b) => parseBind(b).view);
 }
 
-export function inspectView(c: Container, execIds: string[] | null): Record<string, unknown> {
+/** `net`: the network module's NetworkSettings, when it runs. */
+export function inspectView(c: Container, execIds: string[] | null, net?: Record<string, unknown>): Record<string, unknown> {
   const s = c.state;
   return {
     Id: s.Id,
@@ -83,7 +84,7 @@ export function inspectView(c: Container, execIds: string[] | null): Record<stri
     GraphDriver: { Data: null, Name: 'overlayfs' },
     Mounts: mountsView(s.HostConfig),
     Config: s.Config,
-    NetworkSettings: networkSettings(s),
+    NetworkSettings: net ?? networkSettings(s),
   };
 }
 
@@ -105,7 +106,7 @@ export interface ListEntry {
   Mounts: unknown[];
 }
 
-export function listView(c: Container, nowMs: number): ListEntry {
+export function listView(c: Container, nowMs: number, net?: { Ports: unknown[]; Networks: Record<string, unknown> }): ListEntry {
   const s = c.state;
   return {
     Id: s.Id,
@@ -114,12 +115,12 @@ export function listView(c: Container, nowMs: number): ListEntry {
     ImageID: s.Image,
     Command: commandLine(s.Path, s.Args),
     Created: Math.floor(timestampMs(s.Created) / 1000),
-    Ports: [],
+    Ports: net?.Ports ?? [],
     Labels: s.Config.Labels,
     State: c.stateName(),
     Status: statusText(s.State, c.removing, nowMs),
     HostConfig: { NetworkMode: s.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: { [networkName(s.HostConfig)]: endpoint() } },
+    NetworkSettings: { Networks: net?.Networks ?? { [networkName(s.HostConfig)]: endpoint() } },
     Mounts: mountsView(s.HostConfig),
   };
 }

@@ -1,0 +1,222 @@
+// The embedded name server at 127.0.0.11 for containers on user-defined
+// networks, as on dockerd. Its sockets are bound inside each container's
+// namespace by a short-lived helper (nsenter + node) that hands them to
+// berthd over IPC; berthd answers names of the container's networks and
+// relays every other question to the upstream servers, from its own
+// namespace.
+import { spawn } from 'node:child_process';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Server, Socket } from 'node:net';
+import * as packet from 'dns-packet';
+import { internal } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+
+export const RESOLVER_IP = '127.0.0.11';
+const TTL = 600;
+const UPSTREAM_TIMEOUT_MS = 4000;
+const RCODE_SERVFAIL = 2;
+const RCODE_REFUSED = 5;
+
+export interface Upstream {
+  host: string;
+  port: number;
+}
+
+/** What the resolver asks of the network service. */
+export interface NameSource {
+  /** addresses of a name on the container's networks; undefined when the name is not one of theirs */
+  lookup(containerId: string, name: string): string[] | undefined;
+  /** where other names go for this container */
+  upstreams(containerId: string): Upstream[];
+}
+
+/** "1.2.3.4" or "1.2.3.4:5353" → upstream. */
+export function parseUpstream(text: string): Upstream {
+  const i = text.lastIndexOf(':');
+  if (i > 0 && !text.includes('::')) return { host: text.slice(0, i), port: Number(text.slice(i + 1)) };
+  return { host: text, port: 53 };
+}
+
+/** nameserver lines of a resolv.conf. */
+export function resolvConfServers(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .slice(0, 3);
+}
+
+function shuffle<T>(a: T[]): T[] {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/**
+ * The answer to a question about a name the container's networks own (pure):
+ * A records (shuffled), and NOERROR without answers for other types of a
+ * known name. undefined: not ours, to be forwarded.
+ */
+export function localAnswer(query: packet.DecodedPacket, lookup: (name: string) => string[] | undefined): Buffer | undefined {
+  const q = query.questions?.[0];
+  if (q === undefined || (query.questions?.length ?? 0) !== 1) return undefined;
+  const name = q.name.replace(/\.$/, '').toLowerCase();
+  const ips = lookup(name);
+  if (ips === undefined) return undefined;
+  const answers: packet.Answer[] = q.type === 'A' ? shuffle([...ips]).map((ip) => ({ type: 'A', name: q.name, ttl: TTL, class: 'IN', data: ip })) : [];
+  return packet.encode({
+    type: 'response',
+    id: query.id ?? 0,
+    flags: packet.AUTHORITATIVE_ANSWER | packet.RECURSION_AVAILABLE | (query.flag_rd ? packet.RECURSION_DESIRED : 0),
+    questions: [q],
+    answers,
+  });
+}
+
+/** An error answer (SERVFAIL, REFUSED) to a raw query. */
+export function errorAnswer(raw: Buffer, rcode: number): Buffer | undefined {
+  try {
+    const q = packet.decode(raw);
+    return packet.encode({ type: 'response', id: q.id ?? 0, flags: packet.RECURSION_AVAILABLE | (q.flag_rd ? packet.RECURSION_DESIRED : 0) | rcode, questions: q.questions ?? [] });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Relays a raw query over UDP to the first upstream that answers. */
+function forward(raw: Buffer, upstreams: readonly Upstream[]): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    if (upstreams.length === 0) return resolve(undefined);
+    const sock = createSocket('udp4');
+    let done = false;
+    const finish = (b: Buffer | undefined): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.close();
+      resolve(b);
+    };
+    const timer = setTimeout(() => finish(undefined), UPSTREAM_TIMEOUT_MS);
+    sock.on('message', (msg) => finish(msg));
+    sock.on('error', () => finish(undefined));
+    for (const u of upstreams) sock.send(raw, u.port, u.host);
+  });
+}
+
+// Bound inside the namespace and handed over; the helper exits when berthd
+// says it has both sockets.
+const HELPER = `
+const dgram = require('node:dgram'); const net = require('node:net');
+const fail = (e) => { process.stderr.write(String(e && e.message || e)); process.exit(1); };
+const u = dgram.createSocket('udp4'); u.on('error', fail);
+u.bind({ address: '${RESOLVER_IP}', port: 53, exclusive: false }, () => {
+  const t = net.createServer(); t.on('error', fail);
+  t.listen({ host: '${RESOLVER_IP}', port: 53, exclusive: false }, () => {
+    process.on('message', () => process.exit(0));
+    process.send('udp', u, {}, () => process.send('tcp', t));
+  });
+});`;
+
+interface Bound {
+  udp?: UdpSocket;
+  tcp?: Server;
+}
+
+export class EmbeddedDns {
+  private readonly bound = new Map<string, Bound>();
+
+  constructor(
+    private readonly names: NameSource,
+    private readonly log: Logger,
+  ) {}
+
+  private async answer(containerId: string, raw: Buffer): Promise<Buffer | undefined> {
+    let query: packet.DecodedPacket;
+    try {
+      query = packet.decode(raw);
+    } catch {
+      return undefined;
+    }
+    const local = localAnswer(query, (name) => this.names.lookup(containerId, name));
+    if (local !== undefined) return local;
+    const ups = this.names.upstreams(containerId);
+    if (ups.length === 0) return errorAnswer(raw, RCODE_REFUSED);
+    return (await forward(raw, ups)) ?? errorAnswer(raw, RCODE_SERVFAIL);
+  }
+
+  /** Binds 127.0.0.11:53 (UDP and TCP) in the container's namespace and serves it. */
+  async open(containerId: string, netns: string): Promise<void> {
+    this.close(containerId);
+    const bound: Bound = {};
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('nsenter', [`--net=${netns}`, process.execPath, '-e', HELPER], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      let err = '';
+      child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('message', (m: unknown, handle: unknown) => {
+        if (m === 'udp') bound.udp = handle as UdpSocket;
+        if (m === 'tcp') bound.tcp = handle as Server;
+        if (bound.udp !== undefined && bound.tcp !== undefined) {
+          child.send('done');
+          resolve();
+        }
+      });
+      child.on('error', (e) => reject(internal(`cannot start the name server of container ${containerId}: ${e.message}`, e)));
+      child.on('exit', (code) => {
+        if (bound.udp === undefined || bound.tcp === undefined) {
+          reject(internal(`cannot bind ${RESOLVER_IP}:53 in the namespace of container ${containerId}: ${err.trim() || `helper exit ${code}`}`));
+        }
+      });
+    }).catch((e: unknown) => {
+      bound.udp?.close();
+      bound.tcp?.close();
+      throw e;
+    });
+    const udp = bound.udp!;
+    udp.on('message', (msg, rinfo) => {
+      void this.answer(containerId, msg).then((reply) => {
+        if (reply !== undefined) udp.send(reply, rinfo.port, rinfo.address, () => undefined);
+      });
+    });
+    udp.on('error', (e) => this.log.debug({ err: e.message, container: containerId }, 'resolver UDP socket error'));
+    bound.tcp!.on('connection', (s: Socket) => this.serveTcp(containerId, s));
+    this.bound.set(containerId, bound);
+  }
+
+  private serveTcp(containerId: string, s: Socket): void {
+    let buf = Buffer.alloc(0);
+    s.setTimeout(10_000, () => s.destroy());
+    s.on('error', () => s.destroy());
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const len = buf.readUInt16BE(0);
+        const msg = buf.subarray(2, 2 + len);
+        buf = buf.subarray(2 + len);
+        void this.answer(containerId, Buffer.from(msg)).then((reply) => {
+          if (reply === undefined || s.destroyed) return;
+          const head = Buffer.alloc(2);
+          head.writeUInt16BE(reply.length);
+          s.write(Buffer.concat([head, reply]));
+        });
+      }
+    });
+  }
+
+  has(containerId: string): boolean {
+    return this.bound.has(containerId);
+  }
+
+  close(containerId: string): void {
+    const b = this.bound.get(containerId);
+    if (b === undefined) return;
+    this.bound.delete(containerId);
+    b.udp?.close();
+    b.tcp?.close();
+  }
+
+  closeAll(): void {
+    for (const id of [...this.bound.keys()]) this.close(id);
+  }
+}

@@ -1,0 +1,100 @@
+// Network state on disk, as plain JSON: network definitions and container
+// attachments under <data-root>/network (they survive a reboot), sandboxes
+// (namespace, endpoints, held ports) under <exec-root>/network (they do not).
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../atomicfile/index.js';
+import type { ContainerNetworks, NetworkRecord, SandboxRecord } from './types.js';
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+async function ids(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => n.slice(0, -5));
+  } catch {
+    return [];
+  }
+}
+
+export class NetworkStore {
+  readonly networksDir: string;
+  readonly containersDir: string;
+  readonly sandboxesDir: string;
+  readonly netnsDir: string;
+  readonly ipamDir: string;
+  readonly cniCacheDir: string;
+
+  constructor(dataRoot: string, execRoot: string) {
+    this.networksDir = join(dataRoot, 'network', 'networks');
+    this.containersDir = join(dataRoot, 'network', 'containers');
+    this.sandboxesDir = join(execRoot, 'network', 'sandboxes');
+    this.netnsDir = join(execRoot, 'network', 'netns');
+    this.ipamDir = join(execRoot, 'network', 'ipam');
+    this.cniCacheDir = join(execRoot, 'network', 'cni-cache');
+  }
+
+  async init(): Promise<void> {
+    for (const d of [this.networksDir, this.containersDir, this.sandboxesDir, this.netnsDir, this.ipamDir]) await mkdir(d, { recursive: true });
+  }
+
+  netnsPath(containerId: string): string {
+    return join(this.netnsDir, containerId);
+  }
+
+  async loadNetworks(): Promise<NetworkRecord[]> {
+    const out: NetworkRecord[] = [];
+    for (const id of await ids(this.networksDir)) {
+      const n = await readJson<NetworkRecord>(join(this.networksDir, `${id}.json`));
+      if (n !== undefined) out.push(n);
+    }
+    return out;
+  }
+
+  saveNetwork(n: NetworkRecord): Promise<void> {
+    return writeFileAtomic(join(this.networksDir, `${n.Id}.json`), JSON.stringify(n, null, 1), { mode: 0o600 });
+  }
+
+  removeNetwork(id: string): Promise<void> {
+    return rm(join(this.networksDir, `${id}.json`), { force: true });
+  }
+
+  async loadContainers(): Promise<Map<string, ContainerNetworks>> {
+    const out = new Map<string, ContainerNetworks>();
+    for (const id of await ids(this.containersDir)) {
+      const c = await readJson<ContainerNetworks>(join(this.containersDir, `${id}.json`));
+      if (c !== undefined) out.set(id, c);
+    }
+    return out;
+  }
+
+  saveContainer(id: string, c: ContainerNetworks): Promise<void> {
+    return writeFileAtomic(join(this.containersDir, `${id}.json`), JSON.stringify(c), { mode: 0o600 });
+  }
+
+  removeContainer(id: string): Promise<void> {
+    return rm(join(this.containersDir, `${id}.json`), { force: true });
+  }
+
+  async loadSandboxes(): Promise<Map<string, SandboxRecord>> {
+    const out = new Map<string, SandboxRecord>();
+    for (const id of await ids(this.sandboxesDir)) {
+      const s = await readJson<SandboxRecord>(join(this.sandboxesDir, `${id}.json`));
+      if (s !== undefined) out.set(id, s);
+    }
+    return out;
+  }
+
+  saveSandbox(id: string, s: SandboxRecord): Promise<void> {
+    return writeFileAtomic(join(this.sandboxesDir, `${id}.json`), JSON.stringify(s), { mode: 0o600 });
+  }
+
+  removeSandbox(id: string): Promise<void> {
+    return rm(join(this.sandboxesDir, `${id}.json`), { force: true });
+  }
+}
