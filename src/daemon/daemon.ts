@@ -23,6 +23,8 @@ import { containerRoutes } from '../api/routes/containers.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
+import { volumeRoutes } from '../api/routes/volumes.js';
+import { VolumeService } from '../volumes/index.js';
 
 export interface DaemonOptions {
   store: ConfigStore;
@@ -127,10 +129,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const fifoPool = await FifoPool.open(join(config.execRoot, 'fifo-pool'), { logger: ioLogger });
   const openIO: ProcessIOOpener = (o) => openProcessIO(o, ioLogger, (path) => fifoPool.make(path));
   const execs = new ExecService({ logger: logger.child({ component: 'exec' }), openProcessIO: openIO });
+  const volumes = new VolumeService({ dataRoot: config.dataRoot, events, logger: logger.child({ component: 'volumes' }) });
+  await volumes.init();
   const containers = new ContainerService({
     client,
     configStore: store,
     images,
+    volumes,
     io: { openProcessIO: openIO, readLogs },
     events,
     logger: logger.child({ component: 'containers' }),
@@ -141,6 +146,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
   containers.setHooks({ execIds: (id) => execs.runningExecIds(id), removed: (id) => execs.forgetContainer(id) });
   images.setUsageCheck((id) => containers.imageUsers(id));
+  volumes.setUsers(() => containers.volumeUsers());
   await containers.restore();
 
   // Stale wrapper scripts go only now, before any reload can run; those that
@@ -181,6 +187,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...pluginRoutes(plugins),
     ...imageRoutes(images),
     ...containerRoutes(containers),
+    ...volumeRoutes(volumes),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
     ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top }),
   ];
@@ -209,6 +216,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       await containers
         .shutdown({ liveRestore: last.liveRestore, timeout: last.shutdownTimeout })
         .catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containers failed'));
+      if (!last.liveRestore) await volumes.shutdown().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'unmounting volumes failed'));
       await plugins.shutdown().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping plugins failed'));
       images.close();
       await fifoPool.close().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'removing spare FIFOs failed'));

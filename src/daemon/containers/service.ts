@@ -229,6 +229,21 @@ export class ContainerService {
     return paths;
   }
 
+  /** Volume name → ids of the containers (running or not) whose mounts name it. */
+  volumeUsers(): Map<string, string[]> {
+    const users = new Map<string, string[]>();
+    for (const c of this.ctx.registry.all()) {
+      if (c.removed) continue;
+      for (const p of c.state.MountPoints ?? []) {
+        if (p.Type !== 'volume' || p.Name === '') continue;
+        const ids = users.get(p.Name) ?? [];
+        if (!ids.includes(c.id)) ids.push(c.id);
+        users.set(p.Name, ids);
+      }
+    }
+    return users;
+  }
+
   /** Number of containers in each state, for `docker info`. */
   counts(): { total: number; running: number; paused: number; stopped: number } {
     let running = 0;

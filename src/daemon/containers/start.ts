@@ -16,6 +16,7 @@ import { buildSpec, type OciSpec } from './spec.js';
 import { nowTimestamp } from './status.js';
 import { SNAPSHOTTER, type LockedRuntime } from './types.js';
 import { resolveUser } from './user.js';
+import { mountPointsOf } from './mounts.js';
 
 // cgroup.controllers exists only at the root of a unified (v2) hierarchy.
 const CGROUP_V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -40,6 +41,8 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
   const user = resolveUser(s.Config.User, files, s.HostConfig.GroupAdd ?? []);
   const etc = etcPaths(ctx.store.dir(c.id));
   await writeEtcFiles(etc, s.Config, s.HostConfig, ctx.deps.hostFiles);
+  const mountPoints = mountPointsOf(s);
+  await ctx.deps.volumes?.prepareStart(mountPoints);
   return buildSpec({
     id: c.id,
     namespace: ctx.deps.namespace,
@@ -49,6 +52,7 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
     args: s.Args,
     user,
     etc,
+    mountPoints,
     cgroupV2: CGROUP_V2,
   });
 }

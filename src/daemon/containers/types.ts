@@ -6,6 +6,7 @@ import type { EventBus } from '../../events/index.js';
 import type { Logger } from '../../log/index.js';
 import type { ImageConfig, ResolvedImage } from '../images/index.js';
 import type { LogReader, OpenIOOptions, ProcessIO } from '../io/types.js';
+import type { MountPoint } from '../../volumes/index.js';
 
 /** Docker's container `Config` (the top level of a create body minus HostConfig). */
 export interface ContainerConfig {
@@ -131,6 +132,8 @@ export interface ContainerRecordState {
   ResolvConfPath: string;
   HostnamePath: string;
   HostsPath: string;
+  /** volumes, binds and tmpfs planned at create (records from before volumes existed have none) */
+  MountPoints?: MountPoint[];
   /** bumped at every write; lets a reader tell two versions apart */
   Version: number;
 }
@@ -149,6 +152,14 @@ export interface IoBackend {
   readLogs: LogReader;
 }
 
+/** What the container module needs from the volume service. */
+export interface VolumeBackend {
+  attach(containerId: string, points: MountPoint[], rootfs: readonly Mount[], tmpRoot: string): Promise<void>;
+  settle(containerId: string): void;
+  prepareStart(points: readonly MountPoint[]): Promise<void>;
+  release(containerId: string, points: readonly MountPoint[], removeAnonymous: boolean): Promise<void>;
+}
+
 export interface ConfigSource {
   current(): Snapshot;
 }
@@ -159,6 +170,8 @@ export interface ContainerServiceDeps {
   configStore: ConfigSource;
   images: ImageBackend;
   io: IoBackend;
+  /** named and anonymous volumes; without it only binds and tmpfs work */
+  volumes?: VolumeBackend;
   events: EventBus;
   logger: Logger;
   dataRoot: string;
