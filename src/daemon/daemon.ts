@@ -24,6 +24,8 @@ import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
 import { volumeRoutes } from '../api/routes/volumes.js';
+import { archiveRoutes } from '../api/routes/archive.js';
+import { ContainerFiles } from '../containerfs/index.js';
 import { VolumeService } from '../volumes/index.js';
 
 export interface DaemonOptions {
@@ -181,6 +183,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return outcome;
   };
 
+  const files = new ContainerFiles(join(config.dataRoot, 'tmp'));
   const routes: Route[] = [
     ...systemRoutes(system, events),
     ...reloadRoutes({ reload: async () => reloadView(await reload()) }),
@@ -188,6 +191,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...imageRoutes(images),
     ...containerRoutes(containers),
     ...volumeRoutes(volumes),
+    ...archiveRoutes({
+      statPath: (ref, path) => files.stat(containers.fileTarget(ref), path),
+      getArchive: (ref, path) => files.get(containers.fileTarget(ref), path),
+      putArchive: (ref, path, body, o) => files.put(containers.fileTarget(ref), path, body, o),
+      export: (ref) => files.export(containers.fileTarget(ref)),
+      changes: (ref) => files.changes(containers.fileTarget(ref)),
+    }),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
     ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top }),
   ];

@@ -19,7 +19,12 @@ import { startContainer } from './start.js';
 import { killContainer, pauseContainer, stopContainer, unpauseContainer, type StopOptions } from './stop.js';
 import { attachContainer, containerLogs, waitFor, type LogsOptions, type WaitCondition } from './streams.js';
 import { renameContainer, pruneContainers, type PruneResult } from './admin.js';
-import type { ContainerServiceDeps } from './types.js';
+import { SNAPSHOTTER, type ContainerServiceDeps } from './types.js';
+import type { FileTarget } from '../../containerfs/index.js';
+import { defaultMounts } from '../../oci/index.js';
+import { mountPointsOf } from './mounts.js';
+import { readRootfsFile } from './rootfs-files.js';
+import { resolveUser } from './user.js';
 import { inspectView, listView, type ListEntry } from './views.js';
 
 export interface ContainerAttachOptions {
@@ -227,6 +232,32 @@ export class ContainerService {
       }
     }
     return paths;
+  }
+
+  /** What docker cp, export and diff need of a container (src/containerfs). */
+  fileTarget(ref: string): FileTarget {
+    const c = this.get(ref);
+    const s = c.state;
+    const rootfsMounts = (): ReturnType<FileTarget['rootfsMounts']> => this.ctx.client.snapshots.mounts(SNAPSHOTTER, c.id);
+    return {
+      id: c.id,
+      name: s.Name,
+      pid: c.isRunning() ? s.State.Pid : 0,
+      readonlyRootfs: s.HostConfig.ReadonlyRootfs,
+      mounts: mountPointsOf(s),
+      runtimeMounts: [...defaultMounts(s.HostConfig.ShmSize, true).map((m) => m.destination), '/etc/hosts', '/etc/hostname', '/etc/resolv.conf'],
+      rootfsMounts,
+      owner: async () => {
+        const mounts = await rootfsMounts();
+        const [passwd, group] = await Promise.all([readRootfsFile(mounts, '/etc/passwd'), readRootfsFile(mounts, '/etc/group')]);
+        const files: { passwd?: string; group?: string } = {};
+        if (passwd !== undefined) files.passwd = passwd;
+        if (group !== undefined) files.group = group;
+        const u = resolveUser(s.Config.User, files);
+        return { uid: u.uid, gid: u.gid };
+      },
+      publish: (action, attrs) => c.publish(action, attrs),
+    };
   }
 
   /** Volume name → ids of the containers (running or not) whose mounts name it. */
