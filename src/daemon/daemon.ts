@@ -25,6 +25,8 @@ import { imageRoutes } from '../api/routes/images.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
 import { volumeRoutes } from '../api/routes/volumes.js';
 import { archiveRoutes } from '../api/routes/archive.js';
+import { diskUsageRoutes, pruneFallbacks } from '../api/routes/disk-usage.js';
+import { diskUsage } from '../diskusage/index.js';
 import { ContainerFiles } from '../containerfs/index.js';
 import { VolumeService } from '../volumes/index.js';
 
@@ -198,9 +200,22 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       export: (ref) => files.export(containers.fileTarget(ref)),
       changes: (ref) => files.changes(containers.fileTarget(ref)),
     }),
+    ...diskUsageRoutes({
+      diskUsage: (types) =>
+        diskUsage(
+          {
+            images: () => images.list({}),
+            containers: () => containers.list({ all: true, limit: -1, size: false, filters: new Map() }),
+            sizeRw: (id) => containers.sizeRw(id),
+            volumes: () => volumes.usage(),
+          },
+          types,
+        ),
+    }),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
     ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top }),
   ];
+  routes.push(...pruneFallbacks(routes));
   let server: ApiServer;
   try {
     server = createApiServer({

@@ -20,7 +20,7 @@ import { killContainer, pauseContainer, stopContainer, unpauseContainer, type St
 import { attachContainer, containerLogs, waitFor, type LogsOptions, type WaitCondition } from './streams.js';
 import { renameContainer, pruneContainers, type PruneResult } from './admin.js';
 import { SNAPSHOTTER, type ContainerServiceDeps } from './types.js';
-import type { FileTarget } from '../../containerfs/index.js';
+import { directorySize, upperDir, type FileTarget } from '../../containerfs/index.js';
 import { defaultMounts } from '../../oci/index.js';
 import { mountPointsOf } from './mounts.js';
 import { readRootfsFile } from './rootfs-files.js';
@@ -136,7 +136,11 @@ export class ContainerService {
   }
 
   prune(filters: ListOptions['filters']): Promise<PruneResult> {
-    return pruneContainers(this.ctx, filters, (c) => removeContainer(this.ctx, c, {}));
+    return pruneContainers(this.ctx, filters, async (c) => {
+      const size = await this.sizeRw(c.id);
+      await removeContainer(this.ctx, c, {});
+      return size;
+    });
   }
 
   /**
@@ -258,6 +262,14 @@ export class ContainerService {
       },
       publish: (action, attrs) => c.publish(action, attrs),
     };
+  }
+
+  /** Bytes the container wrote to its rootfs (its snapshot's upper directory). */
+  async sizeRw(ref: string): Promise<number> {
+    const c = this.get(ref);
+    const mounts = await this.ctx.client.snapshots.mounts(SNAPSHOTTER, c.id).catch(() => []);
+    const upper = upperDir(mounts);
+    return upper === undefined ? 0 : directorySize(upper);
   }
 
   /** Volume name → ids of the containers (running or not) whose mounts name it. */
