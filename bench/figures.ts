@@ -15,8 +15,9 @@ import { interleave, pool, timeApi, timeDocker, type Lane } from './measure.js';
 import { rssKiB } from './procs.js';
 import { recordAnswer, startReplay, type ReplayAnswer } from './replay.js';
 import { msSince, type Summary, type Unit } from './stats.js';
+import { CP_FILES, cpIn, cpOut, runVolume } from './volumes.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'rss-after'] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'cp-in', 'cp-out', 'run-volume', 'rss-after'] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 export interface BenchContext {
@@ -393,6 +394,9 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   logs: { title: () => `\`docker logs C\`, ${LOG_LINES.toLocaleString('en')} lines`, unit: 'ms', run: logs },
   'rss-100': { title: (c) => `daemon RSS with ${c.rssCount} running containers`, unit: 'MiB', run: rssRunning },
   reload: { title: (c) => `SIGHUP → \`reload\` event, ${c.reloadRuntimes} runtimes`, unit: 'ms', run: reload },
+  'cp-in': { title: () => `\`docker cp DIR C:/tmp/\`, ${CP_FILES.toLocaleString('en')} files (~50 MB), running container`, unit: 'ms', run: cpIn },
+  'cp-out': { title: () => `\`docker cp C:/tmp/tree DIR\`, ${CP_FILES.toLocaleString('en')} files (~50 MB), running container`, unit: 'ms', run: cpOut },
+  'run-volume': { title: () => '`docker run --rm -v NAME:/data IMAGE true`, existing volume', unit: 'ms', run: runVolume },
   'rss-after': { title: () => 'idle daemon RSS after all figures', unit: 'MiB', run: rssIdle },
 };
 

@@ -138,14 +138,14 @@ export class ContainerFiles {
     const dir = await mkdtemp(join(this.tmpRoot, 'put-'));
     const file = join(dir, 'archive.tar');
     try {
-      await spool(body, file);
       const owner = opts.copyUIDGID ? await t.owner() : undefined;
       await this.withRoot(t, true, async (root) => {
         const r = await root.resolve(path, { followFinal: true });
         await r.parent.close();
         checkWritable(t, r.path);
+        const spooled = await spool(body, file, r.path);
         const o = owner === undefined ? { noOverwriteDirNonDir: opts.noOverwriteDirNonDir } : { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner };
-        await extractTo(root, path, file, o);
+        await extractTo(root, path, spooled, o);
         return { value: undefined };
       });
     } finally {
