@@ -6,7 +6,7 @@
 import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, openSync, readSync, unlinkSync, writevSync, type Stats } from 'node:fs';
 import { lchown, link, lstat, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract, pack, type Header, type Pack } from 'tar-stream';
@@ -238,9 +238,32 @@ export async function tarPath(root: ContainerRoot, path: string, opts: TarOption
       await done?.();
     }
   })();
-  const stream = new PassThrough({ highWaterMark: 1 << 20 });
+  const stream = coalesce(COALESCE_BYTES);
   pipeline(out, stream).catch(() => undefined);
   return { stream, stat };
+}
+
+const COALESCE_BYTES = 256 * 1024;
+
+/** Joins the packer's small pieces (512-byte headers, small files) into writes of about `bytes`. */
+function coalesce(bytes: number): Transform {
+  let parts: Buffer[] = [];
+  let size = 0;
+  return new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _enc, cb) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size < bytes) return cb();
+      const joined = Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+      cb(null, joined);
+    },
+    flush(cb) {
+      cb(null, size > 0 ? Buffer.concat(parts, size) : undefined);
+    },
+  });
 }
 
 export interface ExtractOptions {

@@ -75,7 +75,7 @@ export class VolumeService {
     await mkdir(this.root, { recursive: true, mode: 0o701 });
     for (const name of await readdir(this.root)) {
       if (name.startsWith('.removing-')) {
-        await rm(join(this.root, name), { recursive: true, force: true }).catch(() => undefined);
+        if (!(await isMountpoint(join(this.root, name, '_data')))) await rm(join(this.root, name), { recursive: true, force: true }).catch(() => undefined);
         continue;
       }
       try {
@@ -185,6 +185,8 @@ export class VolumeService {
   private async destroy(rec: VolumeRecord): Promise<number> {
     const dir = join(this.root, rec.Name);
     await this.unmount(rec.Name);
+    // Never remove files through a mount that is still there (a bind volume's host directory).
+    if (await isMountpoint(join(dir, '_data'))) throw conflict(`remove ${rec.Name}: the volume is still mounted at ${join(dir, '_data')}`);
     const size = rec.Options === null ? await directorySize(join(dir, '_data')) : 0;
     // Renamed first so that a crash half-way never leaves a half volume that looks whole.
     const doomed = join(this.root, `.removing-${rec.Name}`);
@@ -326,8 +328,7 @@ export class VolumeService {
     const args = localMountArgs(rec.Options, this.mountpoint(name));
     if (args === undefined) return;
     // Still mounted from before a restart of berthd?
-    const [a, b] = await Promise.all([stat(this.mountpoint(name)), stat(join(this.root, name))]);
-    if (a.dev !== b.dev) {
+    if (await isMountpoint(this.mountpoint(name))) {
       this.mounted.add(name);
       return;
     }
@@ -370,6 +371,13 @@ export class VolumeService {
   async shutdown(): Promise<void> {
     for (const name of [...this.mounted]) await this.unmount(name);
   }
+}
+
+/** Whether something is mounted on `dir` (binds on the same file system included), from /proc/self/mountinfo. */
+async function isMountpoint(dir: string): Promise<boolean> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const unescape = (p: string): string => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return info.split('\n').some((line) => unescape(line.split(' ')[4] ?? '') === dir);
 }
 
 /** Copies the image's tree at p.Destination into the (empty) volume, with owners, modes and xattrs. */

@@ -142,6 +142,25 @@ describe('volumes and mounts through the docker CLI', { timeout: 300_000 }, () =
     assert.equal(ok(await docker('volume', 'ls', '-q'), 'ls'), before);
   });
 
+  it('local driver options: tmpfs and bind volumes are mounted for their containers', async () => {
+    ok(await docker('volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=2m', 'tmpvol'), 'create tmpfs volume');
+    const [vol] = JSON.parse(ok(await docker('volume', 'inspect', 'tmpvol'), 'inspect')) as Array<{ Options: unknown }>;
+    assert.deepEqual(vol?.Options, { type: 'tmpfs', device: 'tmpfs', o: 'size=2m' });
+    const mounts = ok(await docker('run', '--rm', '-v', 'tmpvol:/t', 'busybox', 'sh', '-c', 'echo kept > /t/f; grep " /t " /proc/mounts'), 'run');
+    assert.match(mounts, /^tmpfs \/t tmpfs .*size=2048k/);
+    assert.equal(ok(await docker('run', '--rm', '-v', 'tmpvol:/t', 'busybox', 'cat', '/t/f'), 'second container sees it'), 'kept\n');
+    const hostDir = mkdtempSync(join(d.root, 'bindvol-'));
+    ok(await docker('volume', 'create', '--driver', 'local', '-o', 'type=none', '-o', 'o=bind', '-o', `device=${hostDir}`, 'bindvol'), 'create bind volume');
+    ok(await docker('run', '--rm', '-v', 'bindvol:/b', 'busybox', 'sh', '-c', 'echo through > /b/f'), 'run');
+    assert.ok(existsSync(join(hostDir, 'f')));
+    ok(await docker('run', '--rm', '--mount', 'type=volume,src=optvol,dst=/o,volume-opt=type=tmpfs,volume-opt=device=tmpfs', 'busybox', 'true'), '--mount volume-opt');
+    const [opt] = JSON.parse(ok(await docker('volume', 'inspect', 'optvol'), 'inspect')) as Array<{ Options: unknown }>;
+    assert.deepEqual(opt?.Options, { type: 'tmpfs', device: 'tmpfs' });
+    ok(await docker('volume', 'rm', 'tmpvol', 'bindvol', 'optvol'), 'rm');
+    assert.ok(existsSync(join(hostDir, 'f')), 'removing a bind volume leaves the host directory alone');
+    assert.ok(!existsSync(join(d.dataRoot, 'volumes', 'tmpvol')));
+  });
+
   it('--mount, --tmpfs, --read-only, --volumes-from', async () => {
     const host = mkdtempSync(join(d.root, 'bind-'));
     ok(await docker('run', '--rm', '--mount', `type=bind,src=${host},dst=/h`, 'busybox', 'sh', '-c', 'echo b > /h/x'), 'bind');
