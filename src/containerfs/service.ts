@@ -4,12 +4,12 @@
 // private temporary directory for the time of the operation.
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, rmdir } from 'node:fs/promises';
 import { invalidParameter, isKind } from '../errors/index.js';
 import { extractTo, spool, statPath, tarPath, type PathStat } from './archive.js';
 import { overlayChanges, type Change } from './changes.js';
 import { layerDirs, upperDir } from './layers.js';
-import { withMountedSnapshot, type ExtraBind, type SnapshotMount } from './mount.js';
+import { unmountAll, withMountedSnapshot, type ExtraBind, type SnapshotMount } from './mount.js';
 import { ContainerRoot } from './resolve.js';
 
 /** A mount of the container as the file operations need it. */
@@ -56,6 +56,20 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: 
 
 export class ContainerFiles {
   constructor(private readonly tmpRoot: string) {}
+
+  /** At start-up: mounts and uploads a crash left behind. A mount directory is only ever rmdir'ed, never emptied. */
+  async cleanup(): Promise<void> {
+    const names = await readdir(this.tmpRoot).catch(() => [] as string[]);
+    for (const n of names) {
+      const p = join(this.tmpRoot, n);
+      if (n.startsWith('rootfs-')) {
+        await unmountAll(p);
+        await rmdir(p).catch(() => undefined);
+      } else if (n.startsWith('put-')) {
+        await rm(p, { recursive: true, force: true }).catch(() => undefined);
+      }
+    }
+  }
 
   /** The volumes and binds of a stopped container, mounted over its root (ro ones read-only). */
   private binds(t: FileTarget): ExtraBind[] {

@@ -186,6 +186,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
 
   const files = new ContainerFiles(join(config.dataRoot, 'tmp'));
+  await files.cleanup();
   const routes: Route[] = [
     ...systemRoutes(system, events),
     ...reloadRoutes({ reload: async () => reloadView(await reload()) }),
