@@ -14,6 +14,7 @@ import { extract, pack, type Header, type Pack } from 'tar-stream';
 type Headers = Partial<Header> & { name: string };
 import { invalidParameter, isBerthError } from '../errors/index.js';
 import { at, components, notADirectory, openDirAt, self, type ContainerRoot } from './resolve.js';
+import { scanTar } from './tarscan.js';
 
 /** Docker's PathStat (api/types/container). */
 export interface PathStat {
@@ -317,6 +318,13 @@ export class Spool {
     if (ws !== undefined) await new Promise<void>((r, j) => ws.end((err?: Error | null) => (err ? j(err) : r())));
   }
 
+  /** The whole upload as one buffer when it was kept in memory (and is plain tar). */
+  memory(): Buffer | undefined {
+    if (this.ws !== undefined || this.gzip) return undefined;
+    if (this.chunks.length !== 1) this.chunks = [Buffer.concat(this.chunks, this.size)];
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
+
   /** The bytes again, from the start. */
   read(): Readable {
     return this.ws === undefined ? Readable.from(this.chunks, { objectMode: false }) : createReadStream(this.file);
@@ -335,7 +343,8 @@ async function* entriesOf(spooled: Spool): AsyncGenerator<{ header: Headers; bod
   }
 }
 
-async function drain(body: AsyncIterable<unknown>): Promise<void> {
+async function drain(body: Buffer | AsyncIterable<unknown>): Promise<void> {
+  if (Buffer.isBuffer(body)) return;
   for await (const _ of body) {
     // discard
   }
@@ -354,41 +363,25 @@ async function validateTar(spooled: Spool, dest: string): Promise<void> {
   }
 }
 
-function checkHeader(h: Headers, dest: string): void {
+function checkHeader(h: Pick<Headers, 'name' | 'type' | 'linkname'>, dest: string): void {
   entryPath(h.name, dest);
   if (h.type === 'link' && h.linkname) entryPath(h.linkname, dest);
 }
 
 /**
- * Keeps the request body whole (memory or `file`), checking every entry name
- * on the way: the archive is checked before anything is unpacked. A gzip
- * body is checked by a second pass.
+ * Keeps the request body whole (memory or `file`) and checks every entry
+ * name before anything is unpacked, so that a bad archive changes nothing.
  */
 export async function spool(input: Readable, file: string, dest: string): Promise<Spool> {
   const spooled = new Spool(file);
-  const ex = extract();
-  const tee = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      spooled.write(chunk).then(() => cb(null, spooled.gzip ? undefined : chunk), cb);
-    },
-    flush(cb) {
-      spooled.end().then(() => cb(), cb);
-    },
-  });
-  const checking = (async () => {
-    for await (const e of ex) {
-      const entry = e as unknown as Readable & { header: Headers };
-      checkHeader(entry.header, dest);
-      await drain(entry);
-    }
-  })();
-  const [fed, checked] = await Promise.allSettled([pipeline(input, tee, ex), checking]);
-  if (checked.status === 'rejected') {
-    if (isBerthError(checked.reason)) throw checked.reason;
-    throw invalidParameter(`the archive is not a valid tar file: ${(checked.reason as Error).message}`, checked.reason);
+  try {
+    for await (const chunk of input) await spooled.write(chunk as Buffer);
+  } finally {
+    await spooled.end();
   }
-  if (fed.status === 'rejected') throw invalidParameter(`the archive is not a valid tar file: ${(fed.reason as Error).message}`, fed.reason);
-  if (spooled.gzip) await validateTar(spooled, dest);
+  const buf = spooled.memory();
+  if (buf === undefined) await validateTar(spooled, dest);
+  else for (const e of scanTar(buf)) checkHeader(e, dest);
   return spooled;
 }
 
@@ -427,8 +420,11 @@ class Unpacker {
 
   async run(file: Spool): Promise<void> {
     try {
-      for await (const e of entriesOf(file)) {
-        await this.entry(e.header, e.body);
+      const buf = file.memory();
+      if (buf !== undefined) {
+        for (const e of scanTar(buf)) await this.entry(e, e.data);
+      } else {
+        for await (const e of entriesOf(file)) await this.entry(e.header, e.body);
       }
       // Directory times last: writing into a directory changes its mtime.
       for (const t of this.dirTimes.reverse()) {
@@ -474,7 +470,7 @@ class Unpacker {
     return this.opts.owner ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
   }
 
-  private async entry(h: Headers, body: AsyncIterable<Buffer> & Readable): Promise<void> {
+  private async entry(h: Headers, body: Buffer | (AsyncIterable<Buffer> & Readable)): Promise<void> {
     const parts = entryPath(h.name, this.destPath);
     if (parts.length === 0) {
       await drain(body);
@@ -497,9 +493,10 @@ class Unpacker {
         await drain(body);
         throw invalidParameter(`cannot overwrite non-directory ${JSON.stringify(shown)} with directory ${JSON.stringify(h.name)}`);
       }
-      // A regular file with no other link is rewritten in place (cheaper than unlink and create).
-      const inPlace = existing.isFile() && existing.nlink === 1 && (h.type === 'file' || h.type === 'contiguous-file' || h.type == null);
-      if (!(existing.isDirectory() && isDir) && !inPlace) {
+      // Unlinked and created again, not truncated: ext4 flushes a file
+      // truncated to zero when it is closed (auto_da_alloc), which made
+      // overwriting a tree several times slower.
+      if (!(existing.isDirectory() && isDir)) {
         if (existing.isDirectory()) await rm(target, { recursive: true, force: true });
         else unlinkSync(target);
       }
@@ -523,10 +520,9 @@ class Unpacker {
       case null: {
         const chunks: Buffer[] = [];
         let size = 0;
-        const flags = existing?.isFile() === true ? constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-        const fd = openSync(target, flags, 0o600);
+        const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
         try {
-          for await (const chunk of body) {
+          for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
             chunks.push(chunk);
             size += chunk.length;
             // big files go out in 1 MiB steps

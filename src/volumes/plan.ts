@@ -266,6 +266,8 @@ export function planMounts(input: PlanInput): MountPoint[] {
   for (const from of input.volumesFrom) {
     const ro = modeOpts(from.mode).includes('ro');
     for (const p of from.points) {
+      // dockerd's --volumes-from shares volumes and binds; tmpfs mounts are the source's own.
+      if (p.Type === 'tmpfs') continue;
       const copy: MountPoint = { ...p, RW: p.RW && !ro, CopyData: false, Anonymous: false };
       delete copy.MustExist;
       byDst.set(p.Destination, copy);

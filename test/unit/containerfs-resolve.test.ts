@@ -135,3 +135,24 @@ test('overlay changes: added, changed, deleted; mount points hidden', async () =
   writeFileSync(join(upper, 'etc', 'hosts'), '');
   assert.deepEqual(await overlayChanges(upper, [lower], ['/proc', '/etc/hosts']), []);
 });
+
+test('the in-memory tar reader: ustar prefixes, pax names, links, checksums', async () => {
+  const { scanTar } = await import('../../src/containerfs/tarscan.js');
+  const long = `${'d'.repeat(120)}/${'f'.repeat(150)}`;
+  const buf = await tarBuffer([
+    { header: { name: 'dir/', type: 'directory', mode: 0o750, uid: 7, gid: 8 } },
+    { header: { name: long, type: 'file', mode: 0o600 }, data: Buffer.from('long') },
+    { header: { name: 'sym', type: 'symlink', linkname: 'x'.repeat(150) } },
+    { header: { name: 'hard', type: 'link', linkname: 'dir/' } },
+  ]);
+  const entries = [...scanTar(buf)];
+  assert.deepEqual(entries.map((e) => [e.name, e.type]), [['dir/', 'directory'], [long, 'file'], ['sym', 'symlink'], ['hard', 'link']]);
+  assert.equal(entries[0]?.mode, 0o750);
+  assert.equal(entries[0]?.uid, 7);
+  assert.equal(entries[1]?.data.toString(), 'long');
+  assert.equal(entries[2]?.linkname, 'x'.repeat(150));
+  const broken = Buffer.from(buf);
+  broken[10] = 0x41;
+  assert.throws(() => [...scanTar(broken)], /bad header checksum/);
+  assert.throws(() => [...scanTar(buf.subarray(0, 700))], /unexpected end/);
+});
