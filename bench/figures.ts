@@ -16,8 +16,9 @@ import { rssKiB } from './procs.js';
 import { recordAnswer, startReplay, type ReplayAnswer } from './replay.js';
 import { msSince, type Summary, type Unit } from './stats.js';
 import { NETWORK_FIGURE_IDS, netConcurrent, netLookup, netPort, netRps, netRun } from './network.js';
+import { CP_FILES, cpIn, cpOut, runVolume } from './volumes.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'tls-info', 'tls-run', 'rss-after', ...NETWORK_FIGURE_IDS] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'tls-info', 'tls-run', 'cp-in', 'cp-out', 'run-volume', 'rss-after', ...NETWORK_FIGURE_IDS] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 export interface BenchContext {
@@ -404,6 +405,9 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   reload: { title: (c) => `SIGHUP → \`reload\` event, ${c.reloadRuntimes} runtimes`, unit: 'ms', run: reload },
   'tls-info': { title: () => '`docker --tlsverify … info` over TCP+TLS', unit: 'ms', run: (c) => interleave(tlsLanes(c, ['info']), c.runs, c.warmup) },
   'tls-run': { title: () => '`docker --tlsverify … run --rm IMAGE true` over TCP+TLS', unit: 'ms', run: (c) => interleave(tlsLanes(c, RUN_ARGS), c.runs, c.warmup) },
+  'cp-in': { title: () => `\`docker cp DIR C:/tmp/\`, ${CP_FILES.toLocaleString('en')} files (~50 MB), running container`, unit: 'ms', run: cpIn },
+  'cp-out': { title: () => `\`docker cp C:/tmp/tree DIR\`, ${CP_FILES.toLocaleString('en')} files (~50 MB), running container`, unit: 'ms', run: cpOut },
+  'run-volume': { title: () => '`docker run --rm -v NAME:/data IMAGE true`, existing volume', unit: 'ms', run: runVolume },
   'rss-after': { title: () => 'idle daemon RSS after all figures', unit: 'MiB', run: rssIdle },
   'net-run': { title: () => '`docker run --rm IMAGE true` on the default bridge', unit: 'ms', run: netRun },
   'net-concurrent': { title: (c) => `${c.concurrentTotal} × \`docker run --rm --network NET\` (user network), ${c.concurrentInFlight} in flight, total`, unit: 'ms', run: netConcurrent },

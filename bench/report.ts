@@ -46,6 +46,9 @@ const TARGETS: Partial<Record<FigureId, Target>> = {
       return x === undefined ? undefined : x >= 1.25;
     },
   },
+  'cp-in': ratioAtMost(0.8),
+  'cp-out': ratioAtMost(0.8),
+  'run-volume': ratioAtMost(0.8),
   reload: {
     text: '< 50 ms (berth)',
     met: (r) => {

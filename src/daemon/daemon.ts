@@ -29,6 +29,12 @@ import { login } from '../distribution/index.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
 import { networkRoutes } from '../api/routes/networks.js';
 import { NetworkService, networkSettingsFrom } from '../network/index.js';
+import { volumeRoutes } from '../api/routes/volumes.js';
+import { archiveRoutes } from '../api/routes/archive.js';
+import { diskUsageRoutes, pruneFallbacks } from '../api/routes/disk-usage.js';
+import { diskUsage } from '../diskusage/index.js';
+import { ContainerFiles } from '../containerfs/index.js';
+import { VolumeService } from '../volumes/index.js';
 
 export interface DaemonOptions {
   store: ConfigStore;
@@ -151,10 +157,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   } catch (err) {
     return abortStart(err);
   }
+  const volumes = new VolumeService({ dataRoot: config.dataRoot, events, logger: logger.child({ component: 'volumes' }) });
+  await volumes.init();
   const containers = new ContainerService({
     client,
     configStore: store,
     images,
+    volumes,
     io: { openProcessIO: openIO, readLogs },
     events,
     logger: logger.child({ component: 'containers' }),
@@ -167,6 +176,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   network.setContainerLookup((ref) => containers.networkRef(ref));
   containers.setHooks({ execIds: (id) => execs.runningExecIds(id), removed: (id) => execs.forgetContainer(id) });
   images.setUsageCheck((id) => containers.imageUsers(id));
+  volumes.setUsers(() => containers.volumeUsers());
   await containers.restore();
   const ids = containers.networkIds();
   await network.reconcile(ids.running, ids.known);
@@ -206,6 +216,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return outcome;
   };
 
+  const files = new ContainerFiles(join(config.dataRoot, 'tmp'));
+  await files.cleanup();
   const routes: Route[] = [
     ...systemRoutes(system, events),
     ...reloadRoutes({ reload: async () => reloadView(await reload()) }),
@@ -214,9 +226,30 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...imageRoutes(images),
     ...containerRoutes(containers),
     ...networkRoutes(network),
+    ...volumeRoutes(volumes),
+    ...archiveRoutes({
+      statPath: (ref, path) => files.stat(containers.fileTarget(ref), path),
+      getArchive: (ref, path) => files.get(containers.fileTarget(ref), path),
+      putArchive: (ref, path, body, o) => files.put(containers.fileTarget(ref), path, body, o),
+      export: (ref) => files.export(containers.fileTarget(ref)),
+      changes: (ref) => files.changes(containers.fileTarget(ref)),
+    }),
+    ...diskUsageRoutes({
+      diskUsage: (types) =>
+        diskUsage(
+          {
+            images: () => images.list({}),
+            containers: () => containers.list({ all: true, limit: -1, size: false, filters: new Map() }),
+            sizeRw: (id) => containers.sizeRw(id),
+            volumes: () => volumes.usage(),
+          },
+          types,
+        ),
+    }),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
     ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top }),
   ];
+  routes.push(...pruneFallbacks(routes));
   let server: ApiServer;
   try {
     server = createApiServer({
@@ -255,6 +288,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         .shutdown({ liveRestore: last.liveRestore, timeout: last.shutdownTimeout })
         .catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping containers failed'));
       await network.shutdown(last.liveRestore).catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'tearing networking down failed'));
+      if (!last.liveRestore) await volumes.shutdown().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'unmounting volumes failed'));
       await plugins.shutdown().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'stopping plugins failed'));
       images.close();
       await fifoPool.close().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'removing spare FIFOs failed'));

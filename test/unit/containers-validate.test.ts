@@ -30,11 +30,6 @@ test('refusals', () => {
   refused({ Hostname: 'x'.repeat(65) }, /invalid hostname format/);
   refused({ HostConfig: { NetworkMode: 'mynet' } }, /network mynet not found/, 'not-found');
   refused({ HostConfig: { NetworkMode: 'container:abc' } }, /not supported by berth/);
-  refused({ HostConfig: { Binds: ['relative:/x'] } }, /named volumes are not supported/);
-  refused({ HostConfig: { Binds: ['/a:b'] } }, /destination must be an absolute path/);
-  refused({ HostConfig: { Binds: ['/a:/b:bogus'] } }, /invalid mode: bogus/);
-  refused({ HostConfig: { Tmpfs: { '/x': 'size=1m;rm -rf' } } }, /invalid tmpfs options/);
-  refused({ HostConfig: { Mounts: [{ Type: 'volume' }] } }, /HostConfig\.Mounts is not supported/);
   refused({ HostConfig: { Init: true } }, /--init/);
   refused({ HostConfig: { RestartPolicy: { Name: 'sometimes' } } }, /invalid restart policy 'sometimes'/);
   refused({ HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 2 } } }, /only be used with 'on-failure'/);

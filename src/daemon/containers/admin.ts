@@ -53,7 +53,8 @@ function labelMatches(labels: Record<string, string>, wanted: string): boolean {
 export async function pruneContainers(
   ctx: ServiceContext,
   filters: ListFilters,
-  remove: (c: Container) => Promise<void>,
+  /** removes the container; may answer the bytes that freed */
+  remove: (c: Container) => Promise<number | void>,
 ): Promise<PruneResult> {
   for (const key of filters.keys()) {
     if (!PRUNE_FILTERS.has(key)) throw invalidParameter(`invalid filter '${key}'`);
@@ -63,6 +64,7 @@ export async function pruneContainers(
   const labels = filters.get('label') ?? [];
   const notLabels = filters.get('label!') ?? [];
   const deleted: string[] = [];
+  let reclaimed = 0;
   for (const c of ctx.registry.all()) {
     if (c.isRunning() || c.removing || c.removed) continue;
     const created = timestampMs(c.state.Created);
@@ -70,12 +72,12 @@ export async function pruneContainers(
     if (!labels.every((l) => labelMatches(c.state.Config.Labels, l))) continue;
     if (notLabels.some((l) => labelMatches(c.state.Config.Labels, l))) continue;
     try {
-      await remove(c);
+      reclaimed += (await remove(c)) ?? 0;
       deleted.push(c.id);
     } catch (err) {
       ctx.log.warn({ err, container: c.id }, 'prune could not remove container %s', c.id);
     }
   }
-  ctx.deps.events.publish('container', 'prune', '', { reclaimed: '0' });
-  return { ContainersDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: 0 };
+  ctx.deps.events.publish('container', 'prune', '', { reclaimed: String(reclaimed) });
+  return { ContainersDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
 }

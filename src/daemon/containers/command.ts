@@ -33,7 +33,8 @@ export function mergeImageConfig(user: ContainerConfig, image: ImageConfig): Con
   if (merged.WorkingDir === '') merged.WorkingDir = image.WorkingDir ?? '';
   if (merged.StopSignal === undefined && image.StopSignal) merged.StopSignal = image.StopSignal;
   if (!merged.ExposedPorts && image.ExposedPorts) merged.ExposedPorts = image.ExposedPorts;
-  if (merged.Volumes === null && image.Volumes) merged.Volumes = image.Volumes;
+  // dockerd adds the image's volumes to the user's.
+  if (image.Volumes) merged.Volumes = { ...image.Volumes, ...(merged.Volumes ?? {}) };
   if (!merged.Healthcheck && image.Healthcheck) merged.Healthcheck = image.Healthcheck;
   return merged;
 }

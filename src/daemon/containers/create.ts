@@ -17,6 +17,7 @@ import { nowTimestamp } from './status.js';
 import { SNAPSHOTTER, ZERO_TIME, type ContainerRecordState } from './types.js';
 import { checkNetworkMode, validateContainer } from './validate.js';
 import { networkFacts } from './network.js';
+import { planContainerMounts } from './volumes.js';
 
 export interface CreateResult {
   Id: string;
@@ -65,6 +66,7 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
     const config = mergeImageConfig(req.config, image.config);
     if (config.Hostname === '') config.Hostname = host.NetworkMode === 'host' ? hostname() : shortId(id);
     const { path, args } = validateContainer(config, host, net !== undefined);
+    const mountPoints = planContainerMounts(ctx, config, host);
     if (net !== undefined) await net.prepare(networkFacts(id, name, config, host), req.endpoints, host);
 
     const dir = ctx.store.dir(id);
@@ -97,11 +99,18 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
       ResolvConfPath: etc.resolvConf,
       HostnamePath: etc.hostname,
       HostsPath: etc.hosts,
+      MountPoints: mountPoints,
       Version: 0,
     };
 
     const runtime = provisionalRuntime(snapshot, host.Runtime);
-    await ctx.deps.images.prepareRootfs(id, image.chainId);
+    const rootfs = await ctx.deps.images.prepareRootfs(id, image.chainId);
+    try {
+      await ctx.deps.volumes?.attach(id, mountPoints, rootfs, join(ctx.deps.dataRoot, 'tmp'));
+    } catch (err) {
+      await ctx.deps.images.removeRootfs(id).catch(() => undefined);
+      throw err;
+    }
     const c = ctx.newContainer(state);
     c.recordRuntime = runtime;
     // The containerd record (which keeps the rootfs from garbage collection),
@@ -115,7 +124,7 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
         // containerd wants a spec from the start; each start replaces it with the real one.
         spec: jsonAny(
           OCI_SPEC_TYPE_URL,
-          buildSpec({ id, namespace: ctx.deps.namespace, config, hostConfig: host, path, args, user: { uid: 0, gid: 0, additionalGids: [0] }, etc }),
+          buildSpec({ id, namespace: ctx.deps.namespace, config, hostConfig: host, path, args, user: { uid: 0, gid: 0, additionalGids: [0] }, etc, mountPoints }),
         ),
         snapshotter: SNAPSHOTTER,
         snapshotKey: id,
@@ -128,9 +137,11 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
       if (steps[0].status === 'fulfilled') await ctx.client.containers.delete(id).catch(() => undefined);
       await ctx.deps.images.removeRootfs(id).catch(() => undefined);
       await ctx.store.remove(id).catch(() => undefined);
+      await ctx.deps.volumes?.release(id, mountPoints, true).catch(() => undefined);
       throw failed.reason;
     }
     ctx.registry.add(c);
+    ctx.deps.volumes?.settle(id);
     c.publish('create');
     return { Id: id, Warnings: [] };
   } catch (err) {

@@ -13,7 +13,7 @@ const FORCE_KILL_WAIT_MS = 30_000;
 
 export interface RemoveOptions {
   force?: boolean;
-  /** remove anonymous volumes: accepted, berth has none */
+  /** remove the container's anonymous volumes too (rm -v, --rm) */
   volumes?: boolean;
   link?: boolean;
 }
@@ -82,6 +82,9 @@ export async function removeContainer(ctx: ServiceContext, c: Container, opts: R
     }
     c.pendingAttaches.clear();
     ctx.hooks.removed?.(c.id);
+    await ctx.deps.volumes
+      ?.release(c.id, c.state.MountPoints ?? [], opts.volumes === true)
+      .catch((err: unknown) => ctx.log.warn({ err, container: c.id }, 'removing the volumes of container %s failed', c.id));
     c.publish('destroy');
     c.signalRemoved();
   });

@@ -3,22 +3,7 @@
 import { readFile, lstat, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Mount } from '../../containerd/types.js';
-
-/** Directories to search, most significant first; null when the layout is unknown. */
-export function layerDirs(mounts: readonly Mount[]): string[] | null {
-  if (mounts.length !== 1) return null;
-  const m = mounts[0] as Mount;
-  if (m.type === 'bind' || m.type === 'rbind') return [m.source];
-  if (m.type !== 'overlay') return null;
-  const dirs: string[] = [];
-  const opt = (name: string): string | undefined =>
-    m.options.find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1);
-  const upper = opt('upperdir');
-  if (upper !== undefined) dirs.push(upper);
-  const lower = opt('lowerdir');
-  if (lower !== undefined) dirs.push(...lower.split(':').filter(Boolean));
-  return dirs;
-}
+import { layerDirs } from '../../containerfs/index.js';
 
 /** A whiteout (char device 0:0) hides the file in every lower layer. */
 async function isWhiteout(path: string): Promise<boolean> {

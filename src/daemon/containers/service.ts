@@ -19,7 +19,12 @@ import { startContainer } from './start.js';
 import { killContainer, pauseContainer, stopContainer, unpauseContainer, type StopOptions } from './stop.js';
 import { attachContainer, containerLogs, waitFor, type LogsOptions, type WaitCondition } from './streams.js';
 import { renameContainer, pruneContainers, type PruneResult } from './admin.js';
-import type { ContainerServiceDeps } from './types.js';
+import { SNAPSHOTTER, type ContainerServiceDeps } from './types.js';
+import { directorySize, upperDir, type FileTarget } from '../../containerfs/index.js';
+import { defaultMounts } from '../../oci/index.js';
+import { mountPointsOf } from './mounts.js';
+import { readRootfsFile } from './rootfs-files.js';
+import { resolveUser } from './user.js';
 import { inspectView, listView, type ListEntry } from './views.js';
 import { containerFacts, containerRef } from './network.js';
 import type { ContainerRef } from '../../network/index.js';
@@ -133,7 +138,11 @@ export class ContainerService {
   }
 
   prune(filters: ListOptions['filters']): Promise<PruneResult> {
-    return pruneContainers(this.ctx, filters, (c) => removeContainer(this.ctx, c, {}));
+    return pruneContainers(this.ctx, filters, async (c) => {
+      const size = await this.sizeRw(c.id);
+      await removeContainer(this.ctx, c, {});
+      return size;
+    });
   }
 
   /**
@@ -241,6 +250,55 @@ export class ContainerService {
   networkIds(): { running: Set<string>; known: Set<string> } {
     const all = this.ctx.registry.all().filter((c) => !c.removed);
     return { running: new Set(all.filter((c) => c.isRunning()).map((c) => c.id)), known: new Set(all.map((c) => c.id)) };
+  }
+
+  /** What docker cp, export and diff need of a container (src/containerfs). */
+  fileTarget(ref: string): FileTarget {
+    const c = this.get(ref);
+    const s = c.state;
+    const rootfsMounts = (): ReturnType<FileTarget['rootfsMounts']> => this.ctx.client.snapshots.mounts(SNAPSHOTTER, c.id);
+    return {
+      id: c.id,
+      name: s.Name,
+      pid: c.isRunning() ? s.State.Pid : 0,
+      readonlyRootfs: s.HostConfig.ReadonlyRootfs,
+      mounts: mountPointsOf(s),
+      runtimeMounts: [...defaultMounts(s.HostConfig.ShmSize, true).map((m) => m.destination), '/etc/hosts', '/etc/hostname', '/etc/resolv.conf'],
+      rootfsMounts,
+      owner: async () => {
+        const mounts = await rootfsMounts();
+        const [passwd, group] = await Promise.all([readRootfsFile(mounts, '/etc/passwd'), readRootfsFile(mounts, '/etc/group')]);
+        const files: { passwd?: string; group?: string } = {};
+        if (passwd !== undefined) files.passwd = passwd;
+        if (group !== undefined) files.group = group;
+        const u = resolveUser(s.Config.User, files);
+        return { uid: u.uid, gid: u.gid };
+      },
+      publish: (action, attrs) => c.publish(action, attrs),
+    };
+  }
+
+  /** Bytes the container wrote to its rootfs (its snapshot's upper directory). */
+  async sizeRw(ref: string): Promise<number> {
+    const c = this.get(ref);
+    const mounts = await this.ctx.client.snapshots.mounts(SNAPSHOTTER, c.id).catch(() => []);
+    const upper = upperDir(mounts);
+    return upper === undefined ? 0 : directorySize(upper);
+  }
+
+  /** Volume name → ids of the containers (running or not) whose mounts name it. */
+  volumeUsers(): Map<string, string[]> {
+    const users = new Map<string, string[]>();
+    for (const c of this.ctx.registry.all()) {
+      if (c.removed) continue;
+      for (const p of c.state.MountPoints ?? []) {
+        if (p.Type !== 'volume' || p.Name === '') continue;
+        const ids = users.get(p.Name) ?? [];
+        if (!ids.includes(c.id)) ids.push(c.id);
+        users.set(p.Name, ids);
+      }
+    }
+    return users;
   }
 
   /** Number of containers in each state, for `docker info`. */

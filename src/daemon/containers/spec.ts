@@ -12,7 +12,8 @@ import {
   defaultMounts,
   type OciMount,
 } from '../../oci/index.js';
-import { parseBind, parseTmpfs } from './mounts.js';
+import { ociMount, type MountPoint } from '../../volumes/index.js';
+import { fallbackMountPoints } from './mounts.js';
 import type { ContainerConfig, HostConfig } from './types.js';
 import type { ProcessUser } from './user.js';
 
@@ -28,6 +29,8 @@ export interface SpecInput {
   user: ProcessUser;
   /** berth-written files bind-mounted over the image's */
   etc: { hosts: string; hostname: string; resolvConf: string };
+  /** volumes, binds and tmpfs (planned at create) */
+  mountPoints?: readonly MountPoint[];
   /** the host runs the unified cgroup hierarchy: give the container its own cgroup namespace */
   cgroupV2?: boolean;
   /** the network namespace berth made (or another container's) for the task to join */
@@ -103,10 +106,7 @@ export function buildProcess(input: Pick<SpecInput, 'config' | 'hostConfig' | 'p
 
 function mounts(input: SpecInput): OciMount[] {
   const host = input.hostConfig;
-  const user: OciMount[] = [
-    ...(host.Binds ?? []).map((b) => parseBind(b).mount),
-    ...Object.entries(host.Tmpfs ?? {}).map(([dst, opts]) => parseTmpfs(dst, opts)),
-  ];
+  const user: OciMount[] = (input.mountPoints ?? fallbackMountPoints(host)).map(ociMount);
   const taken = new Set(user.map((m) => m.destination));
   const etc: OciMount[] = [
     { destination: '/etc/resolv.conf', type: 'bind', source: input.etc.resolvConf, options: ['rbind', 'rprivate'] },

@@ -18,6 +18,7 @@ import { nowTimestamp } from './status.js';
 import { SNAPSHOTTER, type LockedRuntime } from './types.js';
 import { resolveUser } from './user.js';
 import { containerFacts, resolveHostGateway } from './network.js';
+import { mountPointsOf } from './mounts.js';
 
 // cgroup.controllers exists only at the root of a unified (v2) hierarchy.
 const CGROUP_V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -48,6 +49,8 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
     const extraHosts = net === undefined ? undefined : resolveHostGateway(s.HostConfig.ExtraHosts ?? [], net.hostGateway());
     await writeEtcFiles(etc, s.Config, s.HostConfig, ctx.deps.hostFiles, { hostsLines: sandbox?.hostsLines ?? [], ...(extraHosts !== undefined ? { extraHosts } : {}), ...(sandbox?.nameservers !== undefined ? { nameservers: sandbox.nameservers } : {}) });
   }
+  const mountPoints = mountPointsOf(s);
+  await ctx.deps.volumes?.prepareStart(mountPoints);
   return buildSpec({
     id: c.id,
     namespace: ctx.deps.namespace,
@@ -57,6 +60,7 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
     args: s.Args,
     user,
     etc,
+    mountPoints,
     cgroupV2: CGROUP_V2,
     ...(sandbox?.netnsPath !== undefined ? { netnsPath: sandbox.netnsPath } : {}),
   });

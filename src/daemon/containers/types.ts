@@ -8,6 +8,7 @@ import type { ImageConfig, ResolvedImage } from '../images/index.js';
 import type { LogReader, OpenIOOptions, ProcessIO } from '../io/types.js';
 import type { EndpointConfigBody } from '../../network/index.js';
 import type { NetworkBackend } from './network.js';
+import type { MountPoint } from '../../volumes/index.js';
 
 /** Docker's container `Config` (the top level of a create body minus HostConfig). */
 export interface ContainerConfig {
@@ -135,6 +136,8 @@ export interface ContainerRecordState {
   ResolvConfPath: string;
   HostnamePath: string;
   HostsPath: string;
+  /** volumes, binds and tmpfs planned at create (records from before volumes existed have none) */
+  MountPoints?: MountPoint[];
   /** bumped at every write; lets a reader tell two versions apart */
   Version: number;
 }
@@ -153,6 +156,14 @@ export interface IoBackend {
   readLogs: LogReader;
 }
 
+/** What the container module needs from the volume service. */
+export interface VolumeBackend {
+  attach(containerId: string, points: MountPoint[], rootfs: readonly Mount[], tmpRoot: string): Promise<void>;
+  settle(containerId: string): void;
+  prepareStart(points: readonly MountPoint[]): Promise<void>;
+  release(containerId: string, points: readonly MountPoint[], removeAnonymous: boolean): Promise<void>;
+}
+
 export interface ConfigSource {
   current(): Snapshot;
 }
@@ -163,6 +174,8 @@ export interface ContainerServiceDeps {
   configStore: ConfigSource;
   images: ImageBackend;
   io: IoBackend;
+  /** named and anonymous volumes; without it only binds and tmpfs work */
+  volumes?: VolumeBackend;
   events: EventBus;
   logger: Logger;
   dataRoot: string;

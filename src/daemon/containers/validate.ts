@@ -2,7 +2,6 @@
 // problem found here is a 400 instead of a failed start later.
 import { invalidParameter, notFound } from '../../errors/index.js';
 import { checkEnv, pathAndArgs } from './command.js';
-import { parseBind, parseTmpfs } from './mounts.js';
 import { parseSignal } from './signals.js';
 import { validateRestartPolicy } from './restart-policy.js';
 import { buildProcess } from './spec.js';
@@ -26,8 +25,6 @@ export function checkNetworkMode(mode: string, delegated = false): void {
 
 function checkUnsupported(host: HostConfig): void {
   const unsupported: Array<[string, string]> = [
-    ['Mounts', 'use -v /host/path:/container/path bind mounts'],
-    ['VolumesFrom', 'volumes are not supported'],
     ['Links', 'links are legacy: use a user-defined network, where containers find each other by name'],
     ['Devices', 'device mappings are not supported'],
     ['DeviceRequests', 'device requests are not supported'],
@@ -74,8 +71,6 @@ export function validateContainer(config: ContainerConfig, host: HostConfig, net
   for (const key of Object.keys(host.Sysctls ?? {})) {
     if (!/^[a-z0-9_][a-z0-9_./-]*$/i.test(key)) throw invalidParameter(`invalid sysctl name ${JSON.stringify(key)}`);
   }
-  for (const b of host.Binds ?? []) parseBind(b);
-  for (const [dst, opts] of Object.entries(host.Tmpfs ?? {})) parseTmpfs(dst, opts);
   const cmd = pathAndArgs(config);
   // Capabilities are checked by building the process once.
   buildProcess({ config, hostConfig: host, path: cmd.path, args: cmd.args, user: { uid: 0, gid: 0, additionalGids: [] } });

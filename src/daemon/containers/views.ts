@@ -2,7 +2,8 @@
 // one entry of GET /containers/json (list). Pure functions of the record.
 import type { Container } from './container.js';
 import { commandLine } from './command.js';
-import { parseBind } from './mounts.js';
+import { mountView } from '../../volumes/index.js';
+import { mountPointsOf } from './mounts.js';
 import { MASKED_PATHS, READONLY_PATHS } from '../../oci/index.js';
 import { statusText, timestampMs } from './status.js';
 import type { ContainerRecordState, HostConfig } from './types.js';
@@ -54,8 +55,8 @@ function networkSettings(s: ContainerRecordState): Record<string, unknown> {
   };
 }
 
-export function mountsView(host: HostConfig): Array<Record<string, unknown>> {
-  return (host.Binds ?? []).map((b) => parseBind(b).view);
+export function mountsView(s: Pick<ContainerRecordState, 'MountPoints' | 'HostConfig'>): Array<Record<string, unknown>> {
+  return mountPointsOf(s).map((p) => ({ ...mountView(p) }));
 }
 
 /** `net`: the network module's NetworkSettings, when it runs. */
@@ -82,7 +83,7 @@ export function inspectView(c: Container, execIds: string[] | null, net?: Record
     ExecIDs: execIds !== null && execIds.length > 0 ? execIds : null,
     HostConfig: inspectHostConfig(s.HostConfig),
     GraphDriver: { Data: null, Name: 'overlayfs' },
-    Mounts: mountsView(s.HostConfig),
+    Mounts: mountsView(s),
     Config: s.Config,
     NetworkSettings: net ?? networkSettings(s),
   };
@@ -121,6 +122,6 @@ export function listView(c: Container, nowMs: number, net?: { Ports: unknown[]; 
     Status: statusText(s.State, c.removing, nowMs),
     HostConfig: { NetworkMode: s.HostConfig.NetworkMode },
     NetworkSettings: { Networks: net?.Networks ?? { [networkName(s.HostConfig)]: endpoint() } },
-    Mounts: mountsView(s.HostConfig),
+    Mounts: mountsView(s),
   };
 }

@@ -70,6 +70,26 @@ export interface PruneResult {
 /** How long a freshly prepared container rootfs is protected before its container record must reference it. */
 const ROOTFS_LEASE_MS = 30 * 60 * 1000;
 
+/**
+ * Bytes of the content blobs (manifest, config, layers) that only removed
+ * images referenced: what leaves the content store. Layers another image
+ * shares stay and are not counted.
+ */
+export function freedBlobBytes(entries: readonly ImageEntry[], removed: ReadonlySet<string>): number {
+  const kept = new Set<string>();
+  const gone = new Map<string, number>();
+  for (const e of entries) {
+    const blobs = [e.manifest.descriptor, e.manifest.config, ...e.manifest.layers];
+    for (const b of blobs) {
+      if (removed.has(e.id)) gone.set(b.digest, b.size);
+      else kept.add(b.digest);
+    }
+  }
+  let total = 0;
+  for (const [digest, size] of gone) if (!kept.has(digest)) total += size;
+  return total;
+}
+
 export class ImageService {
   private readonly ctx: ImageContext;
   /** chain IDs known to be unpacked: saves a Stat on every container create */
@@ -175,13 +195,15 @@ export class ImageService {
     await this.ctx.names.run(async () => {
       const entries = await this.ctx.catalog.all();
       const candidates = await filterImages(entries, rest, async (ref) => (await this.ctx.catalog.find(ref, entries)).entry);
+      const removed = new Set<string>();
       for (const { entry } of candidates) {
         if (danglingOnly && entry.names.length > 0) continue;
         if ((await this.ctx.isInUse(entry.id)).length > 0) continue;
         const items = await removeImage(this.ctx, entry.id, { force: true });
         deleted.push(...items);
-        reclaimed += entry.size;
+        removed.add(entry.id);
       }
+      reclaimed = freedBlobBytes(entries, removed);
     });
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }

@@ -113,6 +113,8 @@ export interface ImageInspect {
   DockerVersion: string;
   Author: string;
   Config: InspectConfig;
+  /** left the API in 1.45, kept because docker-compose 1.29 reads its Volumes when it recreates containers */
+  ContainerConfig?: InspectConfig;
   Architecture: string;
   Variant?: string;
   Os: string;

@@ -121,6 +121,7 @@ export function inspectOf(entry: ImageEntry, snapshotter: string): ImageInspect 
     DockerVersion: img.docker_version ?? '',
     Author: img.author ?? '',
     Config: inspectConfig(img.config),
+    ContainerConfig: inspectConfig(img.config),
     Architecture: img.architecture,
     Os: img.os,
     Size: entry.size,

@@ -1,0 +1,158 @@
+// The in-root path resolver and the archive helpers: symlinks followed as the
+// container sees them, never out of its root; Go FileMode bits; tar entry
+// names; overlay changes.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { ContainerRoot, entryPath, extractTo, goFileMode, overlayChanges, statPath, archiveBase, followsFinal } from '../../src/containerfs/index.js';
+import { spool } from '../../src/containerfs/archive.js';
+import { tarBuffer } from '../fixtures/images.js';
+
+const base = mkdtempSync(join(tmpdir(), 'berth-resolve-'));
+after(() => rmSync(base, { recursive: true, force: true }));
+
+// <base>/host/secret is "the host"; <base>/root is the container's root.
+const hostDir = join(base, 'host');
+mkdirSync(hostDir);
+writeFileSync(join(hostDir, 'secret'), 'host\n');
+const rootDir = join(base, 'root');
+mkdirSync(join(rootDir, 'etc'), { recursive: true });
+mkdirSync(join(rootDir, 'a', 'b'), { recursive: true });
+writeFileSync(join(rootDir, 'etc', 'passwd'), 'container\n');
+symlinkSync(hostDir, join(rootDir, 'abs'));
+symlinkSync(join(hostDir, 'secret'), join(rootDir, 'abs-file'));
+symlinkSync('../../../../../../../..', join(rootDir, 'a', 'b', 'up'));
+symlinkSync('/etc', join(rootDir, 'etcl'));
+symlinkSync('loop2', join(rootDir, 'loop1'));
+symlinkSync('loop1', join(rootDir, 'loop2'));
+symlinkSync('b', join(rootDir, 'a', 'rel'));
+
+const withRoot = async <T>(fn: (r: ContainerRoot) => Promise<T>): Promise<T> => {
+  const root = await ContainerRoot.open(rootDir, 'ctr');
+  try {
+    return await fn(root);
+  } finally {
+    await root.close();
+  }
+};
+
+test('absolute and escaping links resolve inside the root', async () => {
+  await withRoot(async (root) => {
+    const r = await root.resolve('/etcl/passwd', { followFinal: true });
+    assert.equal(r.path, '/etc/passwd');
+    await r.parent.close();
+    const up = await root.resolve('/a/b/up/etc/passwd', { followFinal: true });
+    assert.equal(up.path, '/etc/passwd');
+    await up.parent.close();
+    const dots = await root.resolve('/../../../etc/./passwd', { followFinal: true });
+    assert.equal(dots.path, '/etc/passwd');
+    await dots.parent.close();
+    for (const p of ['/abs/secret', `/a/b/up${hostDir}/secret`, '/abs-file']) {
+      await assert.rejects(root.resolve(p, { followFinal: true }), (e: unknown) => (e as { kind?: string }).kind === 'not-found' && /Could not find the file .* in container ctr/.test((e as Error).message), p);
+    }
+    const rel = await root.resolve('/a/rel', { followFinal: true });
+    assert.equal(rel.path, '/a/b');
+    await rel.parent.close();
+    const lst = await root.resolve('/a/rel', { followFinal: false });
+    assert.equal(lst.stat?.isSymbolicLink(), true);
+    await lst.parent.close();
+    await assert.rejects(root.resolve('/loop1', { followFinal: true }), /too many levels of symbolic links/);
+    const top = await root.resolve('/a/..', { followFinal: true });
+    assert.equal(top.path, '/');
+    await top.parent.close();
+  });
+});
+
+test('stat: Go mode bits and the link target in the container', async () => {
+  assert.equal(goFileMode(0o040755), (2 ** 31 + 0o755) >>> 0);
+  assert.equal(goFileMode(0o120777), 2 ** 27 + 0o777);
+  assert.equal(goFileMode(0o100644 | 0o4000), 2 ** 23 + 0o644);
+  assert.equal(goFileMode(0o041777), (2 ** 31 + 2 ** 20 + 0o777) >>> 0);
+  assert.equal(goFileMode(0o020666), 2 ** 26 + 2 ** 21 + 0o666);
+  await withRoot(async (root) => {
+    const s = await statPath(root, '/etcl');
+    assert.equal(s.name, 'etcl');
+    assert.equal(s.linkTarget, '/etc');
+  });
+  assert.equal(archiveBase('/a/b/.'), '.');
+  assert.equal(archiveBase('/a/b/'), 'b');
+  assert.equal(followsFinal('/a/'), true);
+  assert.equal(followsFinal('/a'), false);
+});
+
+test('tar entry names: ../ escapes and absolute names are refused', () => {
+  assert.deepEqual(entryPath('a/./b/../c', '/dst'), ['a', 'c']);
+  assert.throws(() => entryPath('../x', '/dst'), /"\.\.\/x" is outside of "\/dst"/);
+  assert.throws(() => entryPath('a/../../x', '/dst'), /is outside of/);
+  assert.throws(() => entryPath('/etc/passwd', '/dst'), /absolute names are refused/);
+});
+
+test('extraction never follows a symlink on the way, and a refused archive writes nothing', async () => {
+  const file = (name: string): Parameters<typeof tarBuffer>[0][number] => ({ header: { name, type: 'file', mode: 0o644 }, data: Buffer.from('x') });
+  await withRoot(async (root) => {
+    // a bad entry after good ones: nothing at all is written
+    const bad = await tarBuffer([file('good'), file('../../escape')]);
+    await assert.rejects(spool(Readable.from([bad]), join(base, 'spool1'), '/a'), /is outside of/);
+    assert.deepEqual(readdirSync(join(rootDir, 'a')).sort(), ['b', 'rel']);
+    // an existing symlink to the host in the way of an entry
+    const via = await spool(Readable.from([await tarBuffer([file('abs/pwned')])]), join(base, 'spool2'), '/');
+    await assert.rejects(extractTo(root, '/', via, { noOverwriteDirNonDir: true }), /not a directory inside the container/);
+    assert.deepEqual(readdirSync(hostDir), ['secret']);
+    // the extraction point itself through a link: resolved inside the root
+    const ok = await spool(Readable.from([await tarBuffer([file('through-link')])]), join(base, 'spool3'), '/etcl');
+    await extractTo(root, '/etcl', ok, { noOverwriteDirNonDir: true });
+    assert.equal(readFileSync(join(rootDir, 'etc', 'through-link'), 'utf8'), 'x');
+    await assert.rejects(extractTo(root, '/abs', ok, { noOverwriteDirNonDir: true }), /Could not find the file \/abs/);
+  });
+});
+
+test('overlay changes: added, changed, deleted; mount points hidden', async () => {
+  const lower = join(base, 'lower');
+  const upper = join(base, 'upper');
+  mkdirSync(join(lower, 'etc'), { recursive: true });
+  writeFileSync(join(lower, 'etc', 'passwd'), 'p');
+  writeFileSync(join(lower, 'etc', 'group'), 'g');
+  mkdirSync(join(upper, 'etc'), { recursive: true });
+  writeFileSync(join(upper, 'etc', 'passwd'), 'changed');
+  writeFileSync(join(upper, 'etc', 'new'), 'n');
+  writeFileSync(join(upper, 'etc', 'hosts'), '');
+  mkdirSync(join(upper, 'proc'));
+  execFileSync('mknod', [join(upper, 'etc', 'group'), 'c', '0', '0']);
+  const changes = await overlayChanges(upper, [lower], ['/proc', '/etc/hosts']);
+  assert.deepEqual(changes, [
+    { Path: '/etc', Kind: 0 },
+    { Path: '/etc/group', Kind: 2 },
+    { Path: '/etc/new', Kind: 1 },
+    { Path: '/etc/passwd', Kind: 0 },
+  ]);
+  // a parent changed only because of a hidden mount point is left out
+  rmSync(join(upper, 'etc'), { recursive: true });
+  mkdirSync(join(upper, 'etc'));
+  writeFileSync(join(upper, 'etc', 'hosts'), '');
+  assert.deepEqual(await overlayChanges(upper, [lower], ['/proc', '/etc/hosts']), []);
+});
+
+test('the in-memory tar reader: ustar prefixes, pax names, links, checksums', async () => {
+  const { scanTar } = await import('../../src/containerfs/tarscan.js');
+  const long = `${'d'.repeat(120)}/${'f'.repeat(150)}`;
+  const buf = await tarBuffer([
+    { header: { name: 'dir/', type: 'directory', mode: 0o750, uid: 7, gid: 8 } },
+    { header: { name: long, type: 'file', mode: 0o600 }, data: Buffer.from('long') },
+    { header: { name: 'sym', type: 'symlink', linkname: 'x'.repeat(150) } },
+    { header: { name: 'hard', type: 'link', linkname: 'dir/' } },
+  ]);
+  const entries = [...scanTar(buf)];
+  assert.deepEqual(entries.map((e) => [e.name, e.type]), [['dir/', 'directory'], [long, 'file'], ['sym', 'symlink'], ['hard', 'link']]);
+  assert.equal(entries[0]?.mode, 0o750);
+  assert.equal(entries[0]?.uid, 7);
+  assert.equal(entries[1]?.data.toString(), 'long');
+  assert.equal(entries[2]?.linkname, 'x'.repeat(150));
+  const broken = Buffer.from(buf);
+  broken[10] = 0x41;
+  assert.throws(() => [...scanTar(broken)], /bad header checksum/);
+  assert.throws(() => [...scanTar(buf.subarray(0, 700))], /unexpected end/);
+});
