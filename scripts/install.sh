@@ -34,9 +34,10 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # Debian packages: the container runtime stack, busybox for offline test
-# images, procps for `docker top`, socat for sd_notify outside systemd tests.
+# images, procps for `docker top`, socat for sd_notify outside systemd tests,
+# tini for --init (its static build is bind-mounted into containers).
 need=()
-for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils; do
+for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils tini-static:tini; do
   cmd="${pair%%:*}" pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

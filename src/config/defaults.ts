@@ -38,6 +38,11 @@ export const FILE_KEYS = {
   'shutdown-timeout': 'shutdownTimeout',
   'max-concurrent-downloads': 'maxConcurrentDownloads',
   group: 'group',
+  'seccomp-profile': 'seccompProfile',
+  'no-new-privileges': 'noNewPrivileges',
+  'default-ulimits': 'defaultUlimits',
+  init: 'init',
+  'init-path': 'initPath',
 } as const satisfies Record<string, keyof DaemonConfig>;
 
 export type FileKey = keyof typeof FILE_KEYS;

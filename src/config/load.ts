@@ -7,6 +7,7 @@ import { ALL_FILE_KEYS, DEFAULTS, type FileKey } from './defaults.js';
 import { ConfigError } from './errors.js';
 import { parseConfigText, type FileValues } from './file.js';
 import { parseAddRuntime, type DaemonFlags } from './flags.js';
+import { checkUlimits } from '../security/index.js';
 
 /** The flag that sets each file key: its DaemonFlags field and its command-line name. */
 const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
@@ -25,6 +26,11 @@ const FLAG_OF: Record<FileKey, { field: keyof DaemonFlags; name: string }> = {
   'shutdown-timeout': { field: 'shutdownTimeout', name: 'shutdown-timeout' },
   'max-concurrent-downloads': { field: 'maxConcurrentDownloads', name: 'max-concurrent-downloads' },
   group: { field: 'group', name: 'group' },
+  'seccomp-profile': { field: 'seccompProfile', name: 'seccomp-profile' },
+  'no-new-privileges': { field: 'noNewPrivileges', name: 'no-new-privileges' },
+  'default-ulimits': { field: 'defaultUlimits', name: 'default-ulimit' },
+  init: { field: 'init', name: 'init' },
+  'init-path': { field: 'initPath', name: 'init-path' },
 };
 
 /** Go's %v for the values dockerd prints in its conflict message. */
@@ -105,6 +111,29 @@ function mergeRuntimes(
   return { runtimes: Object.fromEntries(runtimes), errors, conflicts };
 }
 
+/** The security keys (seccomp-profile, no-new-privileges, default-ulimits, init, init-path); only those set. */
+function securitySettings(flags: DaemonFlags, file: FileValues, errors: string[]): Partial<DaemonConfig> {
+  const out: Partial<DaemonConfig> = {};
+  const seccomp = pick(flags.seccompProfile, file['seccomp-profile'], isString);
+  if (seccomp !== undefined) out.seccompProfile = seccomp;
+  const nnp = pick(flags.noNewPrivileges, file['no-new-privileges'], isBool);
+  if (nnp !== undefined) out.noNewPrivileges = nnp;
+  const init = pick(flags.init, file.init, isBool);
+  if (init !== undefined) out.init = init;
+  const initPath = pick(flags.initPath, file['init-path'], isString);
+  if (initPath !== undefined) out.initPath = initPath;
+  const rawUlimits = flags.defaultUlimits ?? file['default-ulimits'];
+  if (typeof rawUlimits === 'object' && rawUlimits !== null) {
+    try {
+      const list = Object.entries(rawUlimits as Record<string, unknown>).map(([name, u]) => ({ Name: name, ...(u as object) }));
+      out.defaultUlimits = Object.fromEntries(checkUlimits(list).map((u) => [u.Name, u]));
+    } catch (err) {
+      errors.push(`invalid default-ulimits: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
 /** Values of the right type that still cannot work. */
 function valueErrors(config: DaemonConfig): string[] {
   const errors: string[] = [];
@@ -182,6 +211,7 @@ export function loadConfig(flags: DaemonFlags, fileText: string | undefined, fil
       pick(flags.maxConcurrentDownloads, file['max-concurrent-downloads'], isInt) ?? DEFAULTS.maxConcurrentDownloads,
     group: pick(flags.group, file.group, isNonEmpty) ?? DEFAULTS.group,
   };
+  Object.assign(config, securitySettings(flags, file, errors));
 
   errors.push(...valueErrors(config));
   errors.push(...validateRuntimes(config.runtimes, config.defaultRuntime));

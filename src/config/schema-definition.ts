@@ -24,5 +24,16 @@ export const DAEMON_JSON_SCHEMA = {
     'shutdown-timeout': { type: 'integer', minimum: 0 },
     'max-concurrent-downloads': { type: 'integer', minimum: 0 },
     group: { type: 'string', minLength: 1 },
+    'seccomp-profile': { type: 'string' },
+    'no-new-privileges': { type: 'boolean' },
+    'default-ulimits': {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        properties: { Name: { type: 'string' }, Soft: { type: 'integer' }, Hard: { type: 'integer' } },
+      },
+    },
+    init: { type: 'boolean' },
+    'init-path': { type: 'string' },
   },
 } as const;

@@ -20,6 +20,13 @@ export interface DaemonConfig {
   shutdownTimeout: number;
   maxConcurrentDownloads: number;
   group: string;
+  /** daemon.json `seccomp-profile`: builtin, unconfined or a file path */
+  seccompProfile?: string;
+  noNewPrivileges?: boolean;
+  /** daemon.json `default-ulimits`, keyed by name */
+  defaultUlimits?: Record<string, { Name: string; Soft: number; Hard: number }>;
+  init?: boolean;
+  initPath?: string;
 }
 
 /** One immutable, deep-frozen view: user config + state derived from it. */

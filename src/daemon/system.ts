@@ -6,6 +6,7 @@ import { runtimesInfoView } from '../runtimes/index.js';
 import type { VersionInfo, SystemBackend } from '../api/index.js';
 import { dockerArch } from '../api/index.js';
 import { hostFacts, runcVersion, type HostFacts } from './host-facts.js';
+import { securityInfo } from '../security/index.js';
 
 export interface ContainerCounts {
   total: number;
@@ -75,7 +76,7 @@ export class SystemService implements SystemBackend {
     const snapshot = this.#deps.current();
     const { config } = snapshot;
     const counts = this.#deps.containerCounts();
-    const [{ containerd, runc }, images] = await Promise.all([this.#componentVersions(), this.#deps.imageCount()]);
+    const [{ containerd, runc }, images, security] = await Promise.all([this.#componentVersions(), this.#deps.imageCount(), securityInfo(config)]);
     const runtimes = runtimesInfoView(snapshot);
     return {
       ID: this.#deps.engineId,
@@ -127,12 +128,10 @@ export class SystemService implements SystemBackend {
       Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
       LiveRestoreEnabled: config.liveRestore,
       Isolation: '',
-      InitBinary: '',
       ContainerdCommit: { ID: containerd.revision },
       RuncCommit: { ID: runc.commit },
-      InitCommit: { ID: '' },
-      SecurityOptions: [],
       Warnings: [],
+      ...security,
     };
   }
 }

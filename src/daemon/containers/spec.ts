@@ -1,10 +1,8 @@
 // Builds the OCI runtime spec of a container from its stored config. Pure:
 // everything it needs (resolved user, file paths) is passed in.
-import { invalidParameter } from '../../errors/index.js';
 import { processEnv } from './command.js';
+import { containerCapabilities, secureSpec, type SecurityDefaults, type SecurityFacts } from '../../security/index.js';
 import {
-  ALL_CAPABILITIES,
-  DEFAULT_CAPABILITIES,
   DEFAULT_DEVICE_RULES,
   DEFAULT_DEVICES,
   MASKED_PATHS,
@@ -30,6 +28,8 @@ export interface SpecInput {
   etc: { hosts: string; hostname: string; resolvConf: string };
   /** the host runs the unified cgroup hierarchy: give the container its own cgroup namespace */
   cgroupV2?: boolean;
+  /** daemon security settings and host facts: seccomp, devices, --init, ulimits */
+  security?: { defaults: SecurityDefaults; facts: SecurityFacts };
 }
 
 export interface OciProcess {
@@ -59,29 +59,9 @@ export function isHostNetwork(host: Pick<HostConfig, 'NetworkMode'>): boolean {
   return host.NetworkMode === 'host';
 }
 
-/** Capability names with or without CAP_, upper-cased; ALL expands. */
-function capabilities(host: HostConfig): string[] {
-  if (host.Privileged) return [...ALL_CAPABILITIES];
-  const norm = (c: string): string => {
-    const up = c.trim().toUpperCase();
-    return up === 'ALL' || up.startsWith('CAP_') ? up : `CAP_${up}`;
-  };
-  const known = new Set(ALL_CAPABILITIES);
-  const check = (c: string): string => {
-    if (c !== 'ALL' && !known.has(c)) throw invalidParameter(`unknown capability: "${c}"`);
-    return c;
-  };
-  const add = (host.CapAdd ?? []).map(norm).map(check);
-  const drop = (host.CapDrop ?? []).map(norm).map(check);
-  let caps = add.includes('ALL') ? [...ALL_CAPABILITIES] : [...DEFAULT_CAPABILITIES, ...add];
-  if (drop.includes('ALL')) caps = add.filter((c) => c !== 'ALL');
-  else caps = caps.filter((c) => !drop.includes(c));
-  return [...new Set(caps)];
-}
-
 export function buildProcess(input: Pick<SpecInput, 'config' | 'hostConfig' | 'path' | 'args' | 'user'>): OciProcess {
   const { config, hostConfig } = input;
-  const caps = capabilities(hostConfig);
+  const caps = containerCapabilities(hostConfig);
   const proc: OciProcess = {
     terminal: config.Tty,
     user: { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids.slice() },
@@ -137,6 +117,8 @@ function resources(host: HostConfig): Record<string, unknown> {
     memory.swap = host.MemorySwap !== 0 ? host.MemorySwap : host.Memory * 2;
   }
   if (host.OomKillDisable === true) memory.disableOOMKiller = true;
+  if (typeof host.MemoryReservation === 'number' && host.MemoryReservation > 0) memory.reservation = host.MemoryReservation;
+  if (typeof host.MemorySwappiness === 'number' && host.MemorySwappiness >= 0) memory.swappiness = host.MemorySwappiness;
   if (Object.keys(memory).length > 0) res.memory = memory;
   const cpu: Record<string, unknown> = {};
   if (host.CpuShares > 0) cpu.shares = host.CpuShares;
@@ -151,6 +133,7 @@ function resources(host: HostConfig): Record<string, unknown> {
   if (host.CpusetMems !== '') cpu.mems = host.CpusetMems;
   if (Object.keys(cpu).length > 0) res.cpu = cpu;
   if (host.PidsLimit !== null && host.PidsLimit > 0) res.pids = { limit: host.PidsLimit };
+  if (typeof host.BlkioWeight === 'number' && host.BlkioWeight > 0) res.blockIO = { weight: host.BlkioWeight };
   return res;
 }
 
@@ -179,5 +162,6 @@ export function buildSpec(input: SpecInput): OciSpec {
     linux,
   };
   if (config.Domainname !== '') spec.domainname = config.Domainname;
+  if (input.security !== undefined) secureSpec(spec, host, input.security.defaults, input.security.facts);
   return spec;
 }

@@ -6,6 +6,7 @@ import { OCI_SPEC_TYPE_URL, jsonAny, type CreateTaskRequest, type Mount, type Ru
 import type { Snapshot } from '../../config/types.js';
 import { BerthError, conflict, internal, invalidParameter, isKind, messageOf, notModified } from '../../errors/index.js';
 import { resolveRuntime, type ShimConfig } from '../../runtimes/index.js';
+import { hostSecurityFacts, securityDefaults } from '../../security/index.js';
 import { startErrorExitCode } from '../exec/index.js';
 import type { ProcessIO } from '../io/types.js';
 import type { Container } from './container.js';
@@ -31,7 +32,7 @@ async function rootfsMounts(ctx: ServiceContext, c: Container): Promise<Mount[]>
   }
 }
 
-async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mount[]): Promise<OciSpec> {
+async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mount[], snapshot: Snapshot): Promise<OciSpec> {
   const s = c.state;
   const [passwd, group] = await Promise.all([readRootfsFile(mounts, '/etc/passwd'), readRootfsFile(mounts, '/etc/group')]);
   const files: { passwd?: string; group?: string } = {};
@@ -50,6 +51,7 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
     user,
     etc,
     cgroupV2: CGROUP_V2,
+    security: { defaults: securityDefaults(snapshot.config), facts: hostSecurityFacts() },
   });
 }
 
@@ -136,7 +138,7 @@ async function runTask(ctx: ServiceContext, c: Container, snapshot: Snapshot): P
   const s = c.state;
   const shim = resolveRuntime(snapshot, s.HostConfig.Runtime);
   const mounts = await rootfsMounts(ctx, c);
-  const spec = await buildContainerSpec(ctx, c, mounts);
+  const spec = await buildContainerSpec(ctx, c, mounts, snapshot);
   await upsertRecord(ctx, c, shim, spec);
 
   let io: ProcessIO | undefined;

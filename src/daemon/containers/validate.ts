@@ -6,6 +6,7 @@ import { parseBind, parseTmpfs } from './mounts.js';
 import { parseSignal } from './signals.js';
 import { validateRestartPolicy } from './restart-policy.js';
 import { buildProcess } from './spec.js';
+import { capabilityLimits, checkSecurity } from '../../security/index.js';
 import type { ContainerConfig, HostConfig } from './types.js';
 
 const NETWORK_MODES = new Set(['default', 'bridge', 'none', 'host']);
@@ -28,13 +29,11 @@ function checkUnsupported(host: HostConfig): void {
     ['Mounts', 'use -v /host/path:/container/path bind mounts'],
     ['VolumesFrom', 'volumes are not supported'],
     ['Links', 'links need a bridge network'],
-    ['Devices', 'device mappings are not supported'],
     ['DeviceRequests', 'device requests are not supported'],
   ];
   for (const [field, hint] of unsupported) {
     if (nonEmpty(host[field])) throw invalidParameter(`HostConfig.${field} is not supported by berth: ${hint}`);
   }
-  if (host.Init === true) throw invalidParameter('HostConfig.Init (--init) is not supported by berth');
   validateRestartPolicy(host);
   for (const field of ['PidMode', 'IpcMode', 'UTSMode'] as const) {
     const v = host[field];
@@ -73,6 +72,7 @@ export function validateContainer(config: ContainerConfig, host: HostConfig): { 
   for (const key of Object.keys(host.Sysctls ?? {})) {
     if (!/^[a-z0-9_][a-z0-9_./-]*$/i.test(key)) throw invalidParameter(`invalid sysctl name ${JSON.stringify(key)}`);
   }
+  checkSecurity(host, capabilityLimits());
   for (const b of host.Binds ?? []) parseBind(b);
   for (const [dst, opts] of Object.entries(host.Tmpfs ?? {})) parseTmpfs(dst, opts);
   const cmd = pathAndArgs(config);
