@@ -22,6 +22,12 @@ export interface SecurityHostConfig {
   Devices?: unknown;
   DeviceCgroupRules?: readonly string[] | null;
   Init?: boolean | null;
+  BlkioWeight?: unknown;
+  BlkioWeightDevice?: unknown;
+  BlkioDeviceReadBps?: unknown;
+  BlkioDeviceWriteBps?: unknown;
+  BlkioDeviceReadIOps?: unknown;
+  BlkioDeviceWriteIOps?: unknown;
   NetworkMode?: string;
   IpcMode?: string;
   UTSMode?: string;
@@ -45,6 +51,10 @@ export interface SecurityFacts {
   apparmor: boolean;
   /** the host's devices (for --privileged) */
   hostDevices: () => OciDevice[];
+  /** the blkio controller takes a weight (with CFQ or BFQ; dockerd discards it otherwise) */
+  blkioWeight: boolean;
+  /** major and minor of a host device node */
+  deviceNumber: (path: string) => { major: number; minor: number };
   /** a --device mapping resolved against the host */
   mapDevice: (m: DeviceMapping) => { devices: OciDevice[]; rules: OciDeviceRule[] };
 }
@@ -90,11 +100,37 @@ function seccompFor(
   const ctx = { capabilities: caps, kernel: facts.kernel };
   if (choice?.kind === 'unconfined') return undefined;
   if (choice?.kind === 'profile') return resolveProfile(choice.json, ctx);
+  if (choice?.kind === 'builtin') return defaultSeccomp(caps);
   // --privileged runs unfiltered unless a profile was asked for.
   if (choice === undefined && host.Privileged === true) return undefined;
   if (defaults.seccompProfile === 'unconfined') return undefined;
   if (defaults.seccompProfile !== undefined) return resolveProfile(defaults.seccompProfile, ctx);
   return defaultSeccomp(caps);
+}
+
+const THROTTLES = [
+  ['BlkioDeviceReadBps', 'throttleReadBpsDevice', 'Rate'],
+  ['BlkioDeviceWriteBps', 'throttleWriteBpsDevice', 'Rate'],
+  ['BlkioDeviceReadIOps', 'throttleReadIOPSDevice', 'Rate'],
+  ['BlkioDeviceWriteIOps', 'throttleWriteIOPSDevice', 'Rate'],
+  ['BlkioWeightDevice', 'weightDevice', 'Weight'],
+] as const;
+
+/** OCI linux.resources.blockIO from --blkio-weight and the per-device limits. */
+function blkio(host: SecurityHostConfig, facts: SecurityFacts): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  if (typeof host.BlkioWeight === 'number' && host.BlkioWeight > 0 && facts.blkioWeight) out.weight = host.BlkioWeight;
+  for (const [field, oci, key] of THROTTLES) {
+    const list = host[field];
+    if (!Array.isArray(list) || list.length === 0) continue;
+    if (key === 'Weight' && !facts.blkioWeight) continue;
+    out[oci] = list.map((e: unknown) => {
+      const o = (e ?? {}) as Record<string, unknown>;
+      const { major, minor } = facts.deviceNumber(String(o.Path ?? ''));
+      return key === 'Weight' ? { major, minor, weight: Number(o.Weight ?? 0) } : { major, minor, rate: Number(o.Rate ?? 0) };
+    });
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 function mergeDevices(base: readonly OciDevice[], extra: readonly OciDevice[]): OciDevice[] {
@@ -129,6 +165,9 @@ export function secureSpec(spec: SecurableSpec, host: SecurityHostConfig, defaul
   for (const rule of host.DeviceCgroupRules ?? []) rules.push(parseDeviceCgroupRule(rule));
   resources.devices = rules;
   spec.linux.devices = mergeDevices(current, extra);
+
+  const blockIO = blkio(host, facts);
+  if (blockIO !== undefined) (spec.linux.resources as Record<string, unknown>).blockIO = blockIO;
 
   if (wantsInit(host, defaults)) {
     if (defaults.initBinary === undefined) {

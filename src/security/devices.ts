@@ -83,6 +83,18 @@ export function hostDevices(root = '/dev', skip: ReadonlySet<string> = SKIP_DIRS
 
 const SKIP_DIRS: ReadonlySet<string> = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev']);
 
+/** Major and minor of a host device node, for the blkio limits. */
+export function deviceNumber(path: string): { major: number; minor: number } {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw invalidParameter(`invalid device ${path}: ${(err as Error).message}`);
+  }
+  if (!st.isBlockDevice() && !st.isCharacterDevice()) throw invalidParameter(`invalid device ${path}: not a device node`);
+  return { major: major(st.rdev), minor: minor(st.rdev) };
+}
+
 /** A --device mapping as OCI devices and cgroup rules (a directory maps every device under it). */
 export function mappedDevices(m: DeviceMapping): { devices: OciDevice[]; rules: OciDeviceRule[] } {
   let st: Stats;

@@ -3,7 +3,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { invalidParameter } from '../errors/index.js';
 import type { SecurityDefaults, SecurityFacts } from './apply.js';
-import { hostDevices, mappedDevices } from './devices.js';
+import { deviceNumber, hostDevices, mappedDevices } from './devices.js';
+
+const BLKIO_WEIGHT = ((): boolean => {
+  if (existsSync('/sys/fs/cgroup/blkio/blkio.weight') || existsSync('/sys/fs/cgroup/blkio/blkio.bfq.weight')) return true;
+  try {
+    // v2: io.weight appears in the children of a hierarchy with the io controller
+    return readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').split(/\s+/).includes('io');
+  } catch {
+    return false;
+  }
+})();
 import { findInitBinary, INIT_BINARY_NAME, initVersion } from './init.js';
 import type { Ulimit } from './limits.js';
 import type { CapabilityLimits } from './capabilities.js';
@@ -82,6 +92,8 @@ export function hostSecurityFacts(): SecurityFacts {
     apparmor: hostLsms().apparmor,
     hostDevices: () => hostDevices(),
     mapDevice: mappedDevices,
+    blkioWeight: BLKIO_WEIGHT,
+    deviceNumber,
   };
 }
 

@@ -1,7 +1,8 @@
 // --security-opt values as dockerd reads them from HostConfig.SecurityOpt.
 import { invalidParameter } from '../errors/index.js';
 
-export type SeccompChoice = { kind: 'default' } | { kind: 'unconfined' } | { kind: 'profile'; json: string };
+/** `builtin` is berth's own profile whatever the daemon's default; `default` is the daemon's. */
+export type SeccompChoice = { kind: 'default' } | { kind: 'builtin' } | { kind: 'unconfined' } | { kind: 'profile'; json: string };
 
 export interface SecurityOpts {
   /** undefined: the daemon's choice */
@@ -46,7 +47,13 @@ export function parseSecurityOpts(opts: readonly string[] | null | undefined): S
         break;
       case 'seccomp':
         out.seccomp =
-          value === 'unconfined' ? { kind: 'unconfined' } : value === 'builtin' || value === '' ? { kind: 'default' } : { kind: 'profile', json: value };
+          value === 'unconfined'
+            ? { kind: 'unconfined' }
+            : value === 'builtin'
+              ? { kind: 'builtin' }
+              : value === ''
+                ? { kind: 'default' }
+                : { kind: 'profile', json: value };
         break;
       case 'no-new-privileges': {
         const b = parseBool(value);

@@ -92,7 +92,7 @@ test('capabilities: ALL, CAP_ prefix, drop ALL, kernel and bounding limits, unkn
 
 test('security options: dockerd spellings and errors', () => {
   assert.deepEqual(parseSecurityOpts(['seccomp=unconfined', 'no-new-privileges']), { labels: [], seccomp: { kind: 'unconfined' }, noNewPrivileges: true });
-  assert.deepEqual(parseSecurityOpts(['seccomp=builtin']).seccomp, { kind: 'default' });
+  assert.deepEqual(parseSecurityOpts(['seccomp=builtin']).seccomp, { kind: 'builtin' });
   assert.deepEqual(parseSecurityOpts(['seccomp={"a":1}']).seccomp, { kind: 'profile', json: '{"a":1}' });
   assert.equal(parseSecurityOpts(['no-new-privileges=false']).noNewPrivileges, false);
   assert.deepEqual(parseSecurityOpts(['label=disable', 'label:user:x', 'apparmor=p']), { labels: ['disable', 'user:x'], apparmor: 'p' });

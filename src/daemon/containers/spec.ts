@@ -133,7 +133,6 @@ function resources(host: HostConfig): Record<string, unknown> {
   if (host.CpusetMems !== '') cpu.mems = host.CpusetMems;
   if (Object.keys(cpu).length > 0) res.cpu = cpu;
   if (host.PidsLimit !== null && host.PidsLimit > 0) res.pids = { limit: host.PidsLimit };
-  if (typeof host.BlkioWeight === 'number' && host.BlkioWeight > 0) res.blockIO = { weight: host.BlkioWeight };
   return res;
 }
 
