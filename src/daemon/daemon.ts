@@ -20,6 +20,8 @@ import { ExecService, top } from './exec/index.js';
 import { memory } from './memory.js';
 import { FifoPool, openProcessIO, readLogs, type ProcessIOOpener } from './io/index.js';
 import { containerRoutes } from '../api/routes/containers.js';
+import { containerResourceRoutes } from '../api/routes/container-resources.js';
+import { StatsService } from './stats/index.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
@@ -175,12 +177,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return outcome;
   };
 
+  const stats = new StatsService(client, logger.child({ component: 'stats' }));
   const routes: Route[] = [
     ...systemRoutes(system, events),
     ...reloadRoutes({ reload: async () => reloadView(await reload()) }),
     ...pluginRoutes(plugins),
     ...imageRoutes(images),
     ...containerRoutes(containers),
+    ...containerResourceRoutes({
+      stats: (ref, o) => stats.stats(containers.getExecTarget(ref), o),
+      update: (ref, body) => containers.update(ref, body),
+    }),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
     ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top }),
   ];

@@ -20,6 +20,7 @@ import { killContainer, pauseContainer, stopContainer, unpauseContainer, type St
 import { attachContainer, containerLogs, waitFor, type LogsOptions, type WaitCondition } from './streams.js';
 import { renameContainer, pruneContainers, type PruneResult } from './admin.js';
 import type { ContainerServiceDeps } from './types.js';
+import { updateContainer, type UpdateResult } from './update.js';
 import { inspectView, listView, type ListEntry } from './views.js';
 
 export interface ContainerAttachOptions {
@@ -75,6 +76,11 @@ export class ContainerService {
 
   getExecTarget(ref: string): ExecTarget {
     return this.get(ref);
+  }
+
+  /** docker update: resources and restart policy, live and persisted. */
+  update(ref: string, body: unknown): Promise<UpdateResult> {
+    return updateContainer(this.ctx, this.get(ref), body);
   }
 
   create(body: unknown, name?: string): Promise<CreateResult> {

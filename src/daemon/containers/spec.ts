@@ -107,7 +107,8 @@ function namespaces(input: SpecInput): Array<{ type: string }> {
   return ns;
 }
 
-function resources(host: HostConfig): Record<string, unknown> {
+/** OCI linux.resources of a HostConfig (also what `docker update` sends to a running task). */
+export function linuxResources(host: HostConfig): Record<string, unknown> {
   const res: Record<string, unknown> = {
     devices: host.Privileged ? [{ allow: true, access: 'rwm' }] : DEFAULT_DEVICE_RULES.map((r) => ({ ...r })),
   };
@@ -145,7 +146,7 @@ export function buildSpec(input: SpecInput): OciSpec {
   const parent = typeof host.CgroupParent === 'string' && host.CgroupParent !== '' ? host.CgroupParent : `/berth/${input.namespace}`;
   const linux: Record<string, unknown> = {
     sysctl,
-    resources: resources(host),
+    resources: linuxResources(host),
     cgroupsPath: `${parent.replace(/\/+$/, '')}/${input.id}`,
     namespaces: namespaces(input),
     devices: DEFAULT_DEVICES.map((d) => ({ ...d })),
