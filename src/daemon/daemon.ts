@@ -22,6 +22,7 @@ import { FifoPool, openProcessIO, readLogs, type ProcessIOOpener } from './io/in
 import { containerRoutes } from '../api/routes/containers.js';
 import { containerResourceRoutes } from '../api/routes/container-resources.js';
 import { StatsService } from './stats/index.js';
+import { startHealthMonitor } from './health-wiring.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
@@ -143,7 +144,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
   containers.setHooks({ execIds: (id) => execs.runningExecIds(id), removed: (id) => execs.forgetContainer(id) });
   images.setUsageCheck((id) => containers.imageUsers(id));
+  const health = startHealthMonitor(events, containers, execs, logger.child({ component: 'health' }));
   await containers.restore();
+  for (const id of containers.runningIds()) health.start(containers.healthTarget(id), true);
 
   // Stale wrapper scripts go only now, before any reload can run; those that
   // containers surviving the restart still run on are kept.
@@ -212,6 +215,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       logger.info({ reason }, 'berthd shutting down');
       await notifier.notify('STOPPING=1');
       await server.close().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'closing the API server failed'));
+      health.stopAll();
       const { config: last } = store.current();
       await containers
         .shutdown({ liveRestore: last.liveRestore, timeout: last.shutdownTimeout })

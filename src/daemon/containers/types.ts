@@ -6,6 +6,7 @@ import type { EventBus } from '../../events/index.js';
 import type { Logger } from '../../log/index.js';
 import type { ImageConfig, ResolvedImage } from '../images/index.js';
 import type { LogReader, OpenIOOptions, ProcessIO } from '../io/types.js';
+import type { HealthState } from '../health/index.js';
 
 /** Docker's container `Config` (the top level of a create body minus HostConfig). */
 export interface ContainerConfig {
@@ -104,6 +105,8 @@ export interface ContainerStateFields {
   /** RFC 3339 with nanoseconds; Docker's zero time when never */
   StartedAt: string;
   FinishedAt: string;
+  /** present only when the container has a healthcheck */
+  Health?: HealthState;
 }
 
 /** The record persisted in <data-root>/containers/<id>/state.json. */

@@ -7,6 +7,7 @@ import { parseSignal } from './signals.js';
 import { validateRestartPolicy } from './restart-policy.js';
 import { buildProcess } from './spec.js';
 import { capabilityLimits, checkSecurity } from '../../security/index.js';
+import { checkHealthcheck } from '../health/index.js';
 import type { ContainerConfig, HostConfig } from './types.js';
 
 const NETWORK_MODES = new Set(['default', 'bridge', 'none', 'host']);
@@ -73,6 +74,7 @@ export function validateContainer(config: ContainerConfig, host: HostConfig): { 
     if (!/^[a-z0-9_][a-z0-9_./-]*$/i.test(key)) throw invalidParameter(`invalid sysctl name ${JSON.stringify(key)}`);
   }
   checkSecurity(host, capabilityLimits());
+  checkHealthcheck(config.Healthcheck);
   for (const b of host.Binds ?? []) parseBind(b);
   for (const [dst, opts] of Object.entries(host.Tmpfs ?? {})) parseTmpfs(dst, opts);
   const cmd = pathAndArgs(config);
