@@ -15,8 +15,9 @@ import { interleave, pool, timeApi, timeDocker, type Lane } from './measure.js';
 import { rssKiB } from './procs.js';
 import { recordAnswer, startReplay, type ReplayAnswer } from './replay.js';
 import { msSince, type Summary, type Unit } from './stats.js';
+import { STATS_CONTAINERS, statsFigure, stdinFigure, stdoutFigure } from './figures-streams.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'rss-after'] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'stdout-50mb', 'stdin-50mb', 'stats-20', 'rss-100', 'reload', 'rss-after'] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 export interface BenchContext {
@@ -391,6 +392,9 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   'api-info': { title: () => 'API only: `GET /info`, new connection', unit: 'ms', run: (c) => interleave(apiLanes(c, '/info'), c.runs, c.warmup) },
   ps: { title: (c) => `\`docker ps -a\` with ${c.psCount} containers`, unit: 'ms', run: ps },
   logs: { title: () => `\`docker logs C\`, ${LOG_LINES.toLocaleString('en')} lines`, unit: 'ms', run: logs },
+  'stdout-50mb': { title: () => '`docker run --rm IMAGE head -c 50000000 /dev/zero | wc -c`', unit: 'ms', run: stdoutFigure },
+  'stdin-50mb': { title: () => "`docker run --rm -i IMAGE sh -c 'cat > /dev/null'` < 50 MB", unit: 'ms', run: stdinFigure },
+  'stats-20': { title: () => `\`docker stats --no-stream\` with ${STATS_CONTAINERS} running containers`, unit: 'ms', run: statsFigure },
   'rss-100': { title: (c) => `daemon RSS with ${c.rssCount} running containers`, unit: 'MiB', run: rssRunning },
   reload: { title: (c) => `SIGHUP → \`reload\` event, ${c.reloadRuntimes} runtimes`, unit: 'ms', run: reload },
   'rss-after': { title: () => 'idle daemon RSS after all figures', unit: 'MiB', run: rssIdle },

@@ -33,6 +33,9 @@ const TARGETS: Partial<Record<FigureId, Target>> = {
   info: ratioAtMost(0.8),
   logs: ratioAtMost(0.8),
   'rss-100': ratioAtMost(0.8),
+  'stdout-50mb': ratioAtMost(0.8),
+  'stdin-50mb': ratioAtMost(0.8),
+  'stats-20': ratioAtMost(0.8),
   reload: {
     text: '< 50 ms (berth)',
     met: (r) => {
