@@ -392,7 +392,7 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   'api-info': { title: () => 'API only: `GET /info`, new connection', unit: 'ms', run: (c) => interleave(apiLanes(c, '/info'), c.runs, c.warmup) },
   ps: { title: (c) => `\`docker ps -a\` with ${c.psCount} containers`, unit: 'ms', run: ps },
   logs: { title: () => `\`docker logs C\`, ${LOG_LINES.toLocaleString('en')} lines`, unit: 'ms', run: logs },
-  'stdout-50mb': { title: () => '`docker run --rm IMAGE head -c 50000000 /dev/zero | wc -c`', unit: 'ms', run: stdoutFigure },
+  'stdout-50mb': { title: () => '`docker run --rm IMAGE head -c 50000000 /dev/zero \\| wc -c`', unit: 'ms', run: stdoutFigure },
   'stdin-50mb': { title: () => "`docker run --rm -i IMAGE sh -c 'cat > /dev/null'` < 50 MB", unit: 'ms', run: stdinFigure },
   'stats-20': { title: () => `\`docker stats --no-stream\` with ${STATS_CONTAINERS} running containers`, unit: 'ms', run: statsFigure },
   'rss-100': { title: (c) => `daemon RSS with ${c.rssCount} running containers`, unit: 'MiB', run: rssRunning },

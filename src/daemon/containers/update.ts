@@ -4,6 +4,7 @@
 import { jsonAny } from '../../containerd/index.js';
 import { invalidParameter } from '../../errors/index.js';
 import { asObject, checkFields, type FieldKind } from './body-reader.js';
+import { HOST_CONFIG_FIELDS } from './create-request.js';
 import type { Container } from './container.js';
 import type { ServiceContext } from './context.js';
 import { validateRestartPolicy } from './restart-policy.js';
@@ -12,26 +13,14 @@ import type { HostConfig } from './types.js';
 
 export const LINUX_RESOURCES_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources';
 
-const UPDATE_FIELDS: Readonly<Record<string, FieldKind>> = {
-  BlkioWeight: 'int',
-  CpuPeriod: 'int',
-  CpuQuota: 'int',
-  CpuRealtimePeriod: 'int',
-  CpuRealtimeRuntime: 'int',
-  CpusetCpus: 'string',
-  CpusetMems: 'string',
-  CpuShares: 'int',
-  Memory: 'int',
-  MemoryReservation: 'int',
-  MemorySwap: 'int',
-  MemorySwappiness: 'int?',
-  KernelMemory: 'int',
-  KernelMemoryTCP: 'int',
-  NanoCpus: 'int',
-  PidsLimit: 'int?',
-  OomKillDisable: 'bool?',
-  RestartPolicy: 'object',
-};
+/** The HostConfig fields an update may carry, typed as at create. */
+const UPDATE_FIELDS: Readonly<Record<string, FieldKind>> = Object.fromEntries(
+  [
+    'BlkioWeight', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpusetCpus', 'CpusetMems',
+    'CpuShares', 'Memory', 'MemoryReservation', 'MemorySwap', 'MemorySwappiness', 'KernelMemory', 'KernelMemoryTCP',
+    'NanoCpus', 'PidsLimit', 'OomKillDisable',
+  ].map((f) => [f, HOST_CONFIG_FIELDS[f] as FieldKind]),
+);
 
 /** Fields where 0 or "" means "leave as it is" (the CLI sends every field). */
 const KEEP_ZERO = ['BlkioWeight', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpuShares', 'Memory', 'MemoryReservation', 'MemorySwap', 'NanoCpus'] as const;
@@ -43,7 +32,7 @@ export interface UpdateResult {
 
 /** The HostConfig after the update (a copy); throws the 400s dockerd gives. */
 export function plannedHostConfig(current: HostConfig, body: Record<string, unknown>): HostConfig {
-  checkFields(body, UPDATE_FIELDS);
+  checkFields(body, { ...UPDATE_FIELDS, RestartPolicy: 'object' });
   const next: HostConfig = structuredClone(current);
   for (const f of KEEP_ZERO) {
     const v = body[f];

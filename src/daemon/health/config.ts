@@ -2,16 +2,10 @@
 // image): the create-time checks with dockerd's texts, and the probe plan
 // with dockerd's defaults. Pure.
 import { invalidParameter } from '../../errors/index.js';
+import type { HealthConfig } from '../images/index.js';
 
-export interface HealthcheckConfig {
-  Test?: string[];
-  /** nanoseconds; 0 inherits the default */
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  StartInterval?: number;
-  Retries?: number;
-}
+/** Config.Healthcheck, the image config's shape (durations in nanoseconds; 0 takes the default). */
+export type HealthcheckConfig = HealthConfig;
 
 export interface ProbePlan {
   cmd: string[];
