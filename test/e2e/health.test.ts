@@ -82,6 +82,11 @@ describe('healthchecks', { timeout: 300_000 }, () => {
     await until('unhealthy from the image check', async () => (await health('img'))?.Status === 'unhealthy');
     ok(await docker('exec', 'img', 'touch', '/tmp/ok'), 'exec');
     await until('healthy from the image check', async () => (await health('img'))?.Status === 'healthy');
+    // options without a command keep the image's test and change only what they set
+    ok(await docker('run', '-d', '--name', 'tuned', '--health-retries', '7', 'checked'), 'run');
+    await until('probed with the image test', async () => ((await health('tuned'))?.Log.length ?? 0) >= 1);
+    assert.equal(ok(await docker('inspect', '-f', '{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Retries}}', 'tuned'), 'inspect'), '["CMD-SHELL","test -e /tmp/ok"] 7\n');
+    ok(await docker('rm', '-f', 'tuned'), 'rm');
     ok(await docker('run', '-d', '--name', 'off', '--no-healthcheck', 'checked'), 'run');
     ok(await docker('run', '-d', '--name', 'plain', 'busybox', 'sleep', '1000'), 'run');
     assert.equal(await health('off'), null);

@@ -3,7 +3,7 @@
 // update planner.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkHealthcheck, goDuration, healthSuffix, nextHealth, probePlan, type HealthState } from '../../src/daemon/health/index.js';
+import { checkHealthcheck, goDuration, healthSuffix, mergeHealthcheck, nextHealth, probePlan, type HealthState } from '../../src/daemon/health/index.js';
 import { cgroupVersionOf, dockerStats, emptyStats, parseNetDev, parseProcStat, type StatsSample } from '../../src/daemon/stats/index.js';
 import { plannedHostConfig, parseCreateBody } from '../../src/daemon/containers/index.js';
 
@@ -40,6 +40,14 @@ test('health transitions: success resets, failures count to retries, the start p
   assert.equal(goDuration(30_000), '30s');
   assert.equal(goDuration(1500), '1.5s');
   assert.equal(goDuration(90_000), '1m30s');
+});
+
+test('healthchecks merge field by field with the image', () => {
+  const image = { Test: ['CMD', 'img'], Interval: 5e9, Retries: 4 };
+  assert.deepEqual(mergeHealthcheck({ Test: [], Interval: 1e9 }, image), { Test: ['CMD', 'img'], Interval: 1e9, Retries: 4 });
+  assert.deepEqual(mergeHealthcheck({ Test: ['NONE'] }, image), { Test: ['NONE'], Interval: 5e9, Retries: 4 });
+  assert.equal(mergeHealthcheck(undefined, image), image);
+  assert.deepEqual(mergeHealthcheck({ Test: ['CMD', 'x'] }, undefined), { Test: ['CMD', 'x'] });
 });
 
 test('healthcheck checks', () => {

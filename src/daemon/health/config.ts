@@ -60,6 +60,24 @@ export function checkHealthcheck(raw: unknown): void {
   }
 }
 
+/**
+ * The container's healthcheck over the image's, field by field as dockerd
+ * merges them: an empty Test and zero durations or retries inherit.
+ */
+export function mergeHealthcheck(own: unknown, image: HealthConfig | undefined): HealthConfig | undefined {
+  if (own === undefined || own === null) return image;
+  const mine = own as HealthConfig;
+  if (image === undefined) return mine;
+  const out: HealthConfig = { ...mine };
+  if (mine.Test === undefined || mine.Test.length === 0) {
+    if (image.Test !== undefined) out.Test = image.Test;
+  }
+  for (const f of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) {
+    if ((mine[f] === undefined || mine[f] === 0) && image[f] !== undefined) out[f] = image[f];
+  }
+  return out;
+}
+
 /** The probes to run, or undefined when the container has none (no Test, or NONE). */
 export function probePlan(raw: HealthcheckConfig | undefined, shell: readonly string[] | undefined): ProbePlan | undefined {
   const test = raw?.Test ?? [];

@@ -4,6 +4,7 @@ export {
   checkHealthcheck,
   goDuration,
   healthSuffix,
+  mergeHealthcheck,
   nextHealth,
   probePlan,
   type HealthcheckConfig,
