@@ -188,7 +188,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...imageRoutes(images),
     ...containerRoutes(containers),
     ...containerResourceRoutes({
-      stats: (ref, o) => stats.stats(containers.getExecTarget(ref), o),
+      stats: (ref, o) => {
+        const target = containers.getExecTarget(ref);
+        const gone = (): boolean => {
+          try {
+            return containers.get(target.id) === undefined;
+          } catch {
+            return true;
+          }
+        };
+        return stats.stats(target, { ...o, gone });
+      },
       update: (ref, body) => containers.update(ref, body),
     }),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),

@@ -132,7 +132,8 @@ export async function securityInfo(config: { seccompProfile?: string; noNewPrivi
   const l = hostLsms();
   if (l.apparmor) opts.push('name=apparmor');
   if (l.selinux) opts.push('name=selinux');
-  const profile = config.seccompProfile === undefined || config.seccompProfile === '' ? 'builtin' : config.seccompProfile === 'unconfined' ? 'unconfined' : 'custom';
+  // as dockerd: builtin, unconfined, or the profile file's path
+  const profile = config.seccompProfile === undefined || config.seccompProfile === '' ? 'builtin' : config.seccompProfile;
   opts.push(`name=seccomp,profile=${profile}`);
   if (config.noNewPrivileges === true) opts.push('name=no-new-privileges');
   if (existsSync('/sys/fs/cgroup/cgroup.controllers')) opts.push('name=cgroupns');

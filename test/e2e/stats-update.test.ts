@@ -59,11 +59,12 @@ describe('stats, update and OOM', { timeout: 300_000 }, () => {
     const rows = Object.fromEntries(out.trim().split('\n').map((l) => [l.split(' ')[0], l]));
     const burn = /^burn ([\d.]+)% ([\d.]+)(\w+) \/ 64MiB (\d+)$/.exec(rows.burn ?? '');
     assert.ok(burn, `burn row: ${rows.burn}`);
-    assert.ok(Number(burn[1]) > 40, `a spinning shell uses a CPU: ${burn[1]}%`);
+    // a spinning shell takes a core when it gets one; the machine may be shared, so only "clearly busy"
+    assert.ok(Number(burn[1]) > 10, `a spinning shell shows CPU use: ${burn[1]}%`);
     assert.equal(burn[4], '1');
     const idle = /^idle ([\d.]+)% \S+ \/ \S+ (\d+)$/.exec(rows.idle ?? '');
     assert.ok(idle, `idle row: ${rows.idle}`);
-    assert.ok(Number(idle[1]) < 5);
+    assert.ok(Number(idle[1]) < 5 && Number(idle[1]) < Number(burn[1]), `idle ${idle[1]}% against busy ${burn[1]}%`);
     assert.equal(idle[2], '3');
   });
 
@@ -90,6 +91,21 @@ describe('stats, update and OOM', { timeout: 300_000 }, () => {
     const lines = await streamLines(d.socket, '/containers/burn/stats', 3);
     assert.ok(Date.now() - started >= 1500);
     assert.equal(lines[2]?.preread, lines[1]?.read);
+    // a stream ends when its container is removed
+    ok(await docker('run', '-d', '--name', 'short', 'busybox', 'sleep', '1000'), 'run');
+    const ended = new Promise<number>((resolve, reject) => {
+      const req = request({ socketPath: d.socket, path: '/containers/short/stats', method: 'GET' }, (res) => {
+        let lines = 0;
+        res.on('data', (c: Buffer) => (lines += c.toString().split('\n').length - 1));
+        res.on('end', () => resolve(lines));
+      });
+      req.on('error', reject);
+      req.setTimeout(20_000, () => req.destroy(new Error('the stream did not end')));
+      req.end();
+    });
+    await new Promise((r) => setTimeout(r, 1200));
+    ok(await docker('rm', '-f', 'short'), 'rm');
+    assert.ok((await ended) >= 1);
     const missing = await d.api('GET', '/containers/nope/stats?stream=0');
     assert.equal(missing.status, 404);
     ok(await docker('create', '--name', 'still', 'busybox', 'true'), 'create');

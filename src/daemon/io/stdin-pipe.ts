@@ -7,12 +7,8 @@ import { PassThrough } from 'node:stream';
 import type { Logger } from '../../log/index.js';
 import { tryOpenFifoWriter } from './fifo.js';
 
-// The shim opens the FIFO while it creates the task, some 20-100 ms after
-// berthd made it; a doubling poll from 10 ms to 100 ms found it up to 100 ms
-// late, time every `docker run -i` waited with its input queued. An open
-// attempt is one cheap syscall.
-const FIRST_POLL_MS = 1;
-const MAX_POLL_MS = 8;
+const FIRST_POLL_MS = 10;
+const MAX_POLL_MS = 100;
 
 export class StdinPipe {
   private readonly buffer = new PassThrough({ highWaterMark: 64 * 1024 });

@@ -20,6 +20,8 @@ export interface StatsOptions {
   stream: boolean;
   oneShot: boolean;
   signal?: AbortSignal;
+  /** true once the container is removed: a stream ends then */
+  gone?: () => boolean;
 }
 
 const INTERVAL_MS = 1000;
@@ -79,7 +81,7 @@ export class StatsService {
           return;
         }
         let pre: StatsSample | undefined;
-        while (opts.signal?.aborted !== true) {
+        while (opts.signal?.aborted !== true && opts.gone?.() !== true) {
           const cur = await self.sample(target);
           yield render(cur, pre);
           pre = cur;
