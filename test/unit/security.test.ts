@@ -112,3 +112,66 @@ test('ulimits and device rules', () => {
   assert.deepEqual(parseDeviceCgroupRule('a *:* rwm'), { allow: true, type: 'a', access: 'rwm' });
   assert.throws(() => parseDeviceCgroupRule('c 1 rwm'), /invalid device cgroup format/);
 });
+
+test('secureSpec: seccomp choice, privileged devices, mapped devices, blkio, init, ulimits', async () => {
+  const { secureSpec } = await import('../../src/security/index.js');
+  const spec = (): { process: { args: string[]; capabilities: { bounding: string[]; effective: string[]; permitted: string[] }; noNewPrivileges: boolean; [k: string]: unknown }; mounts: { destination: string; type: string; source: string; options: string[] }[]; linux: Record<string, unknown> } => ({
+    process: { args: ['sh'], capabilities: { bounding: [], effective: [], permitted: [] }, noNewPrivileges: false },
+    mounts: [],
+    linux: { resources: { devices: [{ allow: false, access: 'rwm' }] } },
+  });
+  const facts = {
+    capabilityLimits: { lastCap: 40 },
+    kernel: '6.1.0',
+    apparmor: false,
+    blkioWeight: true,
+    hostDevices: () => [{ path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 }],
+    mapDevice: () => ({
+      devices: [{ path: '/dev/xvda', type: 'b', major: 8, minor: 0, fileMode: 0o660, uid: 0, gid: 6 }],
+      rules: [{ allow: true, type: 'b', major: 8, minor: 0, access: 'r' }],
+    }),
+    deviceNumber: () => ({ major: 8, minor: 0 }),
+  };
+  const plain = spec();
+  secureSpec(plain, {}, {}, facts);
+  assert.equal((plain.linux.seccomp as { defaultAction: string }).defaultAction, 'SCMP_ACT_ERRNO');
+  assert.deepEqual(plain.process.capabilities.bounding, [...DEFAULT_CAPABILITIES]);
+
+  const priv = spec();
+  secureSpec(priv, { Privileged: true }, { seccompProfile: undefined }, facts);
+  assert.equal(priv.linux.seccomp, undefined);
+  assert.ok((priv.linux.devices as { path: string }[]).some((d) => d.path === '/dev/kmsg'));
+  assert.equal(priv.process.capabilities.bounding.length, 41);
+
+  const rich = spec();
+  secureSpec(
+    rich,
+    {
+      Devices: [{ PathOnHost: '/dev/sda', PathInContainer: '/dev/xvda', CgroupPermissions: 'r' }],
+      DeviceCgroupRules: ['c 42:* rmw'],
+      BlkioWeight: 300,
+      BlkioDeviceReadBps: [{ Path: '/dev/sda', Rate: 1048576 }],
+      Init: true,
+      Ulimits: [{ Name: 'nofile', Soft: 10, Hard: 20 }],
+      SecurityOpt: ['no-new-privileges'],
+    },
+    { initBinary: '/usr/bin/tini-static', defaultUlimits: [{ Name: 'core', Soft: 0, Hard: 0 }] },
+    facts,
+  );
+  assert.deepEqual(rich.process.args, ['/sbin/docker-init', '--', 'sh']);
+  assert.deepEqual(rich.mounts, [{ destination: '/sbin/docker-init', type: 'bind', source: '/usr/bin/tini-static', options: ['bind', 'ro'] }]);
+  assert.equal(rich.process.noNewPrivileges, true);
+  assert.deepEqual(rich.process.rlimits, [{ type: 'RLIMIT_CORE', hard: 0, soft: 0 }, { type: 'RLIMIT_NOFILE', hard: 20, soft: 10 }]);
+  const res = rich.linux.resources as { devices: unknown[]; blockIO: unknown };
+  assert.deepEqual(res.devices.slice(1), [{ allow: true, type: 'b', major: 8, minor: 0, access: 'r' }, { allow: true, type: 'c', major: 42, access: 'rmw' }]);
+  assert.deepEqual(res.blockIO, { weight: 300, throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }] });
+  assert.ok((rich.linux.devices as { path: string }[]).some((d) => d.path === '/dev/xvda'));
+
+  const noWeight = spec();
+  secureSpec(noWeight, { BlkioWeight: 300 }, {}, { ...facts, blkioWeight: false });
+  assert.equal((noWeight.linux.resources as { blockIO?: unknown }).blockIO, undefined);
+  assert.throws(() => secureSpec(spec(), { Init: true }, {}, facts), /docker-init binary not found/);
+  const hostPid = spec();
+  secureSpec(hostPid, { Init: true, PidMode: 'host' }, { initBinary: '/x' }, facts);
+  assert.deepEqual(hostPid.process.args, ['sh']);
+});
