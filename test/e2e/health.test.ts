@@ -95,6 +95,17 @@ describe('healthchecks', { timeout: 300_000 }, () => {
     ok(await docker('rm', '-f', 'img', 'off', 'plain'), 'rm');
   });
 
+  it('a restart policy restart starts the probes over', async () => {
+    ok(
+      await docker('run', '-d', '--name', 'again', '--restart', 'on-failure:1', '--health-cmd', 'true', '--health-interval', '100ms', 'busybox', 'sh', '-c', 'sleep 1; exit 1'),
+      'run',
+    );
+    await until('healthy in the first run', async () => (await health('again'))?.Status === 'healthy');
+    await until('restarted by the policy', async () => ok(await docker('inspect', '-f', '{{.RestartCount}}', 'again'), 'inspect') === '1\n');
+    await until('healthy in the second run', async () => (await health('again'))?.Status === 'healthy' && ok(await docker('inspect', '-f', '{{.State.Running}}', 'again'), 'inspect') === 'true\n');
+    ok(await docker('rm', '-f', 'again'), 'rm');
+  });
+
   it('bad healthcheck settings are refused with dockerd texts', async () => {
     const res = await d.api('POST', '/containers/create', { Image: 'busybox', Healthcheck: { Test: ['CMD', 'true'], Interval: 500 } });
     assert.equal(res.status, 400);
