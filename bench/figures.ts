@@ -17,8 +17,10 @@ import { recordAnswer, startReplay, type ReplayAnswer } from './replay.js';
 import { msSince, type Summary, type Unit } from './stats.js';
 import { NETWORK_FIGURE_IDS, netConcurrent, netLookup, netPort, netRps, netRun } from './network.js';
 import { CP_FILES, cpIn, cpOut, runVolume } from './volumes.js';
+import { STATS_CONTAINERS, statsFigure, stdinFigure, stdoutFigure } from './figures-streams.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'tls-info', 'tls-run', 'cp-in', 'cp-out', 'run-volume', 'rss-after', ...NETWORK_FIGURE_IDS] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'stdout-50mb', 'stdin-50mb', 'stats-20', 'rss-100', 'reload', 'tls-info', 'tls-run', 'cp-in', 'cp-out', 'run-volume', 'rss-after', ...NETWORK_FIGURE_IDS] as const;
+
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 export interface BenchContext {
@@ -401,6 +403,9 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   'api-info': { title: () => 'API only: `GET /info`, new connection', unit: 'ms', run: (c) => interleave(apiLanes(c, '/info'), c.runs, c.warmup) },
   ps: { title: (c) => `\`docker ps -a\` with ${c.psCount} containers`, unit: 'ms', run: ps },
   logs: { title: () => `\`docker logs C\`, ${LOG_LINES.toLocaleString('en')} lines`, unit: 'ms', run: logs },
+  'stdout-50mb': { title: () => '`docker run --rm IMAGE head -c 50000000 /dev/zero \\| wc -c`', unit: 'ms', run: stdoutFigure },
+  'stdin-50mb': { title: () => "`docker run --rm -i IMAGE sh -c 'cat > /dev/null'` < 50 MB", unit: 'ms', run: stdinFigure },
+  'stats-20': { title: () => `\`docker stats --no-stream\` with ${STATS_CONTAINERS} running containers`, unit: 'ms', run: statsFigure },
   'rss-100': { title: (c) => `daemon RSS with ${c.rssCount} running containers`, unit: 'MiB', run: rssRunning },
   reload: { title: (c) => `SIGHUP → \`reload\` event, ${c.reloadRuntimes} runtimes`, unit: 'ms', run: reload },
   'tls-info': { title: () => '`docker --tlsverify … info` over TCP+TLS', unit: 'ms', run: (c) => interleave(tlsLanes(c, ['info']), c.runs, c.warmup) },

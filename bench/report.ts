@@ -49,6 +49,9 @@ const TARGETS: Partial<Record<FigureId, Target>> = {
   'cp-in': ratioAtMost(0.8),
   'cp-out': ratioAtMost(0.8),
   'run-volume': ratioAtMost(0.8),
+  'stdout-50mb': ratioAtMost(0.8),
+  'stdin-50mb': ratioAtMost(0.8),
+  'stats-20': ratioAtMost(0.8),
   reload: {
     text: '< 50 ms (berth)',
     met: (r) => {

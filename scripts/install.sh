@@ -37,11 +37,12 @@ fi
 # Debian packages: the container runtime stack, busybox for offline test
 # images, procps for `docker top`, socat for sd_notify outside systemd tests,
 # openssl for the TLS tests and the README's certificate recipe;
-# docker-registry (a loopback registry) and htpasswd for the pull/push tests.
+# docker-registry (a loopback registry) and htpasswd for the pull/push tests;
+# networking: ip and iptables for berth's bridges and rules, the CNI plugins
+# (in /usr/lib/cni, not on PATH), wrk for the port benchmark; tini for --init
+# (its static build is bind-mounted into containers).
 need=()
-# Networking: ip and iptables for berth's bridges and rules, the CNI plugins
-# (in /usr/lib/cni, not on PATH), wrk for the port benchmark.
-for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils ip:iproute2 iptables:iptables wrk:wrk; do
+for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils ip:iproute2 iptables:iptables wrk:wrk tini-static:tini; do
   cmd="${pair%%:*}" pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

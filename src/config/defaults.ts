@@ -67,6 +67,11 @@ export const FILE_KEYS = {
   'dns-opts': 'dnsOpts',
   'userland-proxy': 'userlandProxy',
   'dns-upstream': 'dnsUpstream',
+  'seccomp-profile': 'seccompProfile',
+  'no-new-privileges': 'noNewPrivileges',
+  'default-ulimits': 'defaultUlimits',
+  init: 'init',
+  'init-path': 'initPath',
 } as const satisfies Record<string, keyof DaemonConfig>;
 
 export type FileKey = keyof typeof FILE_KEYS;

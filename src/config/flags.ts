@@ -37,6 +37,12 @@ export interface DaemonFlags {
   insecureRegistries?: string[];
   maxConcurrentUploads?: number;
   maxDownloadAttempts?: number;
+  seccompProfile?: string;
+  noNewPrivileges?: boolean;
+  /** --default-ulimit NAME=SOFT[:HARD], keyed by name */
+  defaultUlimits?: Record<string, { Name: string; Soft: number; Hard: number }>;
+  init?: boolean;
+  initPath?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -93,7 +99,12 @@ export function buildCommand(opts: { version: string; name?: string }): Command 
     .option('--registry-mirror <url>', 'docker.io mirror, repeatable (default: none)', collect)
     .option('--insecure-registry <host|cidr>', 'registry reached without TLS verification, repeatable (default: loopback only)', collect)
     .option('--max-concurrent-uploads <n>', `layer uploads at a time (default: ${DEFAULTS.maxConcurrentUploads})`, nonNegativeInteger)
-    .option('--max-download-attempts <n>', `attempts per layer download (default: ${DEFAULTS.maxDownloadAttempts})`, nonNegativeInteger);
+    .option('--max-download-attempts <n>', `attempts per layer download (default: ${DEFAULTS.maxDownloadAttempts})`, nonNegativeInteger)
+    .option('--seccomp-profile <path>', 'default seccomp profile: builtin, unconfined or a JSON file (default: builtin)')
+    .option('--no-new-privileges', 'run containers with no-new-privileges (default: false)')
+    .option('--default-ulimit <name=soft[:hard]>', 'default ulimit of containers, repeatable (default: none)', collect)
+    .option('--init', 'run an init inside containers (default: false)')
+    .option('--init-path <path>', 'init binary for --init (default: docker-init or tini-static)');
 }
 
 /** Commander's parsed options → DaemonFlags. */
@@ -136,7 +147,25 @@ export function flagsFromCommand(cmd: Command): DaemonFlags {
   set('insecureRegistries', list('insecureRegistry'));
   set('maxConcurrentUploads', num('maxConcurrentUploads'));
   set('maxDownloadAttempts', num('maxDownloadAttempts'));
+  set('seccompProfile', str('seccompProfile'));
+  // commander's --no-* form sets `newPrivileges: false`
+  set('noNewPrivileges', o.newPrivileges === false ? true : undefined);
+  set('defaultUlimits', ulimitFlags(list('defaultUlimit')));
+  set('init', bool('init'));
+  set('initPath', str('initPath'));
   return flags;
+}
+
+function ulimitFlags(values: string[] | undefined): DaemonFlags['defaultUlimits'] {
+  if (values === undefined) return undefined;
+  const out: NonNullable<DaemonFlags['defaultUlimits']> = {};
+  for (const v of values) {
+    const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(v);
+    if (m === null) throw new ConfigError([`invalid --default-ulimit value '${v}': expected NAME=SOFT[:HARD]`]);
+    const soft = Number(m[2]);
+    out[m[1] as string] = { Name: m[1] as string, Soft: soft, Hard: m[3] === undefined ? soft : Number(m[3]) };
+  }
+  return out;
 }
 
 /** Parses berthd's arguments (without node and script) silently; bad flags throw ConfigError. */

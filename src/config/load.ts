@@ -10,6 +10,7 @@ import { parseConfigText, type FileValues } from './file.js';
 import { parseAddRuntime, type DaemonFlags } from './flags.js';
 import { plaintextTcpErrors, tlsSettings } from '../tls/index.js';
 import { registryErrors } from './registry.js';
+import { checkUlimits } from '../security/index.js';
 
 /** The flag that sets each file key: its DaemonFlags field and its command-line name. */
 /** Keys without a flag (the networking ones) are set in daemon.json only. */
@@ -40,6 +41,11 @@ const FLAG_OF: Partial<Record<FileKey, { field: keyof DaemonFlags; name: string 
   'insecure-registries': { field: 'insecureRegistries', name: 'insecure-registry' },
   'max-concurrent-uploads': { field: 'maxConcurrentUploads', name: 'max-concurrent-uploads' },
   'max-download-attempts': { field: 'maxDownloadAttempts', name: 'max-download-attempts' },
+  'seccomp-profile': { field: 'seccompProfile', name: 'seccomp-profile' },
+  'no-new-privileges': { field: 'noNewPrivileges', name: 'no-new-privileges' },
+  'default-ulimits': { field: 'defaultUlimits', name: 'default-ulimit' },
+  init: { field: 'init', name: 'init' },
+  'init-path': { field: 'initPath', name: 'init-path' },
 };
 
 /** --log-opt KEY=VALUE flags as a map. */
@@ -132,6 +138,29 @@ function mergeRuntimes(
     runtimes.push([parsed.name, { path: parsed.path }]);
   }
   return { runtimes: Object.fromEntries(runtimes), errors, conflicts };
+}
+
+/** The security keys (seccomp-profile, no-new-privileges, default-ulimits, init, init-path); only those set. */
+function securitySettings(flags: DaemonFlags, file: FileValues, errors: string[]): Partial<DaemonConfig> {
+  const out: Partial<DaemonConfig> = {};
+  const seccomp = pick(flags.seccompProfile, file['seccomp-profile'], isString);
+  if (seccomp !== undefined) out.seccompProfile = seccomp;
+  const nnp = pick(flags.noNewPrivileges, file['no-new-privileges'], isBool);
+  if (nnp !== undefined) out.noNewPrivileges = nnp;
+  const init = pick(flags.init, file.init, isBool);
+  if (init !== undefined) out.init = init;
+  const initPath = pick(flags.initPath, file['init-path'], isString);
+  if (initPath !== undefined) out.initPath = initPath;
+  const rawUlimits = flags.defaultUlimits ?? file['default-ulimits'];
+  if (typeof rawUlimits === 'object' && rawUlimits !== null) {
+    try {
+      const list = Object.entries(rawUlimits as Record<string, unknown>).map(([name, u]) => ({ Name: name, ...(u as object) }));
+      out.defaultUlimits = Object.fromEntries(checkUlimits(list).map((u) => [u.Name, u]));
+    } catch (err) {
+      errors.push(`invalid default-ulimits: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }
 
 /** Values of the right type that still cannot work. */
@@ -269,6 +298,7 @@ export function loadConfig(flags: DaemonFlags, fileText: string | undefined, fil
     maxConcurrentUploads: pick(flags.maxConcurrentUploads, file['max-concurrent-uploads'], isInt) ?? DEFAULTS.maxConcurrentUploads,
     maxDownloadAttempts: pick(flags.maxDownloadAttempts, file['max-download-attempts'], isInt) ?? DEFAULTS.maxDownloadAttempts,
   };
+  Object.assign(config, securitySettings(flags, file, errors));
 
   Object.assign(config, networkFields(file, errors));
   errors.push(...valueErrors(config));

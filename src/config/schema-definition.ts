@@ -51,5 +51,16 @@ export const DAEMON_JSON_SCHEMA = {
     'dns-opts': stringArray,
     'userland-proxy': { type: 'boolean' },
     'dns-upstream': stringArray,
+    'seccomp-profile': { type: 'string' },
+    'no-new-privileges': { type: 'boolean' },
+    'default-ulimits': {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        properties: { Name: { type: 'string' }, Soft: { type: 'integer' }, Hard: { type: 'integer' } },
+      },
+    },
+    init: { type: 'boolean' },
+    'init-path': { type: 'string' },
   },
 } as const;

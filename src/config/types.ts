@@ -52,6 +52,13 @@ export interface DaemonConfig {
   userlandProxy?: boolean;
   /** berth's own: where the embedded resolver forwards outside names ("IP" or "IP:PORT") */
   dnsUpstream?: string[];
+  /** daemon.json `seccomp-profile`: builtin, unconfined or a file path */
+  seccompProfile?: string;
+  noNewPrivileges?: boolean;
+  /** daemon.json `default-ulimits`, keyed by name */
+  defaultUlimits?: Record<string, { Name: string; Soft: number; Hard: number }>;
+  init?: boolean;
+  initPath?: string;
 }
 
 /** One immutable, deep-frozen view: user config + state derived from it. */

@@ -15,3 +15,4 @@ export {
 } from './managed.js';
 export { managedLayout, type ManagedLayout } from './managed-config.js';
 export { jsonAny, decodeJsonAny, anyTypeName } from './convert.js';
+export { messageCodec } from './proto.js';

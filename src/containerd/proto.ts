@@ -18,6 +18,8 @@ const PROTO_FILES = [
   'containerd/services/leases/v1/leases.proto',
   'containerd/services/events/v1/events.proto',
   'containerd/events/task.proto',
+  'cgroups/v1/metrics.proto',
+  'cgroups/v2/metrics.proto',
 ];
 
 export type ServiceName =

@@ -1,8 +1,8 @@
 // Tasks service: the running processes of containers, through their shims.
-import { fromTimestamp, fromWireProcess, toWireAny, toWireMount } from './convert.js';
+import { fromTimestamp, fromWireAny, fromWireProcess, toWireAny, toWireMount } from './convert.js';
 import type { Rpc } from './connection.js';
-import type { ContainerdClient, ExitInfo } from './types.js';
-import type { WireProcess, WireTimestamp } from './wire.js';
+import type { ContainerdClient, ExitInfo, TaskMetric } from './types.js';
+import type { WireAny, WireProcess, WireTimestamp } from './wire.js';
 
 const SVC = 'containerd.services.tasks.v1.Tasks';
 
@@ -105,6 +105,22 @@ export function tasksApi(rpc: Rpc): ContainerdClient['tasks'] {
     async listPids(containerId) {
       const res = await rpc.unary<{ processes: { pid: number }[] }>(SVC, 'ListPids', { containerId });
       return res.processes.map((p) => p.pid);
+    },
+
+    async metrics(filters) {
+      const res = await rpc.unary<{ metrics: { id: string; timestamp: WireTimestamp | null; data: WireAny | null }[] }>(SVC, 'Metrics', { filters });
+      return res.metrics.map((m) => {
+        const out: TaskMetric = { id: m.id };
+        const at = fromTimestamp(m.timestamp);
+        if (at !== undefined) out.timestamp = at;
+        const data = fromWireAny(m.data);
+        if (data !== undefined) out.data = data;
+        return out;
+      });
+    },
+
+    async update(containerId, resources) {
+      await rpc.unary(SVC, 'Update', { containerId, resources: toWireAny(resources) }, 'long');
     },
 
     async wait(containerId, execId = '') {

@@ -132,6 +132,13 @@ export interface Subscription {
   close(): void;
 }
 
+/** One task's metrics: `data` is an io.containerd.cgroups.v1 or v2 Metrics message. */
+export interface TaskMetric {
+  id: string;
+  timestamp?: Date;
+  data?: AnyMessage;
+}
+
 export interface ContainerdClient {
   readonly namespace: string;
   /** A client bound to another namespace over the same connection. */
@@ -167,6 +174,10 @@ export interface ContainerdClient {
     listPids(containerId: string): Promise<number[]>;
     /** Long-running: resolves when the process exits. */
     wait(containerId: string, execId?: string): Promise<ExitInfo>;
+    /** cgroup metrics of the tasks matching the filters (e.g. `id==<container>`) */
+    metrics(filters: string[]): Promise<TaskMetric[]>;
+    /** new resources (an Any of OCI LinuxResources) for a running task */
+    update(containerId: string, resources: AnyMessage): Promise<void>;
   };
 
   content: {

@@ -36,13 +36,21 @@ export function watchEvents(client: ContainerdClient, filters: string[], handler
   const subscribe = (): void => {
     if (closed) return;
     let ended = false;
-    sub = client.events.subscribe(filters, handlers.onEvent, (err) => {
+    const lost = (err?: Error): void => {
       if (ended || closed) return;
       ended = true;
       handlers.onLost(err);
       later(subscribe, backoff);
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-    });
+    };
+    try {
+      sub = client.events.subscribe(filters, handlers.onEvent, lost);
+    } catch (err) {
+      // A client closed under the watch (berthd aborting its start) throws
+      // here, from a timer: that must not take the process down.
+      lost(err as Error);
+      return;
+    }
     later(() => {
       if (ended || closed) return;
       Promise.resolve()

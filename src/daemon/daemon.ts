@@ -22,6 +22,9 @@ import { ExecService, top } from './exec/index.js';
 import { memory } from './memory.js';
 import { FifoPool, openProcessIO, readLogs, type ProcessIOOpener } from './io/index.js';
 import { containerRoutes } from '../api/routes/containers.js';
+import { containerResourceRoutes } from '../api/routes/container-resources.js';
+import { StatsService } from './stats/index.js';
+import { startHealthMonitor } from './health-wiring.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { registryRoutes } from '../api/routes/registry.js';
@@ -177,9 +180,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   containers.setHooks({ execIds: (id) => execs.runningExecIds(id), removed: (id) => execs.forgetContainer(id) });
   images.setUsageCheck((id) => containers.imageUsers(id));
   volumes.setUsers(() => containers.volumeUsers());
+  const health = startHealthMonitor(events, containers, execs, logger.child({ component: 'health' }));
   await containers.restore();
   const ids = containers.networkIds();
   await network.reconcile(ids.running, ids.known);
+  for (const id of containers.runningIds()) health.start(containers.healthTarget(id), true);
 
   // Stale wrapper scripts go only now, before any reload can run; those that
   // containers surviving the restart still run on are kept.
@@ -218,6 +223,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const files = new ContainerFiles(join(config.dataRoot, 'tmp'));
   await files.cleanup();
+  const stats = new StatsService(client, logger.child({ component: 'stats' }));
   const routes: Route[] = [
     ...systemRoutes(system, events),
     ...reloadRoutes({ reload: async () => reloadView(await reload()) }),
@@ -245,6 +251,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           },
           types,
         ),
+    }),
+    ...containerResourceRoutes({
+      stats: (ref, o) => {
+        const target = containers.getExecTarget(ref);
+        const gone = (): boolean => {
+          try {
+            return containers.get(target.id) === undefined;
+          } catch {
+            return true;
+          }
+        };
+        return stats.stats(target, { ...o, gone });
+      },
+      update: (ref, body) => containers.update(ref, body),
     }),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
     ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top }),
@@ -283,6 +303,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       logger.info({ reason }, 'berthd shutting down');
       await notifier.notify('STOPPING=1');
       await server.close().catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'closing the API server failed'));
+      health.stopAll();
       const { config: last } = store.current();
       await containers
         .shutdown({ liveRestore: last.liveRestore, timeout: last.shutdownTimeout })

@@ -7,6 +7,7 @@ import { runtimesInfoView } from '../runtimes/index.js';
 import type { VersionInfo, SystemBackend } from '../api/index.js';
 import { dockerArch } from '../api/index.js';
 import { hostFacts, runcVersion, type HostFacts } from './host-facts.js';
+import { securityInfo } from '../security/index.js';
 
 export interface ContainerCounts {
   total: number;
@@ -80,7 +81,7 @@ export class SystemService implements SystemBackend {
     const snapshot = this.#deps.current();
     const { config } = snapshot;
     const counts = this.#deps.containerCounts();
-    const [{ containerd, runc }, images] = await Promise.all([this.#componentVersions(), this.#deps.imageCount()]);
+    const [{ containerd, runc }, images, security] = await Promise.all([this.#componentVersions(), this.#deps.imageCount(), securityInfo(config)]);
     const runtimes = runtimesInfoView(snapshot);
     return {
       ID: this.#deps.engineId,
@@ -132,13 +133,10 @@ export class SystemService implements SystemBackend {
       Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
       LiveRestoreEnabled: config.liveRestore,
       Isolation: '',
-      InitBinary: '',
       ContainerdCommit: { ID: containerd.revision },
       RuncCommit: { ID: runc.commit },
-      InitCommit: { ID: '' },
-      // containers get a cgroup namespace on cgroup v2 hosts; no seccomp or AppArmor profile is applied
-      SecurityOptions: this.#facts.cgroupVersion === '2' ? ['name=cgroupns'] : [],
       Warnings: [...(this.#deps.apiWarnings?.() ?? [])],
+      ...security,
     };
   }
 }

@@ -30,7 +30,13 @@ test('refusals', () => {
   refused({ Hostname: 'x'.repeat(65) }, /invalid hostname format/);
   refused({ HostConfig: { NetworkMode: 'mynet' } }, /network mynet not found/, 'not-found');
   refused({ HostConfig: { NetworkMode: 'container:abc' } }, /not supported by berth/);
-  refused({ HostConfig: { Init: true } }, /--init/);
+  refused({ HostConfig: { Sysctls: { 'vm.swappiness': '1' } } }, /sysctl "vm.swappiness" is not in a separate kernel namespace/);
+  refused({ HostConfig: { NetworkMode: 'host', Sysctls: { 'net.ipv4.ip_forward': '1' } } }, /not allowed in host network namespace/);
+  refused({ HostConfig: { Ulimits: [{ Name: 'nofile', Soft: 2, Hard: 1 }] } }, /soft limit must be less than or equal to hard limit: 2 > 1/);
+  refused({ HostConfig: { Ulimits: [{ Name: 'bogus', Soft: 1, Hard: 1 }] } }, /invalid ulimit type: bogus/);
+  refused({ HostConfig: { SecurityOpt: ['seccomp={"defaultAction":"SCMP_ACT_NO"}'] } }, /unknown action "SCMP_ACT_NO"/);
+  refused({ HostConfig: { DeviceCgroupRules: ['x 1:2 rwm'] } }, /invalid device cgroup format 'x 1:2 rwm'/);
+  refused({ HostConfig: { Devices: [{ PathOnHost: 'dev/null' }] } }, /must be an absolute path/);
   refused({ HostConfig: { RestartPolicy: { Name: 'sometimes' } } }, /invalid restart policy 'sometimes'/);
   refused({ HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 2 } } }, /only be used with 'on-failure'/);
   refused({ HostConfig: { AutoRemove: true, RestartPolicy: { Name: 'always' } } }, /AutoRemove/);

@@ -48,7 +48,7 @@ class FakeContainerd {
       tasks: {
         create: unsupported, start: unsupported, delete: unsupported, deleteProcess: unsupported, get: unsupported, list: unsupported,
         kill: unsupported, exec: unsupported, resizePty: unsupported, closeIO: unsupported, pause: unsupported, resume: unsupported,
-        listPids: unsupported, wait: unsupported,
+        listPids: unsupported, wait: unsupported, metrics: unsupported, update: unsupported,
       },
       content: {
         async info(digest) {

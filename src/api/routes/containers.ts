@@ -14,7 +14,7 @@ import type {
   WaitResult,
 } from '../../daemon/containers/index.js';
 import { parseWaitCondition } from '../../daemon/containers/index.js';
-import { invalidParameter, notImplemented } from '../../errors/index.js';
+import { invalidParameter } from '../../errors/index.js';
 import { boolQuery, intQuery, parseFilters } from '../query.js';
 import { timestampQuery } from '../timestamp.js';
 import type { HijackedConnection, Reply, RequestContext, Route } from '../types.js';
@@ -179,10 +179,6 @@ export function containerRoutes(backend: ContainersBackend): Route[] {
           }
         },
       };
-    }),
-    route('GET', '/containers/:id/stats', async (ctx) => {
-      backend.inspect(id(ctx));
-      throw notImplemented('container stats are not supported by berth yet');
     }),
     route('GET', '/containers/:id/logs', async (ctx) => {
       const q = ctx.query;

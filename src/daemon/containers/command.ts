@@ -2,6 +2,7 @@
 // runs, with dockerd's rules: entrypoint/cmd, environment, labels, user.
 import { invalidParameter } from '../../errors/index.js';
 import type { ContainerConfig, ImageConfig } from './types.js';
+import { mergeHealthcheck } from '../health/index.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -35,7 +36,8 @@ export function mergeImageConfig(user: ContainerConfig, image: ImageConfig): Con
   if (!merged.ExposedPorts && image.ExposedPorts) merged.ExposedPorts = image.ExposedPorts;
   // dockerd adds the image's volumes to the user's.
   if (image.Volumes) merged.Volumes = { ...image.Volumes, ...(merged.Volumes ?? {}) };
-  if (!merged.Healthcheck && image.Healthcheck) merged.Healthcheck = image.Healthcheck;
+  const health = mergeHealthcheck(merged.Healthcheck, image.Healthcheck);
+  if (health !== undefined) merged.Healthcheck = health;
   return merged;
 }
 

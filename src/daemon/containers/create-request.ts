@@ -45,7 +45,7 @@ const CONFIG_FIELDS: Readonly<Record<string, FieldKind>> = {
   NetworkingConfig: 'object',
 };
 
-const HOST_CONFIG_FIELDS: Readonly<Record<string, FieldKind>> = {
+export const HOST_CONFIG_FIELDS: Readonly<Record<string, FieldKind>> = {
   Binds: 'strings',
   ContainerIDFile: 'string',
   LogConfig: 'object',

@@ -46,6 +46,7 @@ export class ExitMonitor {
     if (c === undefined) return;
     if (e.topic === '/tasks/oom') {
       c.oomSeen = true;
+      c.publish('oom');
       return;
     }
     if (e.topic !== '/tasks/exit') return;

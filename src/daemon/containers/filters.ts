@@ -15,6 +15,8 @@ export const LIST_FILTERS: readonly string[] = [
 
 const STATES: ReadonlySet<string> = new Set<StateName>(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
 
+const HEALTH: ReadonlySet<string> = new Set(['none', 'starting', 'healthy', 'unhealthy']);
+
 export interface ListOptions {
   all: boolean;
   limit: number;
@@ -51,6 +53,7 @@ export function compileFilters(filters: ListFilters, lookup: (ref: string) => Co
   }
   const get = (k: string): readonly string[] => filters.get(k) ?? [];
   for (const v of get('status')) if (!STATES.has(v)) throw invalidParameter(`Invalid filter 'status=${v}'`);
+  for (const v of get('health')) if (!HEALTH.has(v)) throw invalidParameter(`Unrecognised filter value for health: ${v}`);
   const exited = get('exited').map((v) => {
     if (!/^-?\d+$/.test(v)) throw invalidParameter(`Invalid filter 'exited=${v}': use an exit code`);
     return Number(v);
@@ -77,7 +80,7 @@ export function compileFilters(filters: ListFilters, lookup: (ref: string) => Co
       s.Image === v || s.Image === `sha256:${v}` || (v.length >= 4 && s.Image.replace(/^sha256:/, '').startsWith(v.replace(/^sha256:/, '')));
   });
   any('volume', (c, v) => (c.state.HostConfig.Binds ?? []).some((b) => b.split(':').slice(0, 2).includes(v)));
-  any('health', (_c, v) => v === 'none');
+  any('health', (c, v) => (c.state.State.Health?.Status ?? 'none') === v);
   any('isolation', (_c, v) => v === 'default' || v === '');
   any('is-task', (_c, v) => v === 'false');
   any('publish', () => false);

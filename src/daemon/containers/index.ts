@@ -8,6 +8,7 @@ export type { StopOptions } from './stop.js';
 export type { RemoveOptions } from './remove.js';
 export type { ShutdownOptions } from './restore.js';
 export type { PruneResult } from './admin.js';
+export { plannedHostConfig, type UpdateResult } from './update.js';
 export type { ListEntry } from './views.js';
 export { LIST_FILTERS, type ListOptions, type ListFilters } from './filters.js';
 export { parseWaitCondition, type WaitCondition, type LogsOptions } from './streams.js';

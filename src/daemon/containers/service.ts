@@ -25,6 +25,9 @@ import { defaultMounts } from '../../oci/index.js';
 import { mountPointsOf } from './mounts.js';
 import { readRootfsFile } from './rootfs-files.js';
 import { resolveUser } from './user.js';
+import { updateContainer, type UpdateResult } from './update.js';
+import type { HealthcheckConfig, HealthTarget } from '../health/index.js';
+import { timestampMs } from './status.js';
 import { inspectView, listView, type ListEntry } from './views.js';
 import { containerFacts, containerRef } from './network.js';
 import type { ContainerRef } from '../../network/index.js';
@@ -82,6 +85,37 @@ export class ContainerService {
 
   getExecTarget(ref: string): ExecTarget {
     return this.get(ref);
+  }
+
+  /** The container as the health monitor sees it; State.Health is persisted at each change. */
+  healthTarget(ref: string): HealthTarget {
+    const c = this.get(ref);
+    const ctx = this.ctx;
+    return {
+      id: c.id,
+      healthcheck: () => c.state.Config.Healthcheck as HealthcheckConfig | undefined,
+      shell: () => c.state.Config.Shell,
+      isRunning: () => c.isRunning(),
+      isPaused: () => c.isPaused(),
+      startedAtMs: () => timestampMs(c.state.State.StartedAt),
+      getHealth: () => c.state.State.Health,
+      setHealth: (h) => {
+        if (h === undefined) delete c.state.State.Health;
+        else c.state.State.Health = h;
+        void ctx.persistQuietly(c);
+      },
+      publish: (action) => c.publish(action),
+    };
+  }
+
+  /** Ids of the running containers. */
+  runningIds(): string[] {
+    return this.ctx.registry.all().filter((c) => c.isRunning()).map((c) => c.id);
+  }
+
+  /** docker update: resources and restart policy, live and persisted. */
+  update(ref: string, body: unknown): Promise<UpdateResult> {
+    return updateContainer(this.ctx, this.get(ref), body);
   }
 
   create(body: unknown, name?: string): Promise<CreateResult> {

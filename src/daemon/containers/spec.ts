@@ -1,10 +1,8 @@
 // Builds the OCI runtime spec of a container from its stored config. Pure:
 // everything it needs (resolved user, file paths) is passed in.
-import { invalidParameter } from '../../errors/index.js';
 import { processEnv } from './command.js';
+import { containerCapabilities, secureSpec, type SecurityDefaults, type SecurityFacts } from '../../security/index.js';
 import {
-  ALL_CAPABILITIES,
-  DEFAULT_CAPABILITIES,
   DEFAULT_DEVICE_RULES,
   DEFAULT_DEVICES,
   MASKED_PATHS,
@@ -35,6 +33,8 @@ export interface SpecInput {
   cgroupV2?: boolean;
   /** the network namespace berth made (or another container's) for the task to join */
   netnsPath?: string;
+  /** daemon security settings and host facts: seccomp, devices, --init, ulimits */
+  security?: { defaults: SecurityDefaults; facts: SecurityFacts };
 }
 
 export interface OciProcess {
@@ -64,29 +64,9 @@ export function isHostNetwork(host: Pick<HostConfig, 'NetworkMode'>): boolean {
   return host.NetworkMode === 'host';
 }
 
-/** Capability names with or without CAP_, upper-cased; ALL expands. */
-function capabilities(host: HostConfig): string[] {
-  if (host.Privileged) return [...ALL_CAPABILITIES];
-  const norm = (c: string): string => {
-    const up = c.trim().toUpperCase();
-    return up === 'ALL' || up.startsWith('CAP_') ? up : `CAP_${up}`;
-  };
-  const known = new Set(ALL_CAPABILITIES);
-  const check = (c: string): string => {
-    if (c !== 'ALL' && !known.has(c)) throw invalidParameter(`unknown capability: "${c}"`);
-    return c;
-  };
-  const add = (host.CapAdd ?? []).map(norm).map(check);
-  const drop = (host.CapDrop ?? []).map(norm).map(check);
-  let caps = add.includes('ALL') ? [...ALL_CAPABILITIES] : [...DEFAULT_CAPABILITIES, ...add];
-  if (drop.includes('ALL')) caps = add.filter((c) => c !== 'ALL');
-  else caps = caps.filter((c) => !drop.includes(c));
-  return [...new Set(caps)];
-}
-
 export function buildProcess(input: Pick<SpecInput, 'config' | 'hostConfig' | 'path' | 'args' | 'user'>): OciProcess {
   const { config, hostConfig } = input;
-  const caps = capabilities(hostConfig);
+  const caps = containerCapabilities(hostConfig);
   const proc: OciProcess = {
     terminal: config.Tty,
     user: { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids.slice() },
@@ -130,7 +110,8 @@ function namespaces(input: SpecInput): Array<{ type: string; path?: string }> {
   return ns;
 }
 
-function resources(host: HostConfig): Record<string, unknown> {
+/** OCI linux.resources of a HostConfig (also what `docker update` sends to a running task). */
+export function linuxResources(host: HostConfig): Record<string, unknown> {
   const res: Record<string, unknown> = {
     devices: host.Privileged ? [{ allow: true, access: 'rwm' }] : DEFAULT_DEVICE_RULES.map((r) => ({ ...r })),
   };
@@ -140,6 +121,8 @@ function resources(host: HostConfig): Record<string, unknown> {
     memory.swap = host.MemorySwap !== 0 ? host.MemorySwap : host.Memory * 2;
   }
   if (host.OomKillDisable === true) memory.disableOOMKiller = true;
+  if (typeof host.MemoryReservation === 'number' && host.MemoryReservation > 0) memory.reservation = host.MemoryReservation;
+  if (typeof host.MemorySwappiness === 'number' && host.MemorySwappiness >= 0) memory.swappiness = host.MemorySwappiness;
   if (Object.keys(memory).length > 0) res.memory = memory;
   const cpu: Record<string, unknown> = {};
   if (host.CpuShares > 0) cpu.shares = host.CpuShares;
@@ -166,7 +149,7 @@ export function buildSpec(input: SpecInput): OciSpec {
   const parent = typeof host.CgroupParent === 'string' && host.CgroupParent !== '' ? host.CgroupParent : `/berth/${input.namespace}`;
   const linux: Record<string, unknown> = {
     sysctl,
-    resources: resources(host),
+    resources: linuxResources(host),
     cgroupsPath: `${parent.replace(/\/+$/, '')}/${input.id}`,
     namespaces: namespaces(input),
     devices: DEFAULT_DEVICES.map((d) => ({ ...d })),
@@ -182,5 +165,6 @@ export function buildSpec(input: SpecInput): OciSpec {
     linux,
   };
   if (config.Domainname !== '') spec.domainname = config.Domainname;
+  if (input.security !== undefined) secureSpec(spec, host, input.security.defaults, input.security.facts);
   return spec;
 }

@@ -7,6 +7,7 @@ import { OCI_SPEC_TYPE_URL, jsonAny, type CreateTaskRequest, type Mount, type Ru
 import type { Snapshot } from '../../config/types.js';
 import { BerthError, conflict, internal, invalidParameter, isKind, messageOf, notModified } from '../../errors/index.js';
 import { resolveRuntime, type ShimConfig } from '../../runtimes/index.js';
+import { hostSecurityFacts, securityDefaults } from '../../security/index.js';
 import { startErrorExitCode } from '../exec/index.js';
 import type { ProcessIO } from '../io/types.js';
 import type { Container } from './container.js';
@@ -34,7 +35,7 @@ async function rootfsMounts(ctx: ServiceContext, c: Container): Promise<Mount[]>
   }
 }
 
-async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mount[]): Promise<OciSpec> {
+async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mount[], snapshot: Snapshot): Promise<OciSpec> {
   const s = c.state;
   const [passwd, group] = await Promise.all([readRootfsFile(mounts, '/etc/passwd'), readRootfsFile(mounts, '/etc/group')]);
   const files: { passwd?: string; group?: string } = {};
@@ -63,6 +64,7 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
     mountPoints,
     cgroupV2: CGROUP_V2,
     ...(sandbox?.netnsPath !== undefined ? { netnsPath: sandbox.netnsPath } : {}),
+    security: { defaults: securityDefaults(snapshot.config), facts: hostSecurityFacts() },
   });
 }
 
@@ -154,7 +156,7 @@ async function runTask(ctx: ServiceContext, c: Container, snapshot: Snapshot): P
     await ctx.deps.network?.tearDown(c.id).catch(() => undefined);
     throw err;
   };
-  const spec = await buildContainerSpec(ctx, c, mounts).catch(undoNetwork);
+  const spec = await buildContainerSpec(ctx, c, mounts, snapshot).catch(undoNetwork);
   await upsertRecord(ctx, c, shim, spec).catch(undoNetwork);
 
   let io: ProcessIO | undefined;

@@ -2,6 +2,7 @@
 // `Exited (0) 2 minutes ago`), computed the way dockerd does.
 import { formatRfc3339Nano, nowNs, parseRfc3339Nano } from '../io/index.js';
 import { ZERO_TIME, type ContainerStateFields } from './types.js';
+import { healthSuffix } from '../health/index.js';
 
 export function nowTimestamp(): string {
   return formatRfc3339Nano(nowNs(), false);
@@ -53,7 +54,7 @@ export function statusText(s: ContainerStateFields, removing: boolean, nowMs: nu
   if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(Math.max(0, nowMs - timestampMs(s.FinishedAt)))} ago`;
   if (s.Running) {
     const up = humanDuration(Math.max(0, nowMs - timestampMs(s.StartedAt)));
-    return s.Paused ? `Up ${up} (Paused)` : `Up ${up}`;
+    return s.Paused ? `Up ${up} (Paused)` : `Up ${up}${healthSuffix(s.Health)}`;
   }
   if (removing) return 'Removal In Progress';
   if (s.Dead) return 'Dead';

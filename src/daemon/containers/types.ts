@@ -9,6 +9,7 @@ import type { LogReader, OpenIOOptions, ProcessIO } from '../io/types.js';
 import type { EndpointConfigBody } from '../../network/index.js';
 import type { NetworkBackend } from './network.js';
 import type { MountPoint } from '../../volumes/index.js';
+import type { HealthState } from '../health/index.js';
 
 /** Docker's container `Config` (the top level of a create body minus HostConfig). */
 export interface ContainerConfig {
@@ -109,6 +110,8 @@ export interface ContainerStateFields {
   /** RFC 3339 with nanoseconds; Docker's zero time when never */
   StartedAt: string;
   FinishedAt: string;
+  /** present only when the container has a healthcheck */
+  Health?: HealthState;
 }
 
 /** The record persisted in <data-root>/containers/<id>/state.json. */

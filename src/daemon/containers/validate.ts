@@ -5,6 +5,8 @@ import { checkEnv, pathAndArgs } from './command.js';
 import { parseSignal } from './signals.js';
 import { validateRestartPolicy } from './restart-policy.js';
 import { buildProcess } from './spec.js';
+import { capabilityLimits, checkSecurity } from '../../security/index.js';
+import { checkHealthcheck } from '../health/index.js';
 import type { ContainerConfig, HostConfig } from './types.js';
 
 const NETWORK_MODES = new Set(['default', 'bridge', 'none', 'host']);
@@ -26,13 +28,11 @@ export function checkNetworkMode(mode: string, delegated = false): void {
 function checkUnsupported(host: HostConfig): void {
   const unsupported: Array<[string, string]> = [
     ['Links', 'links are legacy: use a user-defined network, where containers find each other by name'],
-    ['Devices', 'device mappings are not supported'],
     ['DeviceRequests', 'device requests are not supported'],
   ];
   for (const [field, hint] of unsupported) {
     if (nonEmpty(host[field])) throw invalidParameter(`HostConfig.${field} is not supported by berth: ${hint}`);
   }
-  if (host.Init === true) throw invalidParameter('HostConfig.Init (--init) is not supported by berth');
   validateRestartPolicy(host);
   for (const field of ['PidMode', 'IpcMode', 'UTSMode'] as const) {
     const v = host[field];
@@ -71,6 +71,8 @@ export function validateContainer(config: ContainerConfig, host: HostConfig, net
   for (const key of Object.keys(host.Sysctls ?? {})) {
     if (!/^[a-z0-9_][a-z0-9_./-]*$/i.test(key)) throw invalidParameter(`invalid sysctl name ${JSON.stringify(key)}`);
   }
+  checkSecurity(host, capabilityLimits());
+  checkHealthcheck(config.Healthcheck);
   const cmd = pathAndArgs(config);
   // Capabilities are checked by building the process once.
   buildProcess({ config, hostConfig: host, path: cmd.path, args: cmd.args, user: { uid: 0, gid: 0, additionalGids: [] } });

@@ -1,6 +1,6 @@
 // The OCI Process of an exec: the container's init process with the exec's
 // command, environment, working directory, user, terminal and privileges.
-import { ALL_CAPABILITIES } from '../../oci/index.js';
+import { capabilityLimits, kernelCapabilities } from '../../security/index.js';
 import type { ResolvedUser } from './user.js';
 import type { OciProcess } from './types.js';
 
@@ -60,7 +60,8 @@ export function buildExecProcess(base: OciProcess, p: ExecProcessParams): OciPro
     proc.user = user;
   }
   if (p.privileged) {
-    const all = [...ALL_CAPABILITIES];
+    const limits = capabilityLimits();
+    const all = kernelCapabilities(limits.lastCap, limits.bounding);
     proc.capabilities = { bounding: all, effective: [...all], permitted: [...all] };
   }
   return proc;
