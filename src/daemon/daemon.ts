@@ -23,6 +23,8 @@ import { containerRoutes } from '../api/routes/containers.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
+import { commitRoutes } from '../api/routes/build.js';
+import { commitContainer } from '../build/index.js';
 
 export interface DaemonOptions {
   store: ConfigStore;
@@ -181,6 +183,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...pluginRoutes(plugins),
     ...imageRoutes(images),
     ...containerRoutes(containers),
+    ...commitRoutes({ commit: (ref, o) => commitContainer({ containers, images }, ref, o) }),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
     ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top }),
   ];

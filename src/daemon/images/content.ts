@@ -10,8 +10,8 @@ import type { OciImage } from './types.js';
 export interface PreparedLayer {
   descriptor: Descriptor;
   diffId: string;
-  /** a fresh stream of the blob's bytes */
-  open(): Readable;
+  /** a fresh stream of the blob's bytes; absent when the blob is already in the content store */
+  open?(): Readable;
 }
 
 /** Everything needed to store one image. */
@@ -45,6 +45,7 @@ export function configLabels(img: PreparedImage, snapshotter: string): Record<st
  */
 export async function writeImageContent(client: ContainerdClient, img: PreparedImage, snapshotter: string): Promise<void> {
   for (const layer of img.layers) {
+    if (layer.open === undefined) continue;
     const src = layer.open();
     try {
       await client.content.write(ref('layer', layer.descriptor.digest), src, layer.descriptor, { [LABELS.uncompressed]: layer.diffId });

@@ -1,6 +1,9 @@
 // Public face of the image service: images in containerd's image store
 // (import, load, save, list, inspect, tag, rmi) and what containers need.
-export { ImageService, type ImageServiceOptions, type PruneResult } from './service.js';
+export { ImageService, type ImageServiceOptions, type PruneResult, type CommitOptions } from './service.js';
+export { EMPTY_LAYER_DIGEST, readOnlyMounts, type CommitResult } from './commit.js';
+export { instructionLines } from './changes.js';
+export { processWord, processWords, splitRawWords } from './shellwords.js';
 export type {
   DeleteItem,
   HealthConfig,
