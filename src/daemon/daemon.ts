@@ -23,8 +23,8 @@ import { containerRoutes } from '../api/routes/containers.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
-import { commitRoutes } from '../api/routes/build.js';
-import { commitContainer } from '../build/index.js';
+import { buildRoutes, commitRoutes } from '../api/routes/build.js';
+import { commitContainer, startBuild } from '../build/index.js';
 
 export interface DaemonOptions {
   store: ConfigStore;
@@ -184,6 +184,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...imageRoutes(images),
     ...containerRoutes(containers),
     ...commitRoutes({ commit: (ref, o) => commitContainer({ containers, images }, ref, o) }),
+    ...buildRoutes({
+      build: (input, o, signal) => startBuild({ containers, images, logger: logger.child({ component: 'build' }), tmpDir: join(config.dataRoot, 'tmp') }, input, o, signal),
+      pruneCache: () => images.pruneBuildCache(),
+    }),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
     ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top }),
   ];

@@ -1,13 +1,42 @@
 // POST /commit, POST /build and POST /build/prune: thin adapters over
 // src/build. The build stream is produced by the builder; this file only
 // reads the query.
-import type { ContainerCommitOptions } from '../../build/index.js';
+import type { Readable } from 'node:stream';
+import { parseBuildQuery, type BuildOptions, type ContainerCommitOptions } from '../../build/index.js';
 import { invalidParameter } from '../../errors/index.js';
 import { boolQuery } from '../query.js';
 import type { Route } from '../types.js';
 
 export interface CommitBackend {
   commit(container: string, opts: ContainerCommitOptions): Promise<{ Id: string }>;
+}
+
+export interface BuildBackend {
+  /** Reads the context and checks the Dockerfile (HTTP errors), then streams the build. */
+  build(input: Readable, opts: BuildOptions, signal: AbortSignal): Promise<{ body: Readable }>;
+  pruneCache(): Promise<{ ids: string[]; reclaimed: number }>;
+}
+
+export function buildRoutes(svc: BuildBackend): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/build',
+      handler: async (ctx) => {
+        const opts = parseBuildQuery(ctx.query);
+        const { body } = await svc.build(ctx.req, opts, ctx.signal);
+        return { kind: 'stream', contentType: 'application/json', body };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/build/prune',
+      handler: async () => {
+        const { ids, reclaimed } = await svc.pruneCache();
+        return { kind: 'json', body: { CachesDeleted: ids.length ? ids : null, SpaceReclaimed: reclaimed } };
+      },
+    },
+  ];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -2,7 +2,7 @@
 // (import, load, save, list, inspect, tag, rmi) and what containers need.
 export { ImageService, type ImageServiceOptions, type PruneResult, type CommitOptions } from './service.js';
 export { EMPTY_LAYER_DIGEST, readOnlyMounts, type CommitResult } from './commit.js';
-export { instructionLines } from './changes.js';
+export { applyChanges, instructionLines, type ChangeOptions } from './changes.js';
 export { processWord, processWords, splitRawWords } from './shellwords.js';
 export type {
   DeleteItem,
@@ -33,3 +33,5 @@ export {
   type Reference,
 } from './reference.js';
 export { chainIds, shortId } from './digest.js';
+export { decompressed } from './streams.js';
+export { cleanArchivePath } from './staging.js';

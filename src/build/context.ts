@@ -1,0 +1,148 @@
+// The build context: the request body (a tar, plain or gzip) unpacked into a
+// private directory as it arrives, never held in memory. Entry names are
+// cleaned and no entry is written through a symlink, so a hostile archive
+// cannot write outside the directory.
+import { createWriteStream } from 'node:fs';
+import { chmod, link, lstat, lutimes, mkdir, mkdtemp, readFile, rm, symlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import ignore from '@balena/dockerignore';
+import { extract } from 'tar-stream';
+import { cleanArchivePath, decompressed } from '../daemon/images/index.js';
+import { invalidParameter, isBerthError } from '../errors/index.js';
+
+export interface BuildContext {
+  /** the unpacked context */
+  dir: string;
+  /** the Dockerfile's text */
+  dockerfile: string;
+  cleanup(): Promise<void>;
+}
+
+/** Parent directories checked to be real directories inside the root (not symlinks). */
+class SafeTree {
+  private readonly dirs = new Set<string>(['']);
+  constructor(readonly root: string) {}
+
+  async ensureDir(rel: string, mode = 0o755): Promise<void> {
+    if (this.dirs.has(rel)) return;
+    await this.ensureDir(parentOf(rel));
+    const abs = join(this.root, rel);
+    const st = await lstat(abs).catch(() => undefined);
+    if (st === undefined) await mkdir(abs, { mode });
+    else if (!st.isDirectory()) {
+      if (st.isSymbolicLink()) throw invalidParameter(`the build context has an entry below a symlink: ${rel}`);
+      await rm(abs, { force: true });
+      await mkdir(abs, { mode });
+    }
+    this.dirs.add(rel);
+  }
+
+  /** Makes way for an entry at rel (parents exist, nothing is in the way). */
+  async prepare(rel: string): Promise<string> {
+    await this.ensureDir(parentOf(rel));
+    const abs = join(this.root, rel);
+    const st = await lstat(abs).catch(() => undefined);
+    if (st !== undefined && !st.isDirectory()) await rm(abs, { force: true });
+    return abs;
+  }
+}
+
+function parentOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+}
+
+async function unpack(input: Readable, dir: string): Promise<void> {
+  const { stream } = await decompressed(input, 'the build context');
+  const tree = new SafeTree(dir);
+  const ex = extract();
+  const feeding = pipeline(stream, ex);
+  feeding.catch((err: unknown) => ex.destroy(err as Error));
+  const dirTimes: Array<[string, Date]> = [];
+  for await (const entry of ex) {
+    const h = entry.header;
+    const rel = cleanArchivePath(h.name);
+    const mode = (h.mode ?? 0o644) & 0o7777;
+    const drain = (): Promise<void> =>
+      new Promise((resolve, reject) => {
+        entry.on('end', resolve);
+        entry.on('error', reject);
+        entry.resume();
+      });
+    if (rel === '') {
+      await drain();
+      continue;
+    }
+    if (h.type === 'directory') {
+      await tree.ensureDir(rel, mode);
+      await chmod(join(dir, rel), mode);
+      if (h.mtime) dirTimes.push([join(dir, rel), h.mtime]);
+      await drain();
+    } else if (h.type === 'file' || h.type === 'contiguous-file') {
+      const abs = await tree.prepare(rel);
+      await pipeline(entry, createWriteStream(abs, { mode }));
+      await chmod(abs, mode);
+      if (h.mtime) await utimes(abs, h.mtime, h.mtime);
+    } else if (h.type === 'symlink') {
+      const abs = await tree.prepare(rel);
+      await symlink(h.linkname ?? '', abs);
+      if (h.mtime) await lutimes(abs, h.mtime, h.mtime).catch(() => undefined);
+      await drain();
+    } else if (h.type === 'link') {
+      const target = cleanArchivePath(h.linkname ?? '');
+      const abs = await tree.prepare(rel);
+      const st = await lstat(join(dir, target)).catch(() => undefined);
+      if (target === '' || st === undefined || !st.isFile()) throw invalidParameter(`the build context has a hard link to a missing file: ${rel}`);
+      await tree.ensureDir(parentOf(target));
+      await link(join(dir, target), abs);
+      await drain();
+    } else await drain();
+  }
+  await feeding;
+  // Directory times last: writing into a directory changes its mtime.
+  for (const [p, t] of dirTimes.reverse()) await utimes(p, t, t).catch(() => undefined);
+}
+
+/**
+ * Unpacks the context and reads the Dockerfile at `dockerfilePath`. As
+ * dockerd does, the Dockerfile and .dockerignore themselves are removed from
+ * the context when .dockerignore names them (the CLI adds a Dockerfile given
+ * with `-f -` that way).
+ */
+export async function receiveContext(input: Readable, tmpRoot: string, dockerfilePath: string): Promise<BuildContext> {
+  await mkdir(tmpRoot, { recursive: true, mode: 0o700 });
+  const dir = await mkdtemp(join(tmpRoot, 'build-'));
+  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  try {
+    try {
+      await unpack(input, dir);
+    } catch (err) {
+      if (isBerthError(err)) throw err;
+      throw invalidParameter(`the build context is not a valid tar archive (plain or gzip): ${(err as Error).message}`, err);
+    }
+    const rel = cleanArchivePath(dockerfilePath);
+    const st = rel === '' ? undefined : await lstat(join(dir, rel)).catch(() => undefined);
+    if (st === undefined || !st.isFile()) {
+      throw invalidParameter(`Cannot locate specified Dockerfile: ${dockerfilePath}`);
+    }
+    const dockerfile = await readFile(join(dir, rel), 'utf8');
+    await dropIgnoredBuildFiles(dir, rel);
+    return { dir, dockerfile, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+async function dropIgnoredBuildFiles(dir: string, dockerfile: string): Promise<void> {
+  const text = await readFile(join(dir, '.dockerignore'), 'utf8').catch(() => undefined);
+  if (text === undefined) return;
+  // A CommonJS module: its default export is the module object, whose .default is the factory.
+  const matcher = ignore.default({ ignorecase: false }).add(text.split(/\r?\n/));
+  for (const name of [dockerfile, '.dockerignore']) {
+    if (matcher.ignores(name)) await rm(join(dir, name), { force: true });
+  }
+}
+
