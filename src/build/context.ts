@@ -5,7 +5,7 @@
 import { createWriteStream } from 'node:fs';
 import { chmod, link, lstat, lutimes, mkdir, mkdtemp, readFile, rm, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ignore from '@balena/dockerignore';
 import { extract } from 'tar-stream';
@@ -54,8 +54,28 @@ function parentOf(rel: string): string {
   return i < 0 ? '' : rel.slice(0, i);
 }
 
+/**
+ * Completes a tar that ends without its last padding and end blocks: the
+ * CLI's `-f -` rewrite of the context ends that way (dockerd's reader takes
+ * it). Zero blocks past the end are harmless to the reader.
+ */
+function terminated(): Transform {
+  let size = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      cb(null, Buffer.alloc(((512 - (size % 512)) % 512) + 1024));
+    },
+  });
+}
+
 async function unpack(input: Readable, dir: string): Promise<void> {
-  const { stream } = await decompressed(input, 'the build context');
+  const { stream: raw } = await decompressed(input, 'the build context');
+  const stream = raw.pipe(terminated());
+  raw.on('error', (err) => stream.destroy(err));
   const tree = new SafeTree(dir);
   const ex = extract();
   const feeding = pipeline(stream, ex);

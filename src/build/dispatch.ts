@@ -35,7 +35,9 @@ export type StepPlan =
 type Dispatcher = (b: BuildState, s: StageState, ins: Instruction) => Promise<StepPlan>;
 
 function config(s: StageState, ins: Instruction, b: BuildState): StepPlan {
-  const next = applyChanges(s.config, [`${ins.keyword} ${ins.args}`], { vars: stageVars(s), escape: b.escape, dockerfile: true, cmdSet: s.cmdSet });
+  // The change parser reads HEALTHCHECK's flags inline.
+  const flags = ins.flags.map(([k, v]) => (v === null ? `--${k} ` : `--${k}=${v} `)).join('');
+  const next = applyChanges(s.config, [`${ins.keyword} ${flags}${ins.args}`], { vars: stageVars(s), escape: b.escape, dockerfile: true, cmdSet: s.cmdSet });
   if (ins.keyword === 'CMD') s.cmdSet = true;
   return { kind: 'config', config: next, createdBy: NOP + ins.original };
 }
@@ -135,7 +137,8 @@ function copyDispatcher(keyword: 'COPY' | 'ADD'): Dispatcher {
     if (words.length < 2) throw invalidParameter(`${keyword} requires at least two arguments, but got ${words.length}`);
     const rawDest = words.at(-1)!;
     const base = s.config.WorkingDir || '/';
-    const dest = rawDest.startsWith('/') ? rawDest : posix.join(base, rawDest) + (rawDest.endsWith('/') || rawDest === '.' ? '/' : '');
+    const joined = rawDest.startsWith('/') ? rawDest : posix.join(base, rawDest);
+    const dest = !joined.endsWith('/') && (rawDest.endsWith('/') || rawDest === '.') ? `${joined}/` : joined;
     const chown = flag(ins, 'chown');
     const chownSpec = chown === undefined ? undefined : processWord(chown, vars, b.escape);
     const fromRef = keyword === 'COPY' ? flag(ins, 'from') : undefined;

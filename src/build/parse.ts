@@ -3,6 +3,7 @@
 // step, in expand.ts). The classic builder's refusals of BuildKit-only syntax
 // are made here, before anything runs.
 import { DockerfileParser, type Instruction as AstInstruction } from 'dockerfile-ast';
+import { parseJsonArray } from '../daemon/images/index.js';
 import { invalidParameter } from '../errors/index.js';
 
 export interface Instruction {
@@ -62,40 +63,57 @@ function parseError(line: number, message: string): Error {
   return invalidParameter(`dockerfile parse error on line ${line}: ${message}`);
 }
 
-function toInstruction(i: AstInstruction, escape: string): Instruction {
+function toInstruction(i: AstInstruction, escape: string, lines: readonly string[]): Instruction {
   const keyword = i.getKeyword().toUpperCase();
   const line = i.getRange().start.line + 1;
   if (!KNOWN.has(keyword)) throw parseError(line, `unknown instruction: ${i.getInstruction()}`);
   const withFlags = i as AstInstruction & { getFlags?: () => Array<{ getName(): string; getValue(): string | null }> };
   const flags: Array<[string, string | null]> = (withFlags.getFlags?.() ?? []).map((f) => [f.getName(), f.getValue()]);
-  const args = (i.getArgumentsContent() ?? '').trim();
+  // Raw: RUN and CMD text reaches the shell as written; only continuations are joined.
+  const args = joinLines(i.getRawArgumentsContent() ?? '', escape).trim();
   for (const [name] of flags) {
     if (BUILDKIT_FLAGS[keyword]?.includes(name)) throw buildkitOnly(`the --${name} option`);
     if (!FLAGS[keyword]?.includes(name)) throw parseError(line, `Unknown flag: ${name}`);
   }
   if (['RUN', 'COPY', 'ADD'].includes(keyword) && /^<<-?["']?[A-Za-z_]/.test(args)) throw buildkitOnly('the heredoc syntax');
-  const out: Instruction = { keyword, args, flags, original: originalText(i, escape), line };
-  const withJson = i as AstInstruction & { getClosingBracket?: () => unknown; getJSONStrings?: () => Array<{ getJSONValue(): string }> };
-  if (withJson.getClosingBracket?.() && withJson.getJSONStrings) out.json = withJson.getJSONStrings().map((s) => s.getJSONValue());
+  const out: Instruction = { keyword, args, flags, original: originalText(i, escape, lines), line };
+  const json = parseJsonArray(args);
+  if (json !== undefined) out.json = json;
+  return out;
+}
+
+/** Continuation lines joined (escape + newline removed), comment lines inside dropped, as moby's parser does. */
+export function joinLines(text: string, escape: string): string {
+  const lines = text.split(/\r?\n/);
+  let out = '';
+  for (const [n, line] of lines.entries()) {
+    if (n > 0 && /^[ \t]*#/.test(line)) continue;
+    const m = new RegExp(`\\${escape}[ \\t]*$`).exec(line);
+    out += m ? line.slice(0, m.index) : line;
+  }
   return out;
 }
 
 /** The instruction as written, continuation lines joined (moby's node.Original). */
-function originalText(i: AstInstruction, escape: string): string {
-  const flagsAndArgs = i.toString().slice(i.getInstruction().length);
-  const cont = new RegExp(`\\${escape}[ \\t]*\\r?\\n`, 'g');
-  return (i.getInstruction() + flagsAndArgs.replace(cont, '')).replace(/\r?\n[ \t]*#[^\n]*/g, '').trim();
+function originalText(i: AstInstruction, escape: string, lines: readonly string[]): string {
+  const { start, end } = i.getRange();
+  const text = lines.slice(start.line, end.line + 1);
+  if (text.length === 0) return i.toString();
+  text[text.length - 1] = text[text.length - 1]!.slice(0, end.character);
+  text[0] = text[0]!.slice(start.character);
+  return joinLines(text.join('\n'), escape).trim();
 }
 
 export function parseDockerfile(text: string): ParsedDockerfile {
   const df = DockerfileParser.parse(text);
   const escape = df.getEscapeCharacter();
+  const lines = text.split(/\r?\n/);
   const all = df.getInstructions();
   if (all.length === 0) throw invalidParameter('No image was generated. Is your Dockerfile empty?');
   const metaArgs: Instruction[] = [];
   const stages: Stage[] = [];
   for (const raw of all) {
-    const ins = toInstruction(raw, escape);
+    const ins = toInstruction(raw, escape, lines);
     if (ins.keyword === 'FROM') {
       const words = ins.args.split(/\s+/).filter((w) => w !== '');
       if (words.length !== 1 && !(words.length === 3 && words[1]!.toLowerCase() === 'as')) {
@@ -120,8 +138,9 @@ export function parseDockerfile(text: string): ParsedDockerfile {
 
 /** One ONBUILD trigger (or any single instruction line) parsed as the instruction it is. */
 export function parseTrigger(text: string, escape: string): Instruction {
-  const df = DockerfileParser.parse(`# escape=${escape}\n${text}\n`);
+  const source = `# escape=${escape}\n${text}\n`;
+  const df = DockerfileParser.parse(source);
   const [first] = df.getInstructions();
   if (!first) throw invalidParameter(`invalid ONBUILD trigger: ${JSON.stringify(text)}`);
-  return toInstruction(first, escape);
+  return toInstruction(first, escape, source.split(/\r?\n/));
 }

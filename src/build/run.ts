@@ -81,6 +81,8 @@ export async function runStep(containers: BuildContainers, spec: RunSpec, out: B
   try {
     if (signal.aborted) throw new Error('the build was cancelled');
     await containers.start(id);
+    // A cancel that came while the task was starting found nothing to kill.
+    if (signal.aborted) kill();
     const { StatusCode } = await exited;
     await attached.catch(() => undefined);
     return { id, exitCode: StatusCode };

@@ -60,7 +60,7 @@ function envMap(env: readonly string[] | undefined): Map<string, string> {
 }
 
 /** A JSON array of strings, or undefined when the text is not one (then it is shell form). */
-function parseJsonArray(rest: string): string[] | undefined {
+export function parseJsonArray(rest: string): string[] | undefined {
   if (!rest.startsWith('[')) return undefined;
   try {
     const v: unknown = JSON.parse(rest);

@@ -2,7 +2,7 @@
 // (import, load, save, list, inspect, tag, rmi) and what containers need.
 export { ImageService, type ImageServiceOptions, type PruneResult, type CommitOptions } from './service.js';
 export { EMPTY_LAYER_DIGEST, readOnlyMounts, type CommitResult } from './commit.js';
-export { applyChanges, instructionLines, type ChangeOptions } from './changes.js';
+export { applyChanges, instructionLines, parseJsonArray, type ChangeOptions } from './changes.js';
 export { processWord, processWords, splitRawWords } from './shellwords.js';
 export type {
   DeleteItem,
