@@ -34,9 +34,11 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # Debian packages: the container runtime stack, busybox for offline test
-# images, procps for `docker top`, socat for sd_notify outside systemd tests.
+# images, procps for `docker top`, socat for sd_notify outside systemd tests;
+# mount, tar, xz and bzip2 for docker build (COPY into snapshots, ADD archives),
+# docker-compose for the build tests.
 need=()
-for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils; do
+for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils mount:mount tar:tar xz:xz-utils bzip2:bzip2 docker-compose:docker-compose; do
   cmd="${pair%%:*}" pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
