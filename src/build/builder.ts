@@ -113,7 +113,8 @@ async function carryOut(b: BuildState, s: StageState, plan: StepPlan, key: strin
     const result = await runStep(b.deps.containers, { ...plan.run, image: s.image }, b.out, b.signal, (id) => (container = id));
     checkCancelled(b);
     if (result.exitCode !== 0) throw new StepFailure(`The command '${plan.command}' returned a non-zero code: ${result.exitCode}`, result.exitCode);
-    const id = (await images.commit({ ...common, rootfsKey: result.id, runtimePaths: RUNTIME_PATHS })).id;
+    // A container that goes anyway gives its snapshot to the new layer (no unpacking of the blob again).
+    const id = (await images.commit({ ...common, rootfsKey: result.id, runtimePaths: RUNTIME_PATHS, consumeSnapshot: b.opts.remove })).id;
     failed = false;
     return id;
   } finally {

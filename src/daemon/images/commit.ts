@@ -109,18 +109,18 @@ const exists = (p: string): Promise<boolean> => lstat(p).then(() => true, () => 
  * artefacts that must not become part of an image (moby keeps them in an
  * "init" layer for the same reason).
  */
-async function runtimeArtefacts(mounts: readonly Mount[], paths: readonly string[]): Promise<string[]> {
+async function runtimeArtefacts(mounts: readonly Mount[], paths: readonly string[]): Promise<{ upper: string; paths: string[] }> {
   const overlay = mounts.find((m) => m.type === 'overlay');
-  if (!overlay) return [];
+  if (!overlay) return { upper: '', paths: [] };
   const { upper, lowers } = overlayDirs(overlay);
-  if (upper === '') return [];
+  if (upper === '') return { upper, paths: [] };
   const out: string[] = [];
   for (const p of paths) {
     if (!(await exists(join(upper, p)))) continue;
     const inImage = await Promise.all(lowers.map((l) => exists(join(l, p))));
     if (!inImage.some(Boolean)) out.push(p);
   }
-  return out;
+  return { upper, paths: out };
 }
 
 /** A directory of overlay whiteouts (character devices 0:0) for `paths`. */
@@ -139,10 +139,15 @@ async function diffLayer(
   parentChain: string,
   key: string,
   hide: readonly string[],
+  consume: boolean,
 ): Promise<Descriptor | undefined> {
   const right = await client.snapshots.mounts(ctx.snapshotter, key);
   const artefacts = await runtimeArtefacts(right, hide);
-  const mask = artefacts.length > 0 ? await whiteoutDir(ctx.tmpDir, artefacts) : undefined;
+  let mask: string | undefined;
+  if (artefacts.paths.length > 0 && consume) {
+    // The snapshot becomes the layer's: the artefacts go from it for good.
+    for (const p of artefacts.paths) await rm(join(artefacts.upper, p), { recursive: true, force: true });
+  } else if (artefacts.paths.length > 0) mask = await whiteoutDir(ctx.tmpDir, artefacts.paths);
   const viewKey = `berth-diff-${randomBytes(6).toString('hex')}`;
   try {
     const left = parentChain === '' ? [] : await client.snapshots.view(ctx.snapshotter, viewKey, parentChain);
@@ -181,7 +186,7 @@ export async function commitImage(ctx: ImageContext, input: CommitInput): Promis
   const parent = input.parent;
   const parentChain = parent ? topChainId(parent.image.rootfs.diff_ids) : '';
   return withLease(ctx, async (client) => {
-    const layer = input.rootfsKey === undefined ? undefined : await diffLayer(client, ctx, parentChain, input.rootfsKey, input.runtimePaths ?? []);
+    const layer = input.rootfsKey === undefined ? undefined : await diffLayer(client, ctx, parentChain, input.rootfsKey, input.runtimePaths ?? [], input.consumeSnapshot === true);
     const image = childImage(parent?.image, { ...input, config }, layer?.digest, new Date());
     const configData = Buffer.from(JSON.stringify(image));
     const configDesc = { mediaType: MT.ociConfig, digest: sha256Digest(configData), size: configData.length };
