@@ -73,6 +73,7 @@ function checkCancelled(b: BuildState): void {
 /** Carries out one step (after its `Step N/M` line) and moves the stage to the step's image. */
 async function execute(b: BuildState, s: StageState, ins: Instruction): Promise<void> {
   checkCancelled(b);
+  const started = performance.now();
   const dispatch = DISPATCHERS[ins.keyword];
   if (dispatch === undefined) throw invalidParameter(`unknown instruction: ${ins.keyword}`);
   const plan = await dispatch(b, s, ins);
@@ -85,6 +86,7 @@ async function execute(b: BuildState, s: StageState, ins: Instruction): Promise<
     } else s.image = await carryOut(b, s, plan, key);
     s.config = plan.config;
     b.out.stream(` ---> ${short(s.image)}\n`);
+    b.deps.logger.debug({ step: ins.keyword, line: ins.line, cached: hit !== undefined, ms: Math.round(performance.now() - started) }, 'build step done');
   } finally {
     if (plan.kind === 'copy') await plan.release();
   }
@@ -92,7 +94,7 @@ async function execute(b: BuildState, s: StageState, ins: Instruction): Promise<
 
 async function carryOut(b: BuildState, s: StageState, plan: StepPlan, key: string): Promise<string> {
   const images = b.deps.images;
-  const common = { parent: s.image, config: plan.config, createdBy: plan.createdBy, cacheKey: key, ...(s.author ? { author: s.author } : {}) };
+  const common = { parent: s.image, config: plan.config, createdBy: plan.createdBy, cacheKey: key, lease: b.lease, ...(s.author ? { author: s.author } : {}) };
   if (plan.kind === 'config') return (await images.commit(common)).id;
   if (plan.kind === 'copy') {
     const chain = s.image === undefined ? '' : (await images.resolveForContainer(s.image)).chainId;
@@ -208,7 +210,9 @@ export interface StartedBuild {
  */
 export async function startBuild(deps: BuildDeps, input: Readable, opts: BuildOptions, signal: AbortSignal): Promise<StartedBuild> {
   const tags = deps.images.normalizeTags(opts.tags);
+  const received = performance.now();
   const context: BuildContext = await receiveContext(input, deps.tmpDir, opts.dockerfile);
+  deps.logger.debug({ ms: Math.round(performance.now() - received) }, 'build context received');
   let parsed: ParsedDockerfile;
   let stages: Stage[];
   try {
@@ -219,11 +223,16 @@ export async function startBuild(deps: BuildDeps, input: Readable, opts: BuildOp
     throw err;
   }
   const out = new BuildOutput(opts.quiet);
+  const lease = await deps.images.lease().catch(async (err: unknown) => {
+    await context.cleanup();
+    throw err;
+  });
   const total = parsed.metaArgs.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
   const b: BuildState = {
     deps,
     opts,
     contextDir: context.dir,
+    contextDigests: context.digests,
     escape: parsed.escape,
     out,
     signal,
@@ -232,6 +241,7 @@ export async function startBuild(deps: BuildDeps, input: Readable, opts: BuildOp
     usedArgs: new Set(),
     step: 0,
     total,
+    lease: lease.id,
   };
   const done = (async () => {
     try {
@@ -251,6 +261,7 @@ export async function startBuild(deps: BuildDeps, input: Readable, opts: BuildOp
         out.fail(messageOf(err), code);
       }
     } finally {
+      await lease.release();
       await context.cleanup().catch(() => undefined);
     }
   })();

@@ -9,12 +9,14 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ignore from '@balena/dockerignore';
 import { extract } from 'tar-stream';
-import { cleanArchivePath, decompressed } from '../daemon/images/index.js';
+import { cleanArchivePath, decompressed, HashingStream } from '../daemon/images/index.js';
 import { invalidParameter, isBerthError } from '../errors/index.js';
 
 export interface BuildContext {
   /** the unpacked context */
   dir: string;
+  /** sha256 of each regular file's content, by host path, taken as it arrived (COPY's cache key needs no second read) */
+  digests: ReadonlyMap<string, string>;
   /** the Dockerfile's text */
   dockerfile: string;
   cleanup(): Promise<void>;
@@ -72,7 +74,7 @@ function terminated(): Transform {
   });
 }
 
-async function unpack(input: Readable, dir: string): Promise<void> {
+async function unpack(input: Readable, dir: string, digests: Map<string, string>): Promise<void> {
   const { stream: raw } = await decompressed(input, 'the build context');
   const stream = raw.pipe(terminated());
   raw.on('error', (err) => stream.destroy(err));
@@ -102,8 +104,11 @@ async function unpack(input: Readable, dir: string): Promise<void> {
       await drain();
     } else if (h.type === 'file' || h.type === 'contiguous-file') {
       const abs = await tree.prepare(rel);
-      await pipeline(entry, createWriteStream(abs, { mode }));
-      await chmod(abs, mode);
+      const hashing = new HashingStream();
+      await pipeline(entry, hashing, createWriteStream(abs, { mode }));
+      digests.set(abs, hashing.digest());
+      // The umask may have taken bits away.
+      if (mode & 0o7022) await chmod(abs, mode);
       if (h.mtime) await utimes(abs, h.mtime, h.mtime);
     } else if (h.type === 'symlink') {
       const abs = await tree.prepare(rel);
@@ -117,6 +122,8 @@ async function unpack(input: Readable, dir: string): Promise<void> {
       if (target === '' || st === undefined || !st.isFile()) throw invalidParameter(`the build context has a hard link to a missing file: ${rel}`);
       await tree.ensureDir(parentOf(target));
       await link(join(dir, target), abs);
+      const known = digests.get(join(dir, target));
+      if (known !== undefined) digests.set(abs, known);
       await drain();
     } else await drain();
   }
@@ -135,9 +142,10 @@ export async function receiveContext(input: Readable, tmpRoot: string, dockerfil
   await mkdir(tmpRoot, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(join(tmpRoot, 'build-'));
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  const digests = new Map<string, string>();
   try {
     try {
-      await unpack(input, dir);
+      await unpack(input, dir, digests);
     } catch (err) {
       if (isBerthError(err)) throw err;
       throw invalidParameter(`the build context is not a valid tar archive (plain or gzip): ${(err as Error).message}`, err);
@@ -149,7 +157,7 @@ export async function receiveContext(input: Readable, tmpRoot: string, dockerfil
     }
     const dockerfile = await readFile(join(dir, rel), 'utf8');
     await dropIgnoredBuildFiles(dir, rel);
-    return { dir, dockerfile, cleanup };
+    return { dir, digests, dockerfile, cleanup };
   } catch (err) {
     await cleanup();
     throw err;

@@ -141,7 +141,7 @@ export async function findSources(root: string, patterns: readonly string[], key
 }
 
 /** A hash of names, modes, link targets and contents (not times): `file:…`, `dir:…` or `multi:…` as in moby's history. */
-export async function hashSources(sources: readonly Source[]): Promise<string> {
+export async function hashSources(sources: readonly Source[], known: ReadonlyMap<string, string> = new Map()): Promise<string> {
   const h = createHash('sha256');
   const walk = async (path: string, rel: string): Promise<void> => {
     const st = await lstat(path);
@@ -150,13 +150,21 @@ export async function hashSources(sources: readonly Source[]): Promise<string> {
     else if (st.isDirectory()) {
       for (const n of (await readdir(path)).sort()) await walk(join(path, n), `${rel}/${n}`);
     } else if (st.isFile()) {
-      for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+      const digest = known.get(path);
+      if (digest !== undefined) h.update(digest);
+      else h.update(await fileDigest(path));
     }
     h.update('\n');
   };
   for (const s of sources) await walk(s.path, s.name);
   const kind = sources.length > 1 ? 'multi' : sources[0]!.isDir ? 'dir' : 'file';
   return `${kind}:${h.digest('hex')}`;
+}
+
+async function fileDigest(path: string): Promise<string> {
+  const f = createHash('sha256');
+  for await (const chunk of createReadStream(path)) f.update(chunk as Buffer);
+  return 'sha256:' + f.digest('hex');
 }
 
 interface CopyOptions {

@@ -153,7 +153,7 @@ function copyDispatcher(keyword: 'COPY' | 'ADD'): Dispatcher {
       return result;
     };
     try {
-      const hash = await withSources((sources) => hashSources(sources));
+      const hash = await withSources((sources) => hashSources(sources, b.contextDigests));
       const fromText = fromRef === undefined ? '' : `--from=${fromRef} `;
       return {
         kind: 'copy',

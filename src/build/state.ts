@@ -23,6 +23,8 @@ export interface BuildState {
   readonly deps: BuildDeps;
   readonly opts: BuildOptions;
   readonly contextDir: string;
+  /** content digests of the context's files, by host path */
+  readonly contextDigests: ReadonlyMap<string, string>;
   readonly escape: string;
   readonly out: BuildOutput;
   readonly signal: AbortSignal;
@@ -34,6 +36,8 @@ export interface BuildState {
   readonly usedArgs: Set<string>;
   step: number;
   readonly total: number;
+  /** held for the whole build: one lease instead of one per step */
+  readonly lease: string;
 }
 
 /** Variables for expansion in a stage: its ARGs, under its ENV. */

@@ -67,6 +67,8 @@ export interface CommitInput {
   names?: string[];
   /** records the image as the result of a build step with this key */
   cacheKey?: string;
+  /** a lease the caller holds for longer (a whole build): used instead of one per commit */
+  lease?: string;
 }
 
 export interface CommitResult {
@@ -185,7 +187,9 @@ export async function commitImage(ctx: ImageContext, input: CommitInput): Promis
   const config = input.changes?.length ? applyChanges(input.config, input.changes) : input.config;
   const parent = input.parent;
   const parentChain = parent ? topChainId(parent.image.rootfs.diff_ids) : '';
-  return withLease(ctx, async (client) => {
+  const leased = <T>(fn: (client: ContainerdClient) => Promise<T>): Promise<T> =>
+    input.lease === undefined ? withLease(ctx, fn) : fn(ctx.client.withLease(input.lease));
+  return leased(async (client) => {
     const layer = input.rootfsKey === undefined ? undefined : await diffLayer(client, ctx, parentChain, input.rootfsKey, input.runtimePaths ?? [], input.consumeSnapshot === true);
     const image = childImage(parent?.image, { ...input, config }, layer?.digest, new Date());
     const configData = Buffer.from(JSON.stringify(image));
@@ -209,7 +213,7 @@ export async function commitImage(ctx: ImageContext, input: CommitInput): Promis
         await client.snapshots.remove(ctx.snapshotter, input.rootfsKey).catch(() => undefined);
       }
     }
-    await writeImageContent(client, prepared, ctx.snapshotter);
+    await writeImageContent(client, prepared, ctx.snapshotter, { together: true });
     const id = configDesc.digest;
     const manifest = { descriptor: manifestDesc, config: configDesc, layers };
     ctx.catalog.remember(manifestDesc, { id, manifest, image });

@@ -32,6 +32,6 @@ export {
   referenceForTag,
   type Reference,
 } from './reference.js';
-export { chainIds, shortId } from './digest.js';
+export { chainIds, shortId, HashingStream } from './digest.js';
 export { decompressed } from './streams.js';
 export { cleanArchivePath } from './staging.js';

@@ -199,6 +199,13 @@ export class ImageService {
     return commitImage(this.ctx, input).finally(memory.noteActivity);
   }
 
+  /** A lease for work that spans many commits (a build); content and snapshots made under it stay until release. */
+  async lease(): Promise<{ id: string; release(): Promise<void> }> {
+    const expire = new Date(Date.now() + ROOTFS_LEASE_MS).toISOString();
+    const { id } = await this.ctx.client.leases.create(undefined, { [LABELS.gcExpire]: expire });
+    return { id, release: () => this.ctx.client.leases.delete(id).catch(() => undefined) };
+  }
+
   /** Points names (as users write them) at an image; none keeps it visible as <none>. */
   async name(ref: string, tags: readonly string[]): Promise<void> {
     const names = tags.map((t) => fullString(normalizeName(t)));
