@@ -177,6 +177,16 @@ describe('docker build', { timeout: 600_000 }, () => {
     assert.equal(await inspect('quiet', '{{.Id}}'), quiet.trim());
   });
 
+  it('RUN uses the network mode and extra hosts of the build', async () => {
+    const none = ok(await build(['--network', 'none', '--add-host', 'builder.test:10.1.2.3', '-'], 'FROM busybox\nRUN ls /sys/class/net | tr "\\n" " "; grep builder.test /etc/hosts\n'), 'build --network none');
+    assert.match(none, /\nlo \n?.*10\.1\.2\.3\s+builder\.test/s);
+    const host = ok(await build(['--network', 'host', '-'], 'FROM busybox\nRUN hostname\n'), 'build --network host');
+    assert.match(host, new RegExp(`Running in [0-9a-f]{12}\\n${(await import('node:os')).hostname()}\\n`));
+    const unknown = await build(['--network', 'nosuchnet', '-'], 'FROM busybox\nRUN true\n');
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /network nosuchnet not found/);
+  });
+
   it('a failing RUN ends the build with its exit code and tags nothing', async () => {
     ok(await docker('container', 'prune', '-f'), 'prune');
     const ctx = context({ Dockerfile: 'FROM busybox\nRUN echo before; exit 3\nRUN echo never\n' });
