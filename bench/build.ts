@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { BenchDaemon } from './daemon.js';
 import { BENCH_IMAGE } from './image.js';
 import { describeFailure, interleave, timeDocker } from './measure.js';
+import { rssKiB } from './procs.js';
 import type { Summary } from './stats.js';
 
 interface Ctx {
@@ -104,5 +105,38 @@ export async function commit50(ctx: Ctx): Promise<Map<string, Summary>> {
       await d.docker(['rm', '-f', name]).catch(() => undefined);
       await cleanBuilds(d, tag);
     }
+  }
+}
+
+/**
+ * Peak RSS above idle while a 200 MB context is sent and copied (sampled
+ * every 20 ms): the context must stream to disk, not into memory. Three
+ * samples per daemon, whatever --runs says (each sends 200 MB).
+ */
+export async function contextRss(ctx: Ctx): Promise<Map<string, Summary>> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-bench-context-'));
+  try {
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${BENCH_IMAGE}\nCOPY big /big\n`);
+    mkdirSync(join(dir, 'big'));
+    for (let i = 0; i < 50; i++) writeFileSync(join(dir, 'big', `f${i}`), randomBytes(4 * 1024 * 1024));
+    const lanes = ctx.daemons.map((d) => ({
+      name: d.name,
+      sample: async () => {
+        await new Promise((r) => setTimeout(r, 1500));
+        const idle = rssKiB(d.pid) ?? 0;
+        let peak = idle;
+        const timer = setInterval(() => (peak = Math.max(peak, rssKiB(d.pid) ?? 0)), 20);
+        try {
+          await timeDocker(d, ['build', '-q', '--no-cache', dir], 300_000);
+        } finally {
+          clearInterval(timer);
+        }
+        return (peak - idle) / 1024;
+      },
+    }));
+    return await interleave(lanes, Math.min(ctx.runs, 3), 0);
+  } finally {
+    for (const d of ctx.daemons) await d.docker(['image', 'prune', '-f'], { timeoutMs: 300_000 }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { connectContainerd, OCI_PROCESS_TYPE_URL } from '../src/containerd/index.js';
 import { FifoPool, openProcessIO } from '../src/daemon/io/index.js';
 import { runCommand, sleep, type CommandResult } from '../test/helpers/berthd.js';
-import { buildCached, buildCold, commit50 } from './build.js';
+import { buildCached, buildCold, commit50, contextRss } from './build.js';
 import type { BenchContainerd } from './containerd.js';
 import { createMany, removeMany, startContainer, createContainer, removeContainer } from './containers.js';
 import type { BenchDaemon } from './daemon.js';
@@ -17,7 +17,7 @@ import { rssKiB } from './procs.js';
 import { recordAnswer, startReplay, type ReplayAnswer } from './replay.js';
 import { msSince, type Summary, type Unit } from './stats.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'build-cold', 'build-cached', 'commit-50mb', 'rss-after'] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'build-cold', 'build-cached', 'build-context-rss', 'commit-50mb', 'rss-after'] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 export interface BenchContext {
@@ -396,6 +396,7 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   reload: { title: (c) => `SIGHUP → \`reload\` event, ${c.reloadRuntimes} runtimes`, unit: 'ms', run: reload },
   'build-cold': { title: () => '`docker build --no-cache`, 10 steps (3 RUN, 3 COPY of ~21 MB), classic builder', unit: 'ms', run: buildCold },
   'build-cached': { title: () => '`docker build` of the same, fully cached', unit: 'ms', run: buildCached },
+  'build-context-rss': { title: () => 'RSS above idle while a 200 MB build context is sent and copied (peak)', unit: 'MiB', run: contextRss },
   'commit-50mb': { title: () => '`docker commit` of a container that wrote 50 MB', unit: 'ms', run: commit50 },
   'rss-after': { title: () => 'idle daemon RSS after all figures', unit: 'MiB', run: rssIdle },
 };
