@@ -3,7 +3,7 @@
 // cleaned and no entry is written through a symlink, so a hostile archive
 // cannot write outside the directory.
 import { createWriteStream } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, mkdtemp, readFile, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, link, lstat, lutimes, mkdir, mkdtemp, readdir, readFile, rm, rmdir, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +11,7 @@ import ignore from '@balena/dockerignore';
 import { extract } from 'tar-stream';
 import { cleanArchivePath, decompressed, HashingStream } from '../daemon/images/index.js';
 import { invalidParameter, isBerthError } from '../errors/index.js';
+import { unmountAll } from './mount.js';
 
 export interface BuildContext {
   /** the unpacked context */
@@ -174,3 +175,24 @@ async function dropIgnoredBuildFiles(dir: string, dockerfile: string): Promise<v
   }
 }
 
+
+/**
+ * At start-up: what builds of a berthd that died left in the staging
+ * directory. Mount points are unmounted and only then removed (never a
+ * recursive removal through a mounted snapshot).
+ */
+export async function removeStaleBuildFiles(tmpRoot: string): Promise<string[]> {
+  const names = await readdir(tmpRoot).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const path = join(tmpRoot, name);
+    if (name.startsWith('mnt-')) {
+      await unmountAll(path);
+      await rmdir(path).then(() => removed.push(name), () => undefined);
+    } else if (['build-', 'mask-', 'empty-'].some((p) => name.startsWith(p))) {
+      await rm(path, { recursive: true, force: true });
+      removed.push(name);
+    }
+  }
+  return removed;
+}

@@ -6,3 +6,4 @@ export { startBuild, type StartedBuild } from './builder.js';
 export { parseBuildQuery, mobyBool, type BuildOptions } from './options.js';
 export { parseDockerfile, type ParsedDockerfile, type Instruction, type Stage } from './parse.js';
 export { cacheKey, type CacheKeyInput } from './cache.js';
+export { removeStaleBuildFiles } from './context.js';

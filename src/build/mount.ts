@@ -30,3 +30,15 @@ export async function withMounted<T>(mounts: readonly Mount[], tmpRoot: string, 
     await rmdir(dir).catch(() => undefined);
   }
 }
+
+/** Unmounts whatever is mounted at `path` (lazily when busy); nothing mounted is fine. */
+export async function unmountAll(path: string): Promise<void> {
+  for (let i = 0; i < 8; i++) {
+    try {
+      await execFileAsync('umount', [path]);
+    } catch {
+      await execFileAsync('umount', ['-l', path]).catch(() => undefined);
+      return;
+    }
+  }
+}

@@ -24,7 +24,7 @@ import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
 import { buildRoutes, commitRoutes } from '../api/routes/build.js';
-import { commitContainer, startBuild } from '../build/index.js';
+import { commitContainer, removeStaleBuildFiles, startBuild } from '../build/index.js';
 
 export interface DaemonOptions {
   store: ConfigStore;
@@ -144,6 +144,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   containers.setHooks({ execIds: (id) => execs.runningExecIds(id), removed: (id) => execs.forgetContainer(id) });
   images.setUsageCheck((id) => containers.imageUsers(id));
   await containers.restore();
+
+  const staleBuild = await removeStaleBuildFiles(join(config.dataRoot, 'tmp'));
+  if (staleBuild.length > 0) logger.info({ removed: staleBuild }, 'removed what interrupted builds left');
 
   // Stale wrapper scripts go only now, before any reload can run; those that
   // containers surviving the restart still run on are kept.

@@ -120,7 +120,10 @@ describe('docker build', { timeout: 600_000 }, () => {
     assert.doesNotMatch(fourth, /Using cache/);
 
     await d.stop();
+    // What a berthd that died mid-build left goes at the next start.
+    mkdirSync(join(d.dataRoot, 'tmp', 'build-stale', 'x'), { recursive: true });
     d = await startBerthd({ root: d.root });
+    assert.equal(existsSync(join(d.dataRoot, 'tmp', 'build-stale')), false);
     const fifth = ok(await build(['-t', 'cached', ctx]), 'build after restart');
     assert.equal((fifth.match(/ ---> Using cache/g) ?? []).length, 4, fifth);
   });
