@@ -10,6 +10,7 @@ import { chown, copyFile, lchown, lstat, lutimes, mkdir, open, readdir, readFile
 import { basename, join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { resolveUser } from '../daemon/containers/index.js';
+import { globToRegExp } from '../daemon/images/index.js';
 import { invalidParameter } from '../errors/index.js';
 
 const execFileAsync = promisify(execFile);
@@ -78,24 +79,6 @@ export interface Source {
 }
 
 const hasWildcard = (p: string): boolean => /[*?[]/.test(p);
-
-function globToRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 1);
-      if (end < 0) throw invalidParameter(`syntax error in pattern: ${pattern}`);
-      let cls = pattern.slice(i + 1, end);
-      if (cls.startsWith('^')) cls = '!' + cls.slice(1);
-      re += '[' + (cls.startsWith('!') ? '^' + cls.slice(1) : cls).replace(/\\/g, '\\\\') + ']';
-      i = end;
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
 
 /** Entries of `root` (relative paths) whose path matches a pattern component by component. */
 async function glob(root: string, pattern: string): Promise<string[]> {

@@ -35,3 +35,4 @@ export {
 export { chainIds, shortId, HashingStream } from './digest.js';
 export { decompressed } from './streams.js';
 export { cleanArchivePath } from './staging.js';
+export { globToRegExp } from './filters.js';
