@@ -2,6 +2,7 @@
 // private directory as it arrives, never held in memory. Entry names are
 // cleaned and no entry is written through a symlink, so a hostile archive
 // cannot write outside the directory.
+import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { chmod, link, lstat, lutimes, mkdir, mkdtemp, readdir, readFile, rm, rmdir, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ignore from '@balena/dockerignore';
 import { extract } from 'tar-stream';
-import { cleanArchivePath, decompressed, HashingStream } from '../daemon/images/index.js';
+import { cleanArchivePath, decompressed, detectCompression, HashingStream, peek } from '../daemon/images/index.js';
 import { invalidParameter, isBerthError } from '../errors/index.js';
 import { unmountAll } from './mount.js';
 
@@ -75,8 +76,23 @@ function terminated(): Transform {
   });
 }
 
+/** bzip2 and xz contexts (`docker build - < ctx.tar.xz`) go through the system's decompressors: Node has none. */
+async function plainTar(input: Readable): Promise<Readable> {
+  const { head, stream } = await peek(input, 6);
+  const compression = detectCompression(head);
+  if (compression !== 'bzip2' && compression !== 'xz') return (await decompressed(stream, 'the build context')).stream;
+  const child = spawn(compression === 'xz' ? 'xz' : 'bzip2', ['-dc'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  stream.on('error', (err) => child.stdout.destroy(err));
+  child.on('error', (err) => child.stdout.destroy(err));
+  child.on('exit', (code) => {
+    if (code !== 0) child.stdout.destroy(new Error(`${compression} could not decompress the context (exit ${code})`));
+  });
+  stream.pipe(child.stdin).on('error', () => undefined);
+  return child.stdout;
+}
+
 async function unpack(input: Readable, dir: string, digests: Map<string, string>): Promise<void> {
-  const { stream: raw } = await decompressed(input, 'the build context');
+  const raw = await plainTar(input);
   const stream = raw.pipe(terminated());
   raw.on('error', (err) => stream.destroy(err));
   const tree = new SafeTree(dir);
@@ -149,7 +165,7 @@ export async function receiveContext(input: Readable, tmpRoot: string, dockerfil
       await unpack(input, dir, digests);
     } catch (err) {
       if (isBerthError(err)) throw err;
-      throw invalidParameter(`the build context is not a valid tar archive (plain or gzip): ${(err as Error).message}`, err);
+      throw invalidParameter(`the build context is not a valid tar archive (plain, gzip, bzip2 or xz): ${(err as Error).message}`, err);
     }
     const rel = cleanArchivePath(dockerfilePath);
     const st = rel === '' ? undefined : await lstat(join(dir, rel)).catch(() => undefined);

@@ -2,7 +2,7 @@
 // docker CLI (DOCKER_BUILDKIT=0) and docker-compose against bin/berthd on a
 // real containerd.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -25,7 +25,7 @@ describe('docker build', { timeout: 600_000 }, () => {
     mkdirSync(dir, { recursive: true });
     return dir;
   };
-  const build = (args: string[], input?: string): Promise<CommandResult> =>
+  const build = (args: string[], input?: string | Buffer): Promise<CommandResult> =>
     runCommand(dockerBin, ['build', ...args], env(), input === undefined ? { timeoutMs: 120_000 } : { input, timeoutMs: 120_000 });
   const inspect = async (ref: string, fmt: string): Promise<string> => ok(await docker('inspect', '-f', fmt, ref), 'inspect').trim();
 
@@ -178,6 +178,13 @@ describe('docker build', { timeout: 600_000 }, () => {
     assert.match(quiet, /^sha256:[0-9a-f]{64}\n$/);
     assert.equal(readFileSync(iidfile, 'utf8').trim(), quiet.trim());
     assert.equal(await inspect('quiet', '{{.Id}}'), quiet.trim());
+    // A tarball on stdin is the context itself, compressed or not.
+    const tarCtx = context({ Dockerfile: 'FROM busybox\nCOPY hello /hello\nCMD ["cat", "/hello"]\n', hello: 'from a tarball\n' });
+    for (const [flag, name] of [['-cf', 'ctx.tar'], ['-czf', 'ctx.tar.gz'], ['-cJf', 'ctx.tar.xz'], ['-cjf', 'ctx.tar.bz2']] as const) {
+      execFileSync('tar', [flag, join(d.root, name), '-C', tarCtx, '.']);
+      ok(await build(['-t', 'fromtar', '-'], readFileSync(join(d.root, name))), `build - < ${name}`);
+      assert.equal(ok(await docker('run', '--rm', 'fromtar'), 'run'), 'from a tarball\n');
+    }
   });
 
   it('RUN uses the network mode and extra hosts of the build', async () => {

@@ -32,7 +32,7 @@ export {
   referenceForTag,
   type Reference,
 } from './reference.js';
-export { chainIds, shortId, HashingStream } from './digest.js';
-export { decompressed } from './streams.js';
+export { chainIds, shortId, HashingStream, detectCompression } from './digest.js';
+export { decompressed, peek } from './streams.js';
 export { cleanArchivePath } from './staging.js';
 export { globToRegExp } from './filters.js';
