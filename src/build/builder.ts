@@ -122,8 +122,10 @@ async function carryOut(b: BuildState, s: StageState, plan: StepPlan, key: strin
   } finally {
     // dockerd keeps a failed step's container unless --force-rm; a cancelled build leaves nothing.
     if (container !== undefined && (failed ? b.opts.forceRemove || b.signal.aborted : b.opts.remove)) {
-      await b.deps.containers.remove(container, { force: true }).catch((err: unknown) => b.deps.logger.warn({ err, container }, 'could not remove a build container'));
-      if (!failed) b.out.stream(` ---> Removed intermediate container ${container.slice(0, 12)}\n`);
+      const id = container;
+      // The next step need not wait for it; the build's end does.
+      b.removals.push(b.deps.containers.remove(id, { force: true }).catch((err: unknown) => b.deps.logger.warn({ err, container: id }, 'could not remove a build container')));
+      if (!failed) b.out.stream(` ---> Removed intermediate container ${id.slice(0, 12)}\n`);
     }
   }
 }
@@ -242,10 +244,11 @@ export async function startBuild(deps: BuildDeps, input: Readable, opts: BuildOp
     step: 0,
     total,
     lease: lease.id,
+    removals: [],
   };
   const done = (async () => {
     try {
-      const id = await runBuild(b, parsed, stages);
+      const id = await runBuild(b, parsed, stages).finally(() => Promise.all(b.removals));
       await deps.images.name(id, opts.tags);
       const unused = [...opts.buildArgs.keys()].filter((k) => !b.usedArgs.has(k) && !PREDEFINED_ARGS.has(k)).sort();
       if (unused.length > 0) out.stream(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);

@@ -38,6 +38,8 @@ export interface BuildState {
   readonly total: number;
   /** held for the whole build: one lease instead of one per step */
   readonly lease: string;
+  /** removals of step containers, finished before the build answers its end */
+  readonly removals: Array<Promise<void>>;
 }
 
 /** Variables for expansion in a stage: its ARGs, under its ENV. */
