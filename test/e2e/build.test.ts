@@ -279,6 +279,11 @@ describe('docker build', { timeout: 600_000 }, () => {
     assert.equal(ok(await docker('run', '--rm', 'multi'), 'run'), 'built on busybox\nx\n');
     const ctx = context({ Dockerfile: 'FROM busybox\nRUN echo one > /one\n' });
     assert.doesNotMatch(ok(await build([ctx]), 'build'), /Using cache/);
+    const withUntagged = ok(await docker('images', '-a', '-q'), 'images -a').split('\n').filter(Boolean).length;
+    ok(await docker('image', 'prune', '-f'), 'image prune');
+    const pruned = ok(await docker('images', '-a', '-q'), 'images -a').split('\n').filter(Boolean).length;
+    assert.ok(pruned < withUntagged, `${pruned} < ${withUntagged}`);
+    assert.equal(ok(await docker('run', '--rm', 'multi'), 'run'), 'built on busybox\nx\n');
   });
 
   it('docker-compose builds a service through the CLI and through docker-py', async () => {
