@@ -3,8 +3,9 @@
 // cleaned and no entry is written through a symlink, so a hostile archive
 // cannot write outside the directory.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, mkdtemp, readdir, readFile, rm, rmdir, symlink, utimes } from 'node:fs/promises';
+import { chmod, link, lstat, lutimes, mkdir, mkdtemp, readdir, readFile, rm, rmdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -91,6 +92,26 @@ async function plainTar(input: Readable): Promise<Readable> {
   return child.stdout;
 }
 
+/** Files up to this size are gathered and written with one call: a write per socket read costs more than the copy. */
+const GATHER_MAX = 4 * 1024 * 1024;
+
+/** Writes one file entry; returns the sha256 of its content. */
+async function writeEntry(entry: Readable, path: string, mode: number, size: number): Promise<string> {
+  if (size > GATHER_MAX) {
+    const hashing = new HashingStream();
+    await pipeline(entry, hashing, createWriteStream(path, { mode }));
+    return hashing.digest();
+  }
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  for await (const chunk of entry) {
+    hash.update(chunk as Buffer);
+    chunks.push(chunk as Buffer);
+  }
+  await writeFile(path, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), { mode });
+  return 'sha256:' + hash.digest('hex');
+}
+
 async function unpack(input: Readable, dir: string, digests: Map<string, string>): Promise<void> {
   const raw = await plainTar(input);
   const stream = raw.pipe(terminated());
@@ -121,9 +142,7 @@ async function unpack(input: Readable, dir: string, digests: Map<string, string>
       await drain();
     } else if (h.type === 'file' || h.type === 'contiguous-file') {
       const abs = await tree.prepare(rel);
-      const hashing = new HashingStream();
-      await pipeline(entry, hashing, createWriteStream(abs, { mode }));
-      digests.set(abs, hashing.digest());
+      digests.set(abs, await writeEntry(entry as unknown as Readable, abs, mode, h.size ?? 0));
       // The umask may have taken bits away.
       if (mode & 0o7022) await chmod(abs, mode);
       if (h.mtime) await utimes(abs, h.mtime, h.mtime);

@@ -3,7 +3,6 @@
 // streamed into the build's answer as it comes.
 import { StringDecoder } from 'node:string_decoder';
 import { Writable } from 'node:stream';
-import type { HijackedConnection } from '../api/types.js';
 import { FrameDecoder } from '../stdcopy/index.js';
 import type { BuildOutput } from './output.js';
 import type { BuildContainers } from './types.js';
@@ -18,13 +17,16 @@ export interface RunSpec {
   extraHosts: string[];
 }
 
+/** The connection type the container service's attach takes. */
+type AttachConnection = Parameters<BuildContainers['attach']>[1];
+
 export interface RunResult {
   id: string;
   exitCode: number;
 }
 
 /** A connection that turns the attach stream's frames into build output lines. */
-function outputConnection(out: BuildOutput): HijackedConnection {
+function outputConnection(out: BuildOutput): AttachConnection {
   const frames = new FrameDecoder();
   const decoders = new Map<number, StringDecoder>();
   const closers: Array<() => void> = [];
