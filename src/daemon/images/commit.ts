@@ -4,7 +4,7 @@
 // commit` and every step of `docker build` go through here.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ContainerdClient, Descriptor, Mount } from '../../containerd/index.js';
@@ -125,12 +125,20 @@ async function runtimeArtefacts(mounts: readonly Mount[], paths: readonly string
   return { upper, paths: out };
 }
 
-/** A directory of overlay whiteouts (character devices 0:0) for `paths`. */
+/**
+ * A directory of overlay whiteouts (character devices 0:0) for `paths`,
+ * made once per set of paths and kept (read-only use; the daemon's start-up
+ * clean-up removes it): Node cannot mknod, and a process per commit costs.
+ */
 async function whiteoutDir(tmpRoot: string, paths: readonly string[]): Promise<string> {
+  const dir = join(tmpRoot, `mask-${sha256Digest(paths.join('\0')).slice(7, 23)}`);
+  if (await exists(dir)) return dir;
   await mkdir(tmpRoot, { recursive: true, mode: 0o700 });
-  const dir = await mkdtemp(join(tmpRoot, 'mask-'));
+  const work = await mkdtemp(join(tmpRoot, 'mask-new-'));
   const script = paths.map((p) => `mkdir -p "$(dirname "$0/${p}")" && mknod "$0/${p}" c 0 0`).join(' && ');
-  await execFileAsync('sh', ['-c', script, dir]);
+  await execFileAsync('sh', ['-c', script, work]);
+  // Made aside and renamed into place: a concurrent commit sees all of it or none.
+  await rename(work, dir).catch(async () => rm(work, { recursive: true, force: true }));
   return dir;
 }
 
@@ -157,7 +165,6 @@ async function diffLayer(
     return desc.digest === EMPTY_LAYER_DIGEST ? undefined : { mediaType: MT.ociLayer, digest: desc.digest, size: desc.size };
   } finally {
     if (parentChain !== '') await client.snapshots.remove(ctx.snapshotter, viewKey).catch(() => undefined);
-    if (mask !== undefined) await rm(mask, { recursive: true, force: true });
   }
 }
 
