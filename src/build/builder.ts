@@ -94,7 +94,7 @@ async function execute(b: BuildState, s: StageState, ins: Instruction): Promise<
 
 async function carryOut(b: BuildState, s: StageState, plan: StepPlan, key: string): Promise<string> {
   const images = b.deps.images;
-  const common = { parent: s.image, config: plan.config, createdBy: plan.createdBy, cacheKey: key, lease: b.lease, ...(s.author ? { author: s.author } : {}) };
+  const common = { parent: s.image, config: plan.config, createdBy: plan.createdBy, cacheKey: key, lease: await b.lease(), ...(s.author ? { author: s.author } : {}) };
   if (plan.kind === 'config') return (await images.commit(common)).id;
   if (plan.kind === 'copy') {
     const chain = s.image === undefined ? '' : (await images.resolveForContainer(s.image)).chainId;
@@ -225,10 +225,7 @@ export async function startBuild(deps: BuildDeps, input: Readable, opts: BuildOp
     throw err;
   }
   const out = new BuildOutput(opts.quiet);
-  const lease = await deps.images.lease().catch(async (err: unknown) => {
-    await context.cleanup();
-    throw err;
-  });
+  let lease: Promise<{ id: string; release(): Promise<void> }> | undefined;
   const total = parsed.metaArgs.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0);
   const b: BuildState = {
     deps,
@@ -243,7 +240,7 @@ export async function startBuild(deps: BuildDeps, input: Readable, opts: BuildOp
     usedArgs: new Set(),
     step: 0,
     total,
-    lease: lease.id,
+    lease: async () => (await (lease ??= deps.images.lease())).id,
     removals: [],
   };
   const done = (async () => {
@@ -264,7 +261,7 @@ export async function startBuild(deps: BuildDeps, input: Readable, opts: BuildOp
         out.fail(messageOf(err), code);
       }
     } finally {
-      await lease.release();
+      if (lease !== undefined) await lease.then((l) => l.release(), () => undefined);
       await context.cleanup().catch(() => undefined);
     }
   })();

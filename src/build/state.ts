@@ -36,8 +36,8 @@ export interface BuildState {
   readonly usedArgs: Set<string>;
   step: number;
   readonly total: number;
-  /** held for the whole build: one lease instead of one per step */
-  readonly lease: string;
+  /** held for the whole build, taken at the first step that writes (a fully cached build needs none) */
+  lease(): Promise<string>;
   /** removals of step containers, finished before the build answers its end */
   readonly removals: Array<Promise<void>>;
 }
