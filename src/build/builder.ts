@@ -4,7 +4,7 @@
 // ImageService.commit — with the output the docker CLI and compose read.
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { familiarString, normalizeName, processWord } from '../daemon/images/index.js';
+import { familiarString, formatPlatform, hostPlatform, normalizeName, parsePlatform, platformMatches, processWord } from '../daemon/images/index.js';
 import { invalidParameter, isKind, messageOf, notFound } from '../errors/index.js';
 import { cacheKey } from './cache.js';
 import { RUNTIME_PATHS } from './commit.js';
@@ -133,6 +133,8 @@ async function carryOut(b: BuildState, s: StageState, plan: StepPlan, key: strin
 async function runStage(b: BuildState, stage: Stage, index: number): Promise<string | undefined> {
   const from = stage.from;
   b.out.stream(`Step ${++b.step}/${b.total} : ${from.original}\n`);
+  const platform = from.flags.find(([k]) => k === 'platform')?.[1];
+  if (platform) checkPlatform(processWord(platform, b.metaArgs, b.escape));
   const words = from.args.split(/\s+/);
   const ref = processWord(words[0]!, b.metaArgs, b.escape);
   if (ref === '') throw invalidParameter(`base name (${words[0]}) should not be blank`);
@@ -206,12 +208,21 @@ export interface StartedBuild {
   done: Promise<void>;
 }
 
+/** Builds run the host's images only: another platform is refused rather than built for the wrong one. */
+export function checkPlatform(spec: string): void {
+  if (spec === '') return;
+  const host = hostPlatform();
+  const want = parsePlatform(spec);
+  if (!platformMatches(host, want)) throw invalidParameter(`berth builds for its own platform (${formatPlatform(host)}) only, not ${formatPlatform(want)}`);
+}
+
 /**
  * Reads the whole context and checks the Dockerfile first (errors here are
  * plain HTTP errors), then runs the build while its output streams.
  */
 export async function startBuild(deps: BuildDeps, input: Readable, opts: BuildOptions, signal: AbortSignal): Promise<StartedBuild> {
   const tags = deps.images.normalizeTags(opts.tags);
+  checkPlatform(opts.platform);
   const received = performance.now();
   const context: BuildContext = await receiveContext(input, deps.tmpDir, opts.dockerfile);
   deps.logger.debug({ ms: Math.round(performance.now() - received) }, 'build context received');

@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile, tarBuffer } from '../fixtures/images.js';
+import { busyboxRootfsTarFile, hostArchitecture, tarBuffer } from '../fixtures/images.js';
 import { dockerBin, ok, runCommand, startBerthd, until, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 
 describe('docker build', { timeout: 600_000 }, () => {
@@ -234,6 +234,12 @@ describe('docker build', { timeout: 600_000 }, () => {
     }
     assert.equal(ok(await docker('images', '-a', '-q'), 'images'), before);
     assert.equal(ok(await docker('ps', '-a', '-q'), 'ps'), containers);
+    // The host's platform builds; another one is refused rather than built wrongly.
+    const host = `linux/${hostArchitecture()}`;
+    ok(await build(['--platform', host, '-t', 'platformed', '-'], `FROM --platform=${host} busybox\n`), 'build --platform host');
+    const foreign = await build(['--platform', hostArchitecture() === 's390x' ? 'linux/arm64' : 'linux/s390x', '-'], 'FROM busybox\n');
+    assert.notEqual(foreign.code, 0);
+    assert.match(foreign.stderr, /berth builds for its own platform/);
     // Protocol-level refusals.
     const v2 = await d.api('POST', '/v1.47/build?version=2', '');
     assert.equal(v2.status, 400);

@@ -36,3 +36,4 @@ export { chainIds, shortId, HashingStream, detectCompression } from './digest.js
 export { decompressed, peek } from './streams.js';
 export { cleanArchivePath } from './staging.js';
 export { globToRegExp } from './filters.js';
+export { hostPlatform, parsePlatform, platformMatches, formatPlatform } from './config.js';
