@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { connectContainerd, OCI_PROCESS_TYPE_URL } from '../src/containerd/index.js';
 import { FifoPool, openProcessIO } from '../src/daemon/io/index.js';
 import { runCommand, sleep, type CommandResult } from '../test/helpers/berthd.js';
+import { buildCached, buildCold, commit50, contextRss } from './build.js';
 import type { BenchContainerd } from './containerd.js';
 import { createMany, removeMany, startContainer, createContainer, removeContainer } from './containers.js';
 import type { BenchDaemon } from './daemon.js';
@@ -19,7 +20,7 @@ import { NETWORK_FIGURE_IDS, netConcurrent, netLookup, netPort, netRps, netRun }
 import { CP_FILES, cpIn, cpOut, runVolume } from './volumes.js';
 import { STATS_CONTAINERS, statsFigure, stdinFigure, stdoutFigure } from './figures-streams.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'stdout-50mb', 'stdin-50mb', 'stats-20', 'rss-100', 'reload', 'tls-info', 'tls-run', 'cp-in', 'cp-out', 'run-volume', 'rss-after', ...NETWORK_FIGURE_IDS] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'stdout-50mb', 'stdin-50mb', 'stats-20', 'rss-100', 'reload', 'tls-info', 'tls-run', 'cp-in', 'cp-out', 'run-volume', 'build-cold', 'build-cached', 'build-context-rss', 'commit-50mb', 'rss-after', ...NETWORK_FIGURE_IDS] as const;
 
 export type FigureId = (typeof FIGURE_IDS)[number];
 
@@ -413,6 +414,10 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   'cp-in': { title: () => `\`docker cp DIR C:/tmp/\`, ${CP_FILES.toLocaleString('en')} files (~50 MB), running container`, unit: 'ms', run: cpIn },
   'cp-out': { title: () => `\`docker cp C:/tmp/tree DIR\`, ${CP_FILES.toLocaleString('en')} files (~50 MB), running container`, unit: 'ms', run: cpOut },
   'run-volume': { title: () => '`docker run --rm -v NAME:/data IMAGE true`, existing volume', unit: 'ms', run: runVolume },
+  'build-cold': { title: () => '`docker build --no-cache`, 10 steps (3 RUN, 3 COPY of ~21 MB), classic builder', unit: 'ms', run: buildCold },
+  'build-cached': { title: () => '`docker build` of the same, fully cached', unit: 'ms', run: buildCached },
+  'build-context-rss': { title: () => 'RSS above idle while a 200 MB build context is sent and copied (peak)', unit: 'MiB', run: contextRss },
+  'commit-50mb': { title: () => '`docker commit` of a container that wrote 50 MB', unit: 'ms', run: commit50 },
   'rss-after': { title: () => 'idle daemon RSS after all figures', unit: 'MiB', run: rssIdle },
   'net-run': { title: () => '`docker run --rm IMAGE true` on the default bridge', unit: 'ms', run: netRun },
   'net-concurrent': { title: (c) => `${c.concurrentTotal} × \`docker run --rm --network NET\` (user network), ${c.concurrentInFlight} in flight, total`, unit: 'ms', run: netConcurrent },

@@ -52,6 +52,16 @@ const TARGETS: Partial<Record<FigureId, Target>> = {
   'stdout-50mb': ratioAtMost(0.8),
   'stdin-50mb': ratioAtMost(0.8),
   'stats-20': ratioAtMost(0.8),
+  'build-cold': ratioAtMost(0.8),
+  'build-cached': ratioAtMost(0.8),
+  'commit-50mb': ratioAtMost(0.8),
+  'build-context-rss': {
+    text: '≤ 30 MiB (berth)',
+    met: (r) => {
+      const s = r.summaries.get('berth');
+      return s === undefined ? undefined : s.median <= 30;
+    },
+  },
   reload: {
     text: '< 50 ms (berth)',
     met: (r) => {

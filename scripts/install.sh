@@ -40,9 +40,11 @@ fi
 # docker-registry (a loopback registry) and htpasswd for the pull/push tests;
 # networking: ip and iptables for berth's bridges and rules, the CNI plugins
 # (in /usr/lib/cni, not on PATH), wrk for the port benchmark; tini for --init
-# (its static build is bind-mounted into containers).
+# (its static build is bind-mounted into containers); mount, tar, xz and bzip2
+# for docker build (COPY into snapshots, ADD archives), docker-compose for the
+# build and compose tests.
 need=()
-for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils ip:iproute2 iptables:iptables wrk:wrk tini-static:tini; do
+for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils ip:iproute2 iptables:iptables wrk:wrk tini-static:tini mount:mount tar:tar xz:xz-utils bzip2:bzip2 docker-compose:docker-compose; do
   cmd="${pair%%:*}" pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

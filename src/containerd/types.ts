@@ -228,6 +228,11 @@ export interface ContainerdClient {
   diff: {
     /** Apply a layer blob onto mounts; returns the applied (uncompressed) descriptor. */
     apply(layer: Descriptor, mounts: Mount[]): Promise<Descriptor>;
+    /**
+     * Writes the changes from `left` to `right` as a layer blob into the
+     * content store (labels on the blob); returns its descriptor.
+     */
+    diff(left: Mount[], right: Mount[], opts?: { mediaType?: string; ref?: string; labels?: Record<string, string> }): Promise<Descriptor>;
   };
 
   leases: {

@@ -38,6 +38,8 @@ import { diskUsageRoutes, pruneFallbacks } from '../api/routes/disk-usage.js';
 import { diskUsage } from '../diskusage/index.js';
 import { ContainerFiles } from '../containerfs/index.js';
 import { VolumeService } from '../volumes/index.js';
+import { buildRoutes, commitRoutes } from '../api/routes/build.js';
+import { commitContainer, removeStaleBuildFiles, startBuild } from '../build/index.js';
 
 export interface DaemonOptions {
   store: ConfigStore;
@@ -186,6 +188,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await network.reconcile(ids.running, ids.known);
   for (const id of containers.runningIds()) health.start(containers.healthTarget(id), true);
 
+  const staleBuild = await removeStaleBuildFiles(join(config.dataRoot, 'tmp'));
+  if (staleBuild.length > 0) logger.info({ removed: staleBuild }, 'removed what interrupted builds left');
+
   // Stale wrapper scripts go only now, before any reload can run; those that
   // containers surviving the restart still run on are kept.
   const removed = await store.cleanupStaleWrappers(containers.referencedWrapperPaths());
@@ -265,6 +270,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         return stats.stats(target, { ...o, gone });
       },
       update: (ref, body) => containers.update(ref, body),
+    }),
+    ...commitRoutes({ commit: (ref, o) => commitContainer({ containers, images }, ref, o) }),
+    ...buildRoutes({
+      build: (input, o, signal) => startBuild({ containers, images, logger: logger.child({ component: 'build' }), tmpDir: join(config.dataRoot, 'tmp') }, input, o, signal),
+      pruneCache: () => images.pruneBuildCache(),
     }),
     ...execRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), execs }),
     ...topRoutes({ getExecTarget: (ref) => containers.getExecTarget(ref), top }),

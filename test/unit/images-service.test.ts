@@ -148,6 +148,9 @@ class FakeContainerd {
           self.applied.push(layer.digest);
           return { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(plain), size: plain.length };
         },
+        async diff() {
+          throw new Error('not used by these tests');
+        },
       },
       leases: {
         async create(id) {

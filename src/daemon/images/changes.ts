@@ -5,12 +5,28 @@ import { processWord, processWords, splitRawWords } from './shellwords.js';
 import type { HealthConfig, ImageConfig } from './types.js';
 
 const SHELL = ['/bin/sh', '-c'];
+const DOCKERFILE_ONLY: ReadonlySet<string> = new Set(['shell']);
+const NONE: ReadonlySet<string> = new Set();
 const VALID = new Set(['cmd', 'entrypoint', 'env', 'expose', 'healthcheck', 'label', 'onbuild', 'stopsignal', 'user', 'volume', 'workdir']);
 
 interface State {
   config: ImageConfig;
   env: Map<string, string>;
   cmdSet: boolean;
+  escape: string;
+  /** instructions allowed besides the --change ones (a Dockerfile's SHELL) */
+  extra: ReadonlySet<string>;
+}
+
+export interface ChangeOptions {
+  /** variables for expansion below the config's Env (a build's ARGs) */
+  vars?: ReadonlyMap<string, string>;
+  /** the Dockerfile's escape character */
+  escape?: string;
+  /** also accept SHELL (Dockerfile builds) */
+  dockerfile?: boolean;
+  /** CMD was set earlier in the same build stage: a new ENTRYPOINT keeps it */
+  cmdSet?: boolean;
 }
 
 /** Splits change strings into instruction lines (backslash continues a line; # starts a comment). */
@@ -44,7 +60,7 @@ function envMap(env: readonly string[] | undefined): Map<string, string> {
 }
 
 /** A JSON array of strings, or undefined when the text is not one (then it is shell form). */
-function parseJsonArray(rest: string): string[] | undefined {
+export function parseJsonArray(rest: string): string[] | undefined {
   if (!rest.startsWith('[')) return undefined;
   try {
     const v: unknown = JSON.parse(rest);
@@ -55,26 +71,26 @@ function parseJsonArray(rest: string): string[] | undefined {
   return undefined;
 }
 
-/** Exec form as is, shell form through /bin/sh -c; empty → undefined. */
-function commandLine(rest: string): string[] | undefined {
+/** Exec form as is, shell form through the shell (/bin/sh -c); empty → undefined. */
+function commandLine(rest: string, shell: readonly string[] = SHELL): string[] | undefined {
   const json = parseJsonArray(rest);
   if (json !== undefined) return json.length ? json : undefined;
-  return rest === '' ? undefined : [...SHELL, rest];
+  return rest === '' ? undefined : [...shell, rest];
 }
 
 /** KEY=value pairs (or the legacy `KEY value`), expanded against env. */
-function nameValues(keyword: string, rest: string, env: ReadonlyMap<string, string>): Array<[string, string]> {
-  const words = splitRawWords(rest);
+function nameValues(keyword: string, rest: string, env: ReadonlyMap<string, string>, escape: string): Array<[string, string]> {
+  const words = splitRawWords(rest, escape);
   if (words.length === 0) throw invalidParameter(`${keyword} requires at least one argument`);
   if (!words[0]!.includes('=')) {
     const m = /^(\S+)\s+([\s\S]+)$/.exec(rest);
     if (!m) throw invalidParameter(`${keyword} must have two arguments`);
-    return [[processWord(m[1]!, env), processWord(m[2]!, env)]];
+    return [[processWord(m[1]!, env, escape), processWord(m[2]!, env, escape)]];
   }
   return words.map((w): [string, string] => {
     const i = w.indexOf('=');
     if (i < 0) throw invalidParameter(`Syntax error - can't find = in ${JSON.stringify(w)}. Must be of the form: name=value`);
-    return [processWord(w.slice(0, i), env), processWord(w.slice(i + 1), env)];
+    return [processWord(w.slice(0, i), env, escape), processWord(w.slice(i + 1), env, escape)];
   });
 }
 
@@ -165,17 +181,17 @@ function apply(state: State, line: string): void {
   const keyword = m[1]!.toLowerCase();
   const rest = m[2]!.trim();
   const c = state.config;
-  if (!VALID.has(keyword)) throw invalidParameter(`${keyword} is not a valid change command`);
+  if (!VALID.has(keyword) && !state.extra.has(keyword)) throw invalidParameter(`${keyword} is not a valid change command`);
   switch (keyword) {
     case 'cmd': {
-      const cmd = commandLine(rest) ?? (rest === '' ? [...SHELL] : undefined);
+      const cmd = commandLine(rest, c.Shell) ?? (rest === '' ? [...(c.Shell ?? SHELL)] : undefined);
       if (cmd === undefined) delete c.Cmd;
       else c.Cmd = cmd;
       state.cmdSet = true;
       break;
     }
     case 'entrypoint': {
-      const ep = commandLine(rest);
+      const ep = commandLine(rest, c.Shell);
       if (ep === undefined) delete c.Entrypoint;
       else c.Entrypoint = ep;
       // A new entrypoint drops an inherited CMD, unless CMD was set by these changes.
@@ -183,13 +199,13 @@ function apply(state: State, line: string): void {
       break;
     }
     case 'env':
-      setEnv(state, nameValues('ENV', rest, state.env));
+      setEnv(state, nameValues('ENV', rest, state.env, state.escape));
       break;
     case 'label':
-      c.Labels = { ...c.Labels, ...Object.fromEntries(nameValues('LABEL', rest, state.env)) };
+      c.Labels = { ...c.Labels, ...Object.fromEntries(nameValues('LABEL', rest, state.env, state.escape)) };
       break;
     case 'expose': {
-      const words = processWords(rest, state.env);
+      const words = processWords(rest, state.env, state.escape);
       if (words.length === 0) throw invalidParameter('EXPOSE requires at least one argument');
       const ports = { ...c.ExposedPorts };
       for (const w of words) for (const p of exposedPorts(w)) ports[p] = {};
@@ -197,7 +213,7 @@ function apply(state: State, line: string): void {
       break;
     }
     case 'volume': {
-      const list = parseJsonArray(rest) ?? processWords(rest, state.env);
+      const list = parseJsonArray(rest) ?? processWords(rest, state.env, state.escape);
       if (list.length === 0) throw invalidParameter('VOLUME requires at least one argument');
       const vols = { ...c.Volumes };
       for (const v of list) {
@@ -209,18 +225,18 @@ function apply(state: State, line: string): void {
     }
     case 'workdir': {
       if (rest === '') throw invalidParameter('WORKDIR requires exactly one argument');
-      const dir = processWord(rest, state.env);
+      const dir = processWord(rest, state.env, state.escape);
       const base = c.WorkingDir || '/';
       c.WorkingDir = dir.startsWith('/') ? normalizePath(dir) : normalizePath(`${base}/${dir}`);
       break;
     }
     case 'user':
       if (rest === '') throw invalidParameter('USER requires exactly one argument');
-      c.User = processWord(rest, state.env);
+      c.User = processWord(rest, state.env, state.escape);
       break;
     case 'stopsignal': {
       if (rest === '') throw invalidParameter('STOPSIGNAL requires exactly one argument');
-      const sig = processWord(rest, state.env);
+      const sig = processWord(rest, state.env, state.escape);
       if (!SIGNAL_RE.test(sig)) throw invalidParameter(`Invalid signal: ${sig}`);
       c.StopSignal = sig;
       break;
@@ -228,6 +244,12 @@ function apply(state: State, line: string): void {
     case 'healthcheck':
       c.Healthcheck = healthcheck(rest);
       break;
+    case 'shell': {
+      const shell = parseJsonArray(rest);
+      if (shell === undefined || shell.length === 0) throw invalidParameter('SHELL requires the arguments to be in JSON form');
+      c.Shell = shell;
+      break;
+    }
     case 'onbuild': {
       if (rest === '') throw invalidParameter('ONBUILD requires at least one argument');
       const [first = '', ...others] = rest.split(/(\s+)/);
@@ -248,8 +270,10 @@ function normalizePath(p: string): string {
 }
 
 /** Returns a new config with the instructions applied in order; throws invalid-parameter on a bad one. */
-export function applyChanges(base: ImageConfig, changes: readonly string[]): ImageConfig {
-  const state: State = { config: structuredClone(base), env: envMap(base.Env), cmdSet: false };
+export function applyChanges(base: ImageConfig, changes: readonly string[], opts: ChangeOptions = {}): ImageConfig {
+  const env = new Map([...(opts.vars ?? []), ...envMap(base.Env)]);
+  const extra = opts.dockerfile ? DOCKERFILE_ONLY : NONE;
+  const state: State = { config: structuredClone(base), env, cmdSet: opts.cmdSet ?? false, escape: opts.escape ?? '\\', extra };
   for (const line of instructionLines(changes)) apply(state, line);
   return state.config;
 }

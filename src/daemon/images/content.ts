@@ -10,8 +10,8 @@ import type { OciImage } from './types.js';
 export interface PreparedLayer {
   descriptor: Descriptor;
   diffId: string;
-  /** a fresh stream of the blob's bytes */
-  open(): Readable;
+  /** a fresh stream of the blob's bytes; absent when the blob is already in the content store */
+  open?(): Readable;
 }
 
 /** Everything needed to store one image. */
@@ -41,10 +41,12 @@ export function configLabels(img: PreparedImage, snapshotter: string): Record<st
 
 /**
  * Writes layers, config and manifest (in that order, so that a referenced
- * blob always exists before its referrer). Call with a leased client.
+ * blob always exists before its referrer, unless `together`). Call with a
+ * leased client.
  */
-export async function writeImageContent(client: ContainerdClient, img: PreparedImage, snapshotter: string): Promise<void> {
+export async function writeImageContent(client: ContainerdClient, img: PreparedImage, snapshotter: string, opts: { together?: boolean } = {}): Promise<void> {
   for (const layer of img.layers) {
+    if (layer.open === undefined) continue;
     const src = layer.open();
     try {
       await client.content.write(ref('layer', layer.descriptor.digest), src, layer.descriptor, { [LABELS.uncompressed]: layer.diffId });
@@ -52,6 +54,14 @@ export async function writeImageContent(client: ContainerdClient, img: PreparedI
       src.destroy();
     }
   }
-  await client.content.write(ref('config', img.config.descriptor.digest), img.config.data, img.config.descriptor, configLabels(img, snapshotter));
-  await client.content.write(ref('manifest', img.manifest.descriptor.digest), img.manifest.data, img.manifest.descriptor, manifestLabels(img));
+  const config = (): Promise<void> =>
+    client.content.write(ref('config', img.config.descriptor.digest), img.config.data, img.config.descriptor, configLabels(img, snapshotter));
+  const manifest = (): Promise<void> =>
+    client.content.write(ref('manifest', img.manifest.descriptor.digest), img.manifest.data, img.manifest.descriptor, manifestLabels(img));
+  // Under a lease that outlives the call, order does not matter: each commit's fsync can overlap the other's.
+  if (opts.together) await Promise.all([config(), manifest()]);
+  else {
+    await config();
+    await manifest();
+  }
 }

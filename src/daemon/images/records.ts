@@ -62,6 +62,24 @@ async function keepDangling(deps: RecordDeps, entry: Pick<ImageEntry, 'id' | 'ma
   await putRecord(deps.client, name, { id: entry.id, target: entry.manifest.descriptor, size: entry.size }, undefined);
 }
 
+/** Makes an image visible as <none> (a dangling record) unless it has one already. */
+export function keepVisible(deps: RecordDeps, entry: Pick<ImageEntry, 'id' | 'manifest'>): Promise<void> {
+  return deps.catalog.write(() => keepDangling(deps, entry));
+}
+
+/** Creates or re-points a record of berth's own (e.g. a build cache entry) without touching names. */
+export function putOwnRecord(deps: RecordDeps, name: string, image: NamedImage, labels: Record<string, string>): Promise<void> {
+  return deps.catalog.write(async () => {
+    const record: ImageRecord = { name, target: image.target, labels: labelsFor(image, labels) };
+    try {
+      await deps.client.images.create(record);
+    } catch (err) {
+      if (!isKind(err, 'conflict')) throw err;
+      await deps.client.images.update(record, ['target', 'labels']);
+    }
+  });
+}
+
 async function dropDangling(client: ContainerdClient, imageId: string): Promise<void> {
   await client.images.delete(danglingName(imageId)).catch((err: unknown) => {
     if (!isKind(err, 'not-found')) throw err;

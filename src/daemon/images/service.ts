@@ -12,11 +12,12 @@ import { withLease, type ImageContext } from './context.js';
 import { topChainId } from './digest.js';
 import { filterImages } from './filters.js';
 import { importImage } from './import.js';
+import { BUILD_LABELS, commitImage, isBuildCacheRecordName, nameImage, type CommitInput, type CommitResult } from './commit.js';
 import { loadImages } from './load.js';
 import { Mutex } from './lock.js';
 import { LABELS } from './mediatypes.js';
 import { assignNames } from './records.js';
-import { familiarOf, fullString, referenceForTag } from './reference.js';
+import { familiarOf, fullString, normalizeName, referenceForTag } from './reference.js';
 import { pullAllTags, pullImage, type PullDeps, type PullOptions } from './pull.js';
 import { pushImage, type PushOptions } from './push.js';
 import type { RegistryHosts } from '../../distribution/index.js';
@@ -60,6 +61,14 @@ export interface ImageServiceOptions {
   namespace?: string;
   /** registry hosts of the current configuration (pull, push, login); none: no registry access */
   registry?: () => RegistryHosts;
+}
+
+/** What ImageService.commit takes: CommitInput with the parent and names as users write them. */
+export type CommitOptions = Omit<CommitInput, 'parent' | 'names' | 'platform'> & { parent?: string; tags?: string[] };
+
+/** An image only a build cache record keeps (a step of a build, not its result). */
+function isIntermediate(entry: ImageEntry): boolean {
+  return entry.names.length === 0 && entry.records.length > 0 && entry.records.every((r) => isBuildCacheRecordName(r.name));
 }
 
 export interface PruneResult {
@@ -152,6 +161,7 @@ export class ImageService {
     const entries = await this.ctx.catalog.all();
     const filtered = await filterImages(entries, opts.filters ?? new Map(), async (ref) => (await this.ctx.catalog.find(ref, entries)).entry);
     return filtered
+      .filter(({ entry }) => opts.all || !isIntermediate(entry))
       .map(({ entry, names }) => summaryOf(entry, names))
       .sort((a, b) => b.Created - a.Created || (a.Id < b.Id ? -1 : a.Id > b.Id ? 1 : 0));
   }
@@ -206,6 +216,74 @@ export class ImageService {
       reclaimed = freedBlobBytes(entries, removed);
     });
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  /**
+   * A new image from a container filesystem (its snapshot diffed against the
+   * parent image) or from a config alone: `docker commit` and build steps.
+   * `parent` is an image ID or name; `tags` are names as users write them.
+   */
+  async commit(opts: CommitOptions): Promise<CommitResult> {
+    const { parent, tags, ...rest } = opts;
+    const input: CommitInput = { ...rest, platform: this.ctx.platform };
+    if (parent !== undefined && parent !== '') input.parent = await this.entry(parent);
+    if (tags !== undefined) input.names = tags.map((t) => fullString(normalizeName(t)));
+    return commitImage(this.ctx, input).finally(memory.noteActivity);
+  }
+
+  /** A lease for work that spans many commits (a build); content and snapshots made under it stay until release. */
+  async lease(): Promise<{ id: string; release(): Promise<void> }> {
+    const expire = new Date(Date.now() + ROOTFS_LEASE_MS).toISOString();
+    const { id } = await this.ctx.client.leases.create(undefined, { [LABELS.gcExpire]: expire });
+    return { id, release: () => this.ctx.client.leases.delete(id).catch(() => undefined) };
+  }
+
+  /** Points names (as users write them) at an image; none keeps it visible as <none>. */
+  async name(ref: string, tags: readonly string[]): Promise<void> {
+    const names = tags.map((t) => fullString(normalizeName(t)));
+    await nameImage(this.ctx, await this.entry(ref), names);
+  }
+
+  /** Checks names as users write them (400 for a bad one) and returns their full forms. */
+  normalizeTags(tags: readonly string[]): string[] {
+    return tags.map((t) => fullString(normalizeName(t)));
+  }
+
+  /** The image a build step with this cache key made, if it is still there. */
+  async findBuildCache(key: string): Promise<string | undefined> {
+    const entries = await this.ctx.catalog.all();
+    return entries.find((e) => e.records.some((r) => r.labels[BUILD_LABELS.cacheKey] === key))?.id;
+  }
+
+  /** `docker builder prune`: intermediate build images go, cache marks on others are dropped. */
+  async pruneBuildCache(): Promise<{ ids: string[]; reclaimed: number }> {
+    const ids: string[] = [];
+    let reclaimed = 0;
+    await this.ctx.names.run(async () => {
+      for (const entry of await this.ctx.catalog.all(true)) {
+        const marks = entry.records.filter((r) => isBuildCacheRecordName(r.name));
+        if (marks.length === 0) continue;
+        if (isIntermediate(entry) && (await this.ctx.isInUse(entry.id)).length === 0) {
+          await removeImage(this.ctx, entry.id, { force: true });
+          reclaimed += entry.size;
+        } else {
+          await this.ctx.catalog.write(async () => {
+            for (const r of marks) await this.ctx.client.images.delete(r.name).catch(() => undefined);
+          });
+        }
+        ids.push(entry.id);
+      }
+    });
+    return { ids, reclaimed };
+  }
+
+  /** A read-only view of an image's filesystem (COPY --from); remove it with removeRootfs. */
+  async viewRootfs(key: string, ref: string): Promise<Mount[]> {
+    const { chainId } = await this.resolveForContainer(ref);
+    if (chainId === '') return [];
+    const expire = new Date(Date.now() + ROOTFS_LEASE_MS).toISOString();
+    const lease = await this.ctx.client.leases.create(undefined, { [LABELS.gcExpire]: expire });
+    return this.ctx.client.withLease(lease.id).snapshots.view(this.ctx.snapshotter, key, chainId);
   }
 
   /**

@@ -1,8 +1,10 @@
 // Dockerfile word handling for `--change` instructions: splitting on unquoted
 // whitespace, quote removal, backslash escapes and $VAR / ${VAR} expansion
-// (with :- and :+), as the Dockerfile shell lexer does.
+// (with -, +, :- and :+), as the Dockerfile shell lexer does; the escape
+// character is a parameter for Dockerfiles with an `# escape=` directive.
 import { invalidParameter } from '../../errors/index.js';
 
+/** The default escape character; a Dockerfile's `# escape=` directive may choose another. */
 const ESCAPE = '\\';
 const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r';
 const isNameChar = (c: string): boolean => /[A-Za-z0-9_]/.test(c);
@@ -11,7 +13,7 @@ const isNameChar = (c: string): boolean => /[A-Za-z0-9_]/.test(c);
  * Splits on unquoted whitespace, keeping quotes and escapes in the words
  * (they are removed later by processWord, after `=` splitting).
  */
-export function splitRawWords(s: string): string[] {
+export function splitRawWords(s: string, escape = ESCAPE): string[] {
   const words: string[] = [];
   let word = '';
   let inWord = false;
@@ -26,7 +28,7 @@ export function splitRawWords(s: string): string[] {
     }
     inWord = true;
     word += c;
-    if (c === ESCAPE && quote !== "'" && i + 1 < s.length) {
+    if (c === escape && quote !== "'" && i + 1 < s.length) {
       word += s[++i];
       continue;
     }
@@ -44,6 +46,7 @@ class Lexer {
   constructor(
     private readonly s: string,
     private readonly env: Env,
+    private readonly escape: string = ESCAPE,
   ) {}
 
   private peek(): string | undefined {
@@ -58,7 +61,7 @@ class Lexer {
       if (c === "'") out += this.single();
       else if (c === '"') out += this.double();
       else if (c === '$') out += this.dollar();
-      else if (c === ESCAPE) out += this.i < this.s.length ? this.s[this.i++]! : ESCAPE;
+      else if (c === this.escape) out += this.i < this.s.length ? this.s[this.i++]! : this.escape;
       else out += c;
     }
     return out;
@@ -78,9 +81,9 @@ class Lexer {
       const c = this.s[this.i++]!;
       if (c === '"') return out;
       if (c === '$') out += this.dollar();
-      else if (c === ESCAPE) {
+      else if (c === this.escape) {
         const next = this.peek();
-        if (next === '"' || next === '$' || next === ESCAPE) {
+        if (next === '"' || next === '$' || next === this.escape) {
           out += next;
           this.i++;
         } else out += c;
@@ -107,26 +110,42 @@ class Lexer {
     if (name === '') throw invalidParameter('bad substitution: missing variable name in ${}');
     const c = this.s[this.i++];
     if (c === '}') return this.env.get(name) ?? '';
-    if (c === ':') {
-      const op = this.s[this.i++];
-      const end = this.s.indexOf('}', this.i);
-      if ((op !== '-' && op !== '+') || end < 0) throw invalidParameter(`unsupported modifier in \${${name}:${op ?? ''}…}: use :- or :+`);
-      const word = new Lexer(this.s.slice(this.i, end), this.env).word();
-      this.i = end + 1;
-      const value = this.env.get(name) ?? '';
-      if (op === '-') return value === '' ? word : value;
-      return value === '' ? '' : word;
+    // ${V:-x} / ${V:+x} test for empty or unset, ${V-x} / ${V+x} for unset only.
+    const colon = c === ':';
+    const op = colon ? this.s[this.i++] : c;
+    if (op !== '-' && op !== '+') throw invalidParameter(`unsupported modifier in \${${name}${colon ? ':' : ''}${op ?? ''}…}: use -, +, :- or :+`);
+    const end = this.closingBrace();
+    if (end < 0) throw invalidParameter(`missing '}' in \${${name}…}`);
+    const word = new Lexer(this.s.slice(this.i, end), this.env, this.escape).word();
+    this.i = end + 1;
+    const value = this.env.get(name);
+    const set = colon ? value !== undefined && value !== '' : value !== undefined;
+    if (op === '-') return set ? value! : word;
+    return set ? word : '';
+  }
+
+  /** The `}` that closes the current ${…}, skipping nested ones. */
+  private closingBrace(): number {
+    let depth = 0;
+    for (let j = this.i; j < this.s.length; j++) {
+      const ch = this.s[j];
+      if (ch === this.escape) j++;
+      else if (ch === '{') depth++;
+      else if (ch === '}') {
+        if (depth === 0) return j;
+        depth--;
+      }
     }
-    throw invalidParameter(`missing '}' in \${${name}…}`);
+    return -1;
   }
 }
 
 /** Quote removal and expansion of one word (whitespace inside is kept). */
-export function processWord(s: string, env: Env): string {
-  return new Lexer(s, env).word();
+export function processWord(s: string, env: Env, escape = ESCAPE): string {
+  return new Lexer(s, env, escape).word();
 }
 
 /** Whitespace-separated words, each processed. */
-export function processWords(s: string, env: Env): string[] {
-  return splitRawWords(s).map((w) => processWord(w, env));
+export function processWords(s: string, env: Env, escape = ESCAPE): string[] {
+  return splitRawWords(s, escape).map((w) => processWord(w, env, escape));
 }
