@@ -147,6 +147,19 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     ok(await docker('rm', 'pub'), 'rm');
   });
 
+  it('--add-host host-gateway, --dns, --dns-search, --mac-address on the default bridge', async () => {
+    const gw = (JSON.parse(ok(await docker('network', 'inspect', 'bridge'), 'inspect')) as Array<{ IPAM: { Config: Array<{ Gateway: string }> } }>)[0]!.IPAM.Config[0]!.Gateway;
+    const out = ok(
+      await docker('run', '--rm', '--add-host', 'hg:host-gateway', '--add-host', 'x.test:10.1.2.3', '--dns', '10.9.9.9', '--dns-search', 'corp.test', '--mac-address', '02:42:ac:11:00:99', 'busybox', 'sh', '-c', 'cat /etc/hosts /etc/resolv.conf /sys/class/net/eth0/address'),
+      'run',
+    );
+    assert.match(out, new RegExp(`^${gw.replace(/\./g, '\\.')}\thg$`, 'm'));
+    assert.match(out, /^10\.1\.2\.3\tx\.test$/m);
+    assert.match(out, /^nameserver 10\.9\.9\.9$/m);
+    assert.match(out, /^search corp\.test$/m);
+    assert.match(out, /^02:42:ac:11:00:99$/m);
+  });
+
   it('--network none has loopback only; --network host sees the host devices', async () => {
     const none = ok(await docker('run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'cat /proc/net/dev | tail -n +3 | cut -d: -f1'), 'none');
     assert.deepEqual(none.trim().split('\n').map((s) => s.trim()), ['lo']);
