@@ -264,6 +264,17 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     assert.match(outside.stderr, /no configured subnet or ip-range contain the IP address 10\.9\.9\.9/);
     const bad = await docker('network', 'create', '--subnet', '10.1.2.3/33', 'nete');
     assert.notEqual(bad.code, 0);
+    ok(await docker('run', '-d', '--name', 'ipholder', '--network', 'netd', '--ip', '10.213.251.9', 'busybox', 'sleep', '300'), 'holder');
+    const taken = await docker('run', '--rm', '--network', 'netd', '--ip', '10.213.251.9', 'busybox', 'true');
+    assert.match(taken.stderr, /Address already in use/);
+    const proto = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { PortBindings: { '80/xyz': [{ HostPort: '1' }] } } });
+    assert.equal(proto.status, 400);
+    assert.match(proto.body, /invalid proto: xyz/);
+    const port = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '70000' }] } } });
+    assert.equal(port.status, 400);
+    assert.match(port.body, /invalid port specification/);
+    ok(await docker('rm', '-f', 'ipholder'), 'rm holder');
     ok(await docker('network', 'rm', 'netd'), 'rm');
+    assert.equal(ok(await docker('ps', '-aq'), 'ps').trim(), '', 'refused creates left no container');
   });
 });
