@@ -183,7 +183,10 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     assert.notEqual(other.code, 0, 'a container on another network cannot reach srv');
     // connect puts a running container on a second network; disconnect takes it off.
     ok(await docker('run', '-d', '--name', 'cli', '--network', 'netb', 'busybox', 'sleep', '300'), 'cli');
-    ok(await docker('network', 'connect', 'neta', 'cli'), 'connect');
+    ok(await docker('network', 'connect', '--alias', 'cliweb', '--ip', '10.213.250.77', 'neta', 'cli'), 'connect');
+    assert.equal(ok(await docker('inspect', '-f', '{{.NetworkSettings.Networks.neta.IPAddress}}', 'cli'), 'inspect').trim(), '10.213.250.77');
+    const alias = ok(await docker('exec', 'srv', 'busybox', 'nslookup', 'cliweb', '127.0.0.11'), 'alias after connect');
+    assert.match(alias, /Address: 10\.213\.250\.77/);
     const via = ok(await docker('exec', 'cli', ...wget(5, `http://${ip}/`)), 'after connect');
     assert.equal(via.trim(), 'srv');
     const inspect = JSON.parse(ok(await docker('network', 'inspect', 'neta'), 'net inspect')) as Array<{ Containers: Record<string, { Name: string }> }>;
