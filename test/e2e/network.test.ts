@@ -221,6 +221,9 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     const both = ok(await docker('run', '--rm', '--network', 'netn', 'busybox', 'busybox', 'nslookup', 'api', '127.0.0.11'), 'nslookup api');
     const ips = [...both.matchAll(/Address: (\d+\.\d+\.\d+\.\d+)/g)].map((m) => m[1]);
     assert.equal(new Set(ips.filter((ip) => ip !== '127.0.0.11')).size, 2, both);
+    const srvIp = ok(await docker('inspect', '-f', '{{.NetworkSettings.Networks.netn.IPAddress}}', 'srv'), 'inspect').trim();
+    const ptr = ok(await docker('run', '--rm', '--network', 'netn', 'busybox', 'busybox', 'nslookup', srvIp, '127.0.0.11'), 'nslookup ip');
+    assert.match(ptr, /srv\.netn/);
     const outside = ok(await docker('run', '--rm', '--network', 'netn', 'busybox', 'busybox', 'nslookup', 'outside.example'), 'nslookup outside');
     assert.match(outside, /192\.0\.2\.7/);
     const other = await docker('run', '--rm', '--network', 'neto', 'busybox', 'busybox', 'nslookup', 'srv');
