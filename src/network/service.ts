@@ -460,7 +460,7 @@ export class NetworkService {
 
   private async attach(facts: ContainerFacts, n: NetworkRecord, req: AttachRequest, ifName: string, ports: readonly PublishedPort[]): Promise<Endpoint> {
     if (n.bridge !== undefined && !(await host.linkExists(n.bridge))) await this.bringUp(n);
-    const list = bridgeConflist(n, { ipamDir: this.store.ipamDir, ipMasq: this.settings.ipMasq, mtu: this.settings.mtu, mac: req.mac !== undefined, ports: ports.length > 0 });
+    const list = bridgeConflist(n, { ipamDir: this.store.ipamDir, ipMasq: this.settings.ipMasq, mtu: this.settings.mtu, mac: req.mac !== undefined, ports: ports.length > 0, iptables: this.settings.iptables });
     const args: Record<string, string> = {};
     if (req.ipv4 !== undefined) args.IP = req.ipv4;
     const caps: Record<string, unknown> = {};

@@ -265,7 +265,9 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     const unknown = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { NetworkMode: 'nope' } });
     assert.equal(unknown.status, 404);
     assert.match(unknown.body, /network nope not found/);
-    ok(await docker('network', 'create', '--subnet', '10.213.251.0/24', 'netd'), 'create');
+    const dev = `bt${process.pid % 1_000_000}`;
+    ok(await docker('network', 'create', '--subnet', '10.213.251.0/24', '--gateway', '10.213.251.254', '-o', `com.docker.network.bridge.name=${dev}`, 'netd'), 'create');
+    assert.match(ok(await runCommand('ip', ['-o', 'addr', 'show', 'dev', dev]), 'ip addr'), /inet 10\.213\.251\.254\/24/);
     const outside = await docker('run', '--rm', '--network', 'netd', '--ip', '10.9.9.9', 'busybox', 'true');
     assert.match(outside.stderr, /no configured subnet or ip-range contain the IP address 10\.9\.9\.9/);
     const bad = await docker('network', 'create', '--subnet', '10.1.2.3/33', 'nete');
@@ -281,6 +283,7 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     assert.match(port.body, /invalid port specification/);
     ok(await docker('rm', '-f', 'ipholder'), 'rm holder');
     ok(await docker('network', 'rm', 'netd'), 'rm');
+    assert.notEqual((await runCommand('ip', ['-o', 'link', 'show', 'dev', dev])).code, 0, 'the bridge went with the network');
     assert.equal(ok(await docker('ps', '-aq'), 'ps').trim(), '', 'refused creates left no container');
   });
 });
