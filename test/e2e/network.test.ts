@@ -201,8 +201,16 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     ok(await docker('network', 'create', '--internal', 'neti'), 'internal');
     const route = ok(await docker('run', '--rm', '--network', 'neti', 'busybox', 'cat', '/proc/net/route'), 'route');
     assert.doesNotMatch(route, /\t00000000\t[0-9A-F]{8}\t0003/, 'an internal network has no default route');
+    const byLabel = ok(await docker('network', 'ls', '--format', '{{.Name}}', '--filter', 'label=t=1'), 'ls label').trim();
+    assert.equal(byLabel, 'neta');
+    const custom = ok(await docker('network', 'ls', '--format', '{{.Name}}', '--filter', 'type=custom'), 'ls custom').trim().split('\n').sort();
+    assert.deepEqual(custom, ['neta', 'netb', 'neti']);
+    // prune takes the networks no container is on: neti only.
+    const pruned = ok(await docker('network', 'prune', '-f'), 'prune');
+    assert.match(pruned, /neti/);
+    assert.doesNotMatch(pruned, /neta|netb/);
     ok(await docker('rm', '-f', 'srv', 'cli'), 'rm');
-    ok(await docker('network', 'rm', 'neta', 'netb', 'neti'), 'net rm');
+    ok(await docker('network', 'rm', 'neta', 'netb'), 'net rm');
     assert.deepEqual(netnsFiles(d.execRoot), []);
   });
 
