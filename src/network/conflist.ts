@@ -15,6 +15,8 @@ export interface ConflistOptions {
   mac?: boolean;
   /** the attachment publishes ports; without any, portmap has nothing to do and is left out */
   ports?: boolean;
+  /** daemon.json iptables: false — no masquerade, no portmap, no firewall rules */
+  iptables?: boolean;
 }
 
 export interface PluginConf {
@@ -42,7 +44,8 @@ export function bridgeConflist(net: NetworkRecord, opts: ConflistOptions): Confl
     range.rangeStart = formatIPv4(firstHost(r));
     range.rangeEnd = formatIPv4(r.prefix >= 31 ? broadcast(r) : broadcast(r) - 1);
   }
-  const masq = !net.Internal && optionBool(net, 'com.docker.network.bridge.enable_ip_masquerade', opts.ipMasq);
+  const rules = opts.iptables !== false;
+  const masq = rules && !net.Internal && optionBool(net, 'com.docker.network.bridge.enable_ip_masquerade', opts.ipMasq);
   const mtu = Number(net.Options['com.docker.network.driver.mtu'] ?? opts.mtu) || 0;
   const bridge: PluginConf = {
     type: 'bridge',
@@ -61,11 +64,11 @@ export function bridgeConflist(net: NetworkRecord, opts: ConflistOptions): Confl
   };
   if (mtu > 0) bridge.mtu = mtu;
   const plugins: PluginConf[] = [bridge];
-  if (!net.Internal && opts.ports !== false) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
+  if (rules && !net.Internal && opts.ports !== false) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
   // Debian's firewall plugin (1.1.1) knows "same-bridge" only; icc=false
   // ("isolated") needs 1.7.1, so berth keeps containers of one bridge
   // reachable to each other whatever icc says.
-  plugins.push({ type: 'firewall', ingressPolicy: 'same-bridge' });
+  if (rules) plugins.push({ type: 'firewall', ingressPolicy: 'same-bridge' });
   if (opts.mac === true) plugins.push({ type: 'tuning', capabilities: { mac: true } });
   return { cniVersion: CNI_VERSION, name: net.Name, plugins };
 }

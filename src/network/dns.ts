@@ -28,6 +28,30 @@ export interface NameSource {
   lookup(containerId: string, name: string): string[] | undefined;
   /** where other names go for this container */
   upstreams(containerId: string): Upstream[];
+  /** the name of an address on the container's networks (PTR) */
+  reverse?(containerId: string, ip: string): string | undefined;
+}
+
+/** "4.3.2.10.in-addr.arpa" → "10.2.3.4". */
+export function ptrAddress(name: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.in-addr\.arpa\.?$/i.exec(name);
+  return m === null ? undefined : `${m[4]}.${m[3]}.${m[2]}.${m[1]}`;
+}
+
+/** The PTR answer for an address the container's networks own (pure); undefined: not ours. */
+export function reverseAnswer(query: packet.DecodedPacket, reverse: (ip: string) => string | undefined): Buffer | undefined {
+  const q = query.questions?.[0];
+  if (q === undefined || q.type !== 'PTR') return undefined;
+  const ip = ptrAddress(q.name);
+  const name = ip === undefined ? undefined : reverse(ip);
+  if (name === undefined) return undefined;
+  return packet.encode({
+    type: 'response',
+    id: query.id ?? 0,
+    flags: packet.AUTHORITATIVE_ANSWER | packet.RECURSION_AVAILABLE | (query.flag_rd ? packet.RECURSION_DESIRED : 0),
+    questions: [q],
+    answers: [{ type: 'PTR', name: q.name, ttl: TTL, class: 'IN', data: name }],
+  });
 }
 
 /** "1.2.3.4" or "1.2.3.4:5353" → upstream. */
@@ -139,7 +163,10 @@ export class EmbeddedDns {
     } catch {
       return undefined;
     }
-    const local = localAnswer(query, (name) => this.names.lookup(containerId, name));
+    const reverse = this.names.reverse;
+    const local =
+      reverseAnswer(query, (ip) => reverse?.call(this.names, containerId, ip)) ??
+      (query.questions?.[0]?.type === 'PTR' ? undefined : localAnswer(query, (name) => this.names.lookup(containerId, name)));
     if (local !== undefined) return local;
     const ups = this.names.upstreams(containerId);
     if (ups.length === 0) return errorAnswer(raw, RCODE_REFUSED);

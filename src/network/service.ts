@@ -100,7 +100,10 @@ export class NetworkService {
     this.cni = new CniRuntime(deps.pluginDirs ?? DEFAULT_PLUGIN_DIRS, this.store.cniCacheDir);
     this.log = deps.logger;
     this.tag = rootTag(deps.dataRoot);
-    this.dns = new EmbeddedDns({ lookup: (id, name) => this.lookupName(id, name), upstreams: (id) => this.upstreams(id) }, deps.logger);
+    this.dns = new EmbeddedDns(
+      { lookup: (id, name) => this.lookupName(id, name), upstreams: (id) => this.upstreams(id), reverse: (id, ip) => this.reverseName(id, ip) },
+      deps.logger,
+    );
   }
 
   private isUserDefined(networkId: string): boolean {
@@ -128,6 +131,18 @@ export class NetworkService {
       }
     }
     return known ? ips : undefined;
+  }
+
+  /** The name of an address on the asker's user-defined networks: `NAME.NETWORK`, as dockerd answers PTR. */
+  private reverseName(askingId: string, ip: string): string | undefined {
+    const own = this.sandboxes.get(askingId);
+    if (own === undefined) return undefined;
+    const nets = new Set(own.endpoints.filter((e) => this.isUserDefined(e.networkId)).map((e) => e.networkId));
+    for (const [id, sb] of this.sandboxes) {
+      const ep = sb.endpoints.find((e) => nets.has(e.networkId) && e.ip === ip);
+      if (ep !== undefined) return `${this.attachments.get(id)?.name ?? id.slice(0, 12)}.${this.networks.get(ep.networkId)?.Name ?? ''}`;
+    }
+    return undefined;
   }
 
   /** --dns of the container, else daemon dns-upstream, else daemon dns, else the host's resolv.conf servers. */
@@ -445,7 +460,7 @@ export class NetworkService {
 
   private async attach(facts: ContainerFacts, n: NetworkRecord, req: AttachRequest, ifName: string, ports: readonly PublishedPort[]): Promise<Endpoint> {
     if (n.bridge !== undefined && !(await host.linkExists(n.bridge))) await this.bringUp(n);
-    const list = bridgeConflist(n, { ipamDir: this.store.ipamDir, ipMasq: this.settings.ipMasq, mtu: this.settings.mtu, mac: req.mac !== undefined, ports: ports.length > 0 });
+    const list = bridgeConflist(n, { ipamDir: this.store.ipamDir, ipMasq: this.settings.ipMasq, mtu: this.settings.mtu, mac: req.mac !== undefined, ports: ports.length > 0, iptables: this.settings.iptables });
     const args: Record<string, string> = {};
     if (req.ipv4 !== undefined) args.IP = req.ipv4;
     const caps: Record<string, unknown> = {};

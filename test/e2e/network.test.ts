@@ -147,6 +147,19 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     ok(await docker('rm', 'pub'), 'rm');
   });
 
+  it('--add-host host-gateway, --dns, --dns-search, --mac-address on the default bridge', async () => {
+    const gw = (JSON.parse(ok(await docker('network', 'inspect', 'bridge'), 'inspect')) as Array<{ IPAM: { Config: Array<{ Gateway: string }> } }>)[0]!.IPAM.Config[0]!.Gateway;
+    const out = ok(
+      await docker('run', '--rm', '--add-host', 'hg:host-gateway', '--add-host', 'x.test:10.1.2.3', '--dns', '10.9.9.9', '--dns-search', 'corp.test', '--mac-address', '02:42:ac:11:00:99', 'busybox', 'sh', '-c', 'cat /etc/hosts /etc/resolv.conf /sys/class/net/eth0/address'),
+      'run',
+    );
+    assert.match(out, new RegExp(`^${gw.replace(/\./g, '\\.')}\thg$`, 'm'));
+    assert.match(out, /^10\.1\.2\.3\tx\.test$/m);
+    assert.match(out, /^nameserver 10\.9\.9\.9$/m);
+    assert.match(out, /^search corp\.test$/m);
+    assert.match(out, /^02:42:ac:11:00:99$/m);
+  });
+
   it('--network none has loopback only; --network host sees the host devices', async () => {
     const none = ok(await docker('run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'cat /proc/net/dev | tail -n +3 | cut -d: -f1'), 'none');
     assert.deepEqual(none.trim().split('\n').map((s) => s.trim()), ['lo']);
@@ -170,7 +183,10 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     assert.notEqual(other.code, 0, 'a container on another network cannot reach srv');
     // connect puts a running container on a second network; disconnect takes it off.
     ok(await docker('run', '-d', '--name', 'cli', '--network', 'netb', 'busybox', 'sleep', '300'), 'cli');
-    ok(await docker('network', 'connect', 'neta', 'cli'), 'connect');
+    ok(await docker('network', 'connect', '--alias', 'cliweb', '--ip', '10.213.250.77', 'neta', 'cli'), 'connect');
+    assert.equal(ok(await docker('inspect', '-f', '{{.NetworkSettings.Networks.neta.IPAddress}}', 'cli'), 'inspect').trim(), '10.213.250.77');
+    const alias = ok(await docker('exec', 'srv', 'busybox', 'nslookup', 'cliweb', '127.0.0.11'), 'alias after connect');
+    assert.match(alias, /Address: 10\.213\.250\.77/);
     const via = ok(await docker('exec', 'cli', ...wget(5, `http://${ip}/`)), 'after connect');
     assert.equal(via.trim(), 'srv');
     const inspect = JSON.parse(ok(await docker('network', 'inspect', 'neta'), 'net inspect')) as Array<{ Containers: Record<string, { Name: string }> }>;
@@ -185,8 +201,16 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     ok(await docker('network', 'create', '--internal', 'neti'), 'internal');
     const route = ok(await docker('run', '--rm', '--network', 'neti', 'busybox', 'cat', '/proc/net/route'), 'route');
     assert.doesNotMatch(route, /\t00000000\t[0-9A-F]{8}\t0003/, 'an internal network has no default route');
+    const byLabel = ok(await docker('network', 'ls', '--format', '{{.Name}}', '--filter', 'label=t=1'), 'ls label').trim();
+    assert.equal(byLabel, 'neta');
+    const custom = ok(await docker('network', 'ls', '--format', '{{.Name}}', '--filter', 'type=custom'), 'ls custom').trim().split('\n').sort();
+    assert.deepEqual(custom, ['neta', 'netb', 'neti']);
+    // prune takes the networks no container is on: neti only.
+    const pruned = ok(await docker('network', 'prune', '-f'), 'prune');
+    assert.match(pruned, /neti/);
+    assert.doesNotMatch(pruned, /neta|netb/);
     ok(await docker('rm', '-f', 'srv', 'cli'), 'rm');
-    ok(await docker('network', 'rm', 'neta', 'netb', 'neti'), 'net rm');
+    ok(await docker('network', 'rm', 'neta', 'netb'), 'net rm');
     assert.deepEqual(netnsFiles(d.execRoot), []);
   });
 
@@ -205,6 +229,9 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     const both = ok(await docker('run', '--rm', '--network', 'netn', 'busybox', 'busybox', 'nslookup', 'api', '127.0.0.11'), 'nslookup api');
     const ips = [...both.matchAll(/Address: (\d+\.\d+\.\d+\.\d+)/g)].map((m) => m[1]);
     assert.equal(new Set(ips.filter((ip) => ip !== '127.0.0.11')).size, 2, both);
+    const srvIp = ok(await docker('inspect', '-f', '{{.NetworkSettings.Networks.netn.IPAddress}}', 'srv'), 'inspect').trim();
+    const ptr = ok(await docker('run', '--rm', '--network', 'netn', 'busybox', 'busybox', 'nslookup', srvIp, '127.0.0.11'), 'nslookup ip');
+    assert.match(ptr, /srv\.netn/);
     const outside = ok(await docker('run', '--rm', '--network', 'netn', 'busybox', 'busybox', 'nslookup', 'outside.example'), 'nslookup outside');
     assert.match(outside, /192\.0\.2\.7/);
     const other = await docker('run', '--rm', '--network', 'neto', 'busybox', 'busybox', 'nslookup', 'srv');
@@ -246,11 +273,25 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     const unknown = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { NetworkMode: 'nope' } });
     assert.equal(unknown.status, 404);
     assert.match(unknown.body, /network nope not found/);
-    ok(await docker('network', 'create', '--subnet', '10.213.251.0/24', 'netd'), 'create');
+    const dev = `bt${process.pid % 1_000_000}`;
+    ok(await docker('network', 'create', '--subnet', '10.213.251.0/24', '--gateway', '10.213.251.254', '-o', `com.docker.network.bridge.name=${dev}`, 'netd'), 'create');
+    assert.match(ok(await runCommand('ip', ['-o', 'addr', 'show', 'dev', dev]), 'ip addr'), /inet 10\.213\.251\.254\/24/);
     const outside = await docker('run', '--rm', '--network', 'netd', '--ip', '10.9.9.9', 'busybox', 'true');
     assert.match(outside.stderr, /no configured subnet or ip-range contain the IP address 10\.9\.9\.9/);
     const bad = await docker('network', 'create', '--subnet', '10.1.2.3/33', 'nete');
     assert.notEqual(bad.code, 0);
+    ok(await docker('run', '-d', '--name', 'ipholder', '--network', 'netd', '--ip', '10.213.251.9', 'busybox', 'sleep', '300'), 'holder');
+    const taken = await docker('run', '--rm', '--network', 'netd', '--ip', '10.213.251.9', 'busybox', 'true');
+    assert.match(taken.stderr, /Address already in use/);
+    const proto = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { PortBindings: { '80/xyz': [{ HostPort: '1' }] } } });
+    assert.equal(proto.status, 400);
+    assert.match(proto.body, /invalid proto: xyz/);
+    const port = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '70000' }] } } });
+    assert.equal(port.status, 400);
+    assert.match(port.body, /invalid port specification/);
+    ok(await docker('rm', '-f', 'ipholder'), 'rm holder');
     ok(await docker('network', 'rm', 'netd'), 'rm');
+    assert.notEqual((await runCommand('ip', ['-o', 'link', 'show', 'dev', dev])).code, 0, 'the bridge went with the network');
+    assert.equal(ok(await docker('ps', '-aq'), 'ps').trim(), '', 'refused creates left no container');
   });
 });

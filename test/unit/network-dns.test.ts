@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as packet from 'dns-packet';
-import { errorAnswer, localAnswer, parseUpstream, resolvConfServers } from '../../src/network/index.js';
+import { errorAnswer, localAnswer, parseUpstream, ptrAddress, resolvConfServers, reverseAnswer } from '../../src/network/index.js';
 
 const query = (name: string, type: packet.RecordType = 'A'): packet.DecodedPacket =>
   packet.decode(packet.encode({ type: 'query', id: 4242, flags: packet.RECURSION_DESIRED, questions: [{ type, name }] }));
@@ -41,4 +41,14 @@ test('upstreams: IP, IP:PORT; the servers of a resolv.conf (three at most)', () 
   assert.deepEqual(parseUpstream('127.0.0.1:5353'), { host: '127.0.0.1', port: 5353 });
   assert.deepEqual(parseUpstream('10.0.0.1'), { host: '10.0.0.1', port: 53 });
   assert.deepEqual(resolvConfServers('# x\nnameserver 1.1.1.1\nsearch a\nnameserver 2.2.2.2\nnameserver 3.3.3.3\nnameserver 4.4.4.4\n'), ['1.1.1.1', '2.2.2.2', '3.3.3.3']);
+});
+
+test('PTR of an address the networks own: NAME.NETWORK; others are not ours', () => {
+  assert.equal(ptrAddress('2.0.0.10.in-addr.arpa'), '10.0.0.2');
+  assert.equal(ptrAddress('example.org'), undefined);
+  const reverse = (ip: string): string | undefined => (ip === '10.0.0.2' ? 'web.net1' : undefined);
+  const reply = packet.decode(reverseAnswer(query('2.0.0.10.in-addr.arpa', 'PTR'), reverse)!);
+  assert.equal((reply.answers?.[0] as { data: string }).data, 'web.net1');
+  assert.equal(reverseAnswer(query('9.9.9.9.in-addr.arpa', 'PTR'), reverse), undefined);
+  assert.equal(reverseAnswer(query('web', 'A'), reverse), undefined);
 });

@@ -106,6 +106,9 @@ test('conflist: bridge with host-local, portmap, firewall, tuning; --internal dr
   const internal = bridgeConflist({ ...net, Internal: true }, { ipamDir: '/d', ipMasq: true, mtu: 1400 });
   assert.deepEqual(internal.plugins.map((p) => p.type), ['bridge', 'firewall']);
   assert.deepEqual(bridgeConflist(net, { ipamDir: '/d', ipMasq: true, mtu: 0, ports: false }).plugins.map((p) => p.type), ['bridge', 'firewall']);
+  const bare = bridgeConflist(net, { ipamDir: '/d', ipMasq: true, mtu: 0, iptables: false });
+  assert.deepEqual(bare.plugins.map((p) => p.type), ['bridge']);
+  assert.equal(bare.plugins[0]!.ipMasq, false);
   assert.equal(internal.plugins[0]!.ipMasq, false);
   assert.equal(internal.plugins[0]!.mtu, 1400);
   assert.deepEqual((internal.plugins[0]!.ipam as { routes: unknown[] }).routes, []);

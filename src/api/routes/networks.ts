@@ -107,7 +107,7 @@ export function networkRoutes(backend: NetworkBackend): Route[] {
       path: '/networks/prune',
       handler: async (ctx) => {
         const f = parseFilters(ctx.query.get('filters'));
-        checkFilterNames(f, ['label', 'label!', 'until']);
+        checkFilterNames(f, ['label', 'label!']);
         const want = f.get('label') ?? [];
         const not = f.get('label!') ?? [];
         const deleted = await backend.prune((labels) => labelsMatch(want, labels) && !labelsExcluded(not, labels));

@@ -44,6 +44,8 @@ export async function handleInitExit(ctx: ServiceContext, c: Container, report: 
     if (!s.Running || c.removed) return false;
     if (report.pid !== undefined && report.pid !== 0 && s.Pid !== 0 && report.pid !== s.Pid) return false;
     if (c.io !== undefined) await bounded(c.io.drained(), DRAIN_TIMEOUT_MS);
+    // The process is gone: its network comes down while the task is deleted.
+    const networkDown = ctx.deps.network?.tearDown(c.id).catch((err: unknown) => ctx.log.warn({ err, container: c.id }, 'tearing down the network of container %s failed', c.id));
     let exitStatus = report.exitStatus;
     let exitedAt = report.exitedAt;
     try {
@@ -56,7 +58,7 @@ export async function handleInitExit(ctx: ServiceContext, c: Container, report: 
     const io = c.io;
     c.io = undefined;
     await io?.close().catch((err: unknown) => ctx.log.warn({ err, container: c.id }, 'closing container I/O failed'));
-    await ctx.deps.network?.tearDown(c.id).catch((err: unknown) => ctx.log.warn({ err, container: c.id }, 'tearing down the network of container %s failed', c.id));
+    await networkDown;
     const startedMs = timestampMs(s.StartedAt);
     Object.assign(s, {
       Running: false,
