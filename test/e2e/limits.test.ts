@@ -80,6 +80,33 @@ describe('resource limits and process settings', { timeout: 300_000 }, () => {
     assert.equal(await sh(['--device-cgroup-rule', 'b 7:* rwm'], script), 'opened\n');
     assert.equal(await sh([], script), 'refused\n');
   });
+
+  it('settings berth cannot apply are refused or discarded with a printed warning, never dropped silently', async () => {
+    const iso = await docker('create', '--isolation', 'hyperv', 'busybox', 'true');
+    assert.notEqual(iso.code, 0);
+    assert.match(iso.stderr, /Invalid isolation: "hyperv" - linux only supports 'default'/);
+    const userns = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { UsernsMode: 'private' } });
+    assert.equal(userns.status, 400);
+    assert.match(userns.body, /user namespace remapping is not enabled/);
+    const driver = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { VolumeDriver: 'nfs' } });
+    assert.equal(driver.status, 404);
+    assert.match(driver.body, /error looking up volume plugin nfs: plugin \\"nfs\\" not found/);
+    // the CLI refuses --cpu-count itself; other clients send it
+    const warned = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { CpuCount: 2 } });
+    assert.equal(warned.status, 201);
+    const created = JSON.parse(warned.body) as { Id: string; Warnings: string[] };
+    assert.deepEqual(created.Warnings, ['CpuCount applies only to Windows containers: discarded']);
+    ok(await docker('rm', created.Id), 'rm');
+    // honoured: annotations are kept and reach the runtime's spec
+    const id = ok(await docker('create', '--annotation', 'org.example/team=infra', 'busybox', 'true'), 'create').trim();
+    assert.equal(ok(await docker('inspect', '-f', '{{json .HostConfig.Annotations}}', id), 'inspect').trim(), '{"org.example/team":"infra"}');
+    ok(await docker('rm', id), 'rm');
+    const kmem = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { KernelMemoryTCP: 16 << 20 } });
+    assert.equal(kmem.status, 201);
+    const k = JSON.parse(kmem.body) as { Id: string; Warnings: string[] };
+    assert.match(k.Warnings.join('\n'), /does not apply KernelMemoryTCP, discarded/);
+    ok(await docker('rm', k.Id), 'rm');
+  });
 });
 
 describe('daemon.json security defaults', { timeout: 120_000 }, () => {

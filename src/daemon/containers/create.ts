@@ -16,6 +16,7 @@ import { newContainerId, normalizeName, randomName, shortId } from './names.js';
 import { nowTimestamp } from './status.js';
 import { SNAPSHOTTER, ZERO_TIME, type ContainerRecordState } from './types.js';
 import { checkNetworkMode, validateContainer } from './validate.js';
+import { checkUnappliedSettings } from './settings-check.js';
 import { networkFacts } from './network.js';
 import { planContainerMounts } from './volumes.js';
 
@@ -54,6 +55,7 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
   const host = req.hostConfig;
   host.Runtime = validateRuntimeName(snapshot, host.Runtime);
   const net = ctx.deps.network;
+  const warnings = checkUnappliedSettings(req.config, host);
   checkNetworkMode(host.NetworkMode, net !== undefined);
   refuseStorageOpt(host.StorageOpt);
   // Configurations built before log drivers were configurable name none: json-file.
@@ -143,7 +145,7 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
     ctx.registry.add(c);
     ctx.deps.volumes?.settle(id);
     c.publish('create');
-    return { Id: id, Warnings: [] };
+    return { Id: id, Warnings: warnings };
   } catch (err) {
     if (!ctx.registry.all().some((x) => x.id === id)) await net?.forget(id).catch(() => undefined);
     ctx.registry.releaseName(name, id);

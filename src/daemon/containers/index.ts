@@ -14,6 +14,7 @@ export { LIST_FILTERS, type ListOptions, type ListFilters } from './filters.js';
 export { parseWaitCondition, type WaitCondition, type LogsOptions } from './streams.js';
 export { parseSignal, signalName } from './signals.js';
 export { parseCreateBody } from './create-request.js';
+export { checkUnappliedSettings } from './settings-check.js';
 export { normalizeName, newContainerId, randomName, shortId } from './names.js';
 export { mergeImageConfig, pathAndArgs, processEnv, replaceOrAppendEnv, commandLine, DEFAULT_PATH } from './command.js';
 export { resolveUser, parsePasswd, parseGroup, type ProcessUser, type UserFiles } from './user.js';

@@ -58,6 +58,7 @@ export interface OciSpec {
   domainname?: string;
   mounts: OciMount[];
   linux: Record<string, unknown>;
+  annotations?: Record<string, string>;
 }
 
 export function isHostNetwork(host: Pick<HostConfig, 'NetworkMode'>): boolean {
@@ -106,7 +107,7 @@ function namespaces(input: SpecInput): Array<{ type: string; path?: string }> {
   if (host.UTSMode !== 'host') ns.push({ type: 'uts' });
   if (host.PidMode !== 'host') ns.push({ type: 'pid' });
   if (host.IpcMode !== 'host') ns.push({ type: 'ipc' });
-  if (input.cgroupV2 && host.CgroupnsMode !== 'host') ns.push({ type: 'cgroup' });
+  if (host.CgroupnsMode === 'private' || (input.cgroupV2 && host.CgroupnsMode !== 'host')) ns.push({ type: 'cgroup' });
   return ns;
 }
 
@@ -135,6 +136,8 @@ export function linuxResources(host: HostConfig): Record<string, unknown> {
   }
   if (host.CpusetCpus !== '') cpu.cpus = host.CpusetCpus;
   if (host.CpusetMems !== '') cpu.mems = host.CpusetMems;
+  if (typeof host.CpuRealtimePeriod === 'number' && host.CpuRealtimePeriod > 0) cpu.realtimePeriod = host.CpuRealtimePeriod;
+  if (typeof host.CpuRealtimeRuntime === 'number' && host.CpuRealtimeRuntime > 0) cpu.realtimeRuntime = host.CpuRealtimeRuntime;
   if (Object.keys(cpu).length > 0) res.cpu = cpu;
   if (host.PidsLimit !== null && host.PidsLimit > 0) res.pids = { limit: host.PidsLimit };
   return res;
@@ -165,6 +168,8 @@ export function buildSpec(input: SpecInput): OciSpec {
     linux,
   };
   if (config.Domainname !== '') spec.domainname = config.Domainname;
+  const annotations = host.Annotations as Record<string, string> | null | undefined;
+  if (annotations && Object.keys(annotations).length > 0) spec.annotations = { ...annotations };
   if (input.security !== undefined) secureSpec(spec, host, input.security.defaults, input.security.facts);
   return spec;
 }
