@@ -37,8 +37,11 @@ function outputConnection(out: BuildOutput): AttachConnection {
   };
   const output = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const f of frames.push(chunk)) out.stream(text(f.stream, f.payload));
-      cb();
+      let keepUp = true;
+      for (const f of frames.push(chunk)) keepUp = out.stream(text(f.stream, f.payload)) && keepUp;
+      // A slow client slows the command's output down instead of filling memory.
+      if (keepUp) cb();
+      else void out.drained().then(() => cb());
     },
     final(cb) {
       for (const d of decoders.values()) out.stream(d.end());
