@@ -15,6 +15,8 @@ export interface RunSpec {
   user: string;
   networkMode: string;
   extraHosts: string[];
+  /** HostConfig resource fields (memory, CPU, shm size, cgroup parent) */
+  resources: Record<string, number | string>;
 }
 
 /** The connection type the container service's attach takes. */
@@ -74,7 +76,7 @@ export async function runStep(containers: BuildContainers, spec: RunSpec, out: B
     Tty: false,
     OpenStdin: false,
     Labels: {},
-    HostConfig: { NetworkMode: spec.networkMode, ExtraHosts: spec.extraHosts.length ? spec.extraHosts : null },
+    HostConfig: { ...spec.resources, NetworkMode: spec.networkMode, ExtraHosts: spec.extraHosts.length ? spec.extraHosts : null },
   });
   created(id);
   out.stream(` ---> Running in ${id.slice(0, 12)}\n`);
