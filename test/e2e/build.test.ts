@@ -93,6 +93,12 @@ describe('docker build', { timeout: 600_000 }, () => {
     const history = ok(await docker('history', '--no-trunc', '--format', '{{.CreatedBy}}', 'all:1'), 'history');
     assert.match(history, /^\|1 WHO=berth \/bin\/sh -c echo "\$GREETING/m);
     assert.match(history, /#\(nop\) COPY file:[0-9a-f]{64} in \/app\/ /);
+    // Each row names the image its step made, down to the base image.
+    const ids = ok(await docker('history', '-q', 'all:1'), 'history -q').trim().split('\n');
+    assert.equal(ids.length, 22);
+    assert.ok(ids.every((i) => /^[0-9a-f]{12}$/.test(i)), ids.join(' '));
+    assert.equal(new Set(ids).size, 22);
+    assert.equal(ids.at(-1), (await inspect('busybox', '{{.Id}}')).slice(7, 19));
     const visible = ok(await docker('images', '-q'), 'images').split('\n').filter(Boolean);
     const all = ok(await docker('images', '-a', '-q'), 'images -a').split('\n').filter(Boolean);
     assert.ok(all.length > visible.length + 10, `${all.length} vs ${visible.length}`);

@@ -145,7 +145,18 @@ export class ImageService {
   }
 
   async history(ref: string): Promise<HistoryItem[]> {
-    return historyOf(await this.entry(ref));
+    const entries = await this.ctx.catalog.all();
+    const { entry } = await this.ctx.catalog.find(ref, entries);
+    const items = historyOf(entry);
+    // Built images name their parent step: each row gets the ID of the image it made, as with dockerd's builder.
+    const byId = new Map(entries.map((e) => [e.id, e]));
+    let current: ImageEntry | undefined = entry;
+    for (let row = 0; current !== undefined && row < items.length; row++) {
+      items[row]!.Id = current.id;
+      const parent: string | undefined = current.records.map((r) => r.labels[BUILD_LABELS.parent]).find((p) => p !== undefined && p !== '');
+      current = parent === undefined ? undefined : byId.get(parent);
+    }
+    return items;
   }
 
   /** `docker tag`: points repo[:tag] at the image. */
