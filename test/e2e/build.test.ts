@@ -99,6 +99,7 @@ describe('docker build', { timeout: 600_000 }, () => {
     assert.ok(ids.every((i) => /^[0-9a-f]{12}$/.test(i)), ids.join(' '));
     assert.equal(new Set(ids).size, 22);
     assert.equal(ids.at(-1), (await inspect('busybox', '{{.Id}}')).slice(7, 19));
+    assert.equal((await inspect('all:1', '{{.Parent}}')).slice(7, 19), ids[1]);
     const visible = ok(await docker('images', '-q'), 'images').split('\n').filter(Boolean);
     const all = ok(await docker('images', '-a', '-q'), 'images -a').split('\n').filter(Boolean);
     assert.ok(all.length > visible.length + 10, `${all.length} vs ${visible.length}`);

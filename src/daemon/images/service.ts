@@ -61,6 +61,11 @@ export interface ImageServiceOptions {
 /** What ImageService.commit takes: CommitInput with the parent and names as users write them. */
 export type CommitOptions = Omit<CommitInput, 'parent' | 'names' | 'platform'> & { parent?: string; tags?: string[] };
 
+/** The image a build step started from, from its build record. */
+function parentOf(entry: ImageEntry): string | undefined {
+  return entry.records.map((r) => r.labels[BUILD_LABELS.parent]).find((p) => p !== undefined && p !== '');
+}
+
 /** An image only a build cache record keeps (a step of a build, not its result). */
 function isIntermediate(entry: ImageEntry): boolean {
   return entry.names.length === 0 && entry.records.length > 0 && entry.records.every((r) => isBuildCacheRecordName(r.name));
@@ -141,7 +146,12 @@ export class ImageService {
   }
 
   async inspect(ref: string): Promise<ImageInspect> {
-    return inspectOf(await this.entry(ref), this.ctx.snapshotter);
+    const entry = await this.entry(ref);
+    const view = inspectOf(entry, this.ctx.snapshotter);
+    // A built image knows the image of the step before it, as dockerd's builder records it.
+    const parent = parentOf(entry);
+    if (parent !== undefined && view.Parent === '') view.Parent = parent;
+    return view;
   }
 
   async history(ref: string): Promise<HistoryItem[]> {
@@ -153,7 +163,7 @@ export class ImageService {
     let current: ImageEntry | undefined = entry;
     for (let row = 0; current !== undefined && row < items.length; row++) {
       items[row]!.Id = current.id;
-      const parent: string | undefined = current.records.map((r) => r.labels[BUILD_LABELS.parent]).find((p) => p !== undefined && p !== '');
+      const parent = parentOf(current);
       current = parent === undefined ? undefined : byId.get(parent);
     }
     return items;
