@@ -93,7 +93,7 @@ const run: Dispatcher = async (b, s, ins) => {
     createdBy: prefix + cmd.join(' '),
     command: cmd.join(' '),
     extra: [b.opts.networkMode],
-    run: { cmd, env, workdir: s.config.WorkingDir ?? '', user: s.config.User ?? '', networkMode: b.opts.networkMode, extraHosts: b.opts.extraHosts },
+    run: { cmd, env, workdir: s.config.WorkingDir ?? '', user: s.config.User ?? '', networkMode: b.opts.networkMode, extraHosts: b.opts.extraHosts, resources: b.opts.resources },
   };
 };
 

@@ -18,6 +18,8 @@ export interface BuildOptions {
   networkMode: string;
   extraHosts: string[];
   platform: string;
+  /** resource settings of the RUN containers (HostConfig fields), as dockerd applies them */
+  resources: Record<string, number | string>;
 }
 
 /** moby's BoolValue: false only for "", 0, no, false, none (docker-py sends "False"). */
@@ -42,6 +44,34 @@ function jsonQuery<T>(raw: string | null, name: string, check: (v: unknown) => v
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isArgMap = (v: unknown): v is Record<string, string | null> => isObject(v) && Object.values(v).every((x) => x === null || typeof x === 'string');
 const isStringMap = (v: unknown): v is Record<string, string> => isObject(v) && Object.values(v).every((x) => typeof x === 'string');
+
+/** Query parameters that become HostConfig fields of every RUN container. */
+const RESOURCE_PARAMS: ReadonlyArray<[string, string, 'int' | 'string']> = [
+  ['shmsize', 'ShmSize', 'int'],
+  ['memory', 'Memory', 'int'],
+  ['memswap', 'MemorySwap', 'int'],
+  ['cpushares', 'CpuShares', 'int'],
+  ['cpuperiod', 'CpuPeriod', 'int'],
+  ['cpuquota', 'CpuQuota', 'int'],
+  ['cpusetcpus', 'CpusetCpus', 'string'],
+  ['cpusetmems', 'CpusetMems', 'string'],
+  ['cgroupparent', 'CgroupParent', 'string'],
+];
+
+function resources(q: URLSearchParams): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const [param, field, kind] of RESOURCE_PARAMS) {
+    const raw = q.get(param);
+    if (raw === null || raw === '') continue;
+    if (kind === 'string') out[field] = raw;
+    else {
+      if (!/^-?\d+$/.test(raw)) throw invalidParameter(`invalid ${param} query parameter: ${JSON.stringify(raw)} (a whole number)`);
+      const n = Number(raw);
+      if (n !== 0) out[field] = n;
+    }
+  }
+  return out;
+}
 
 export function parseBuildQuery(q: URLSearchParams): BuildOptions {
   const version = q.get('version') ?? '1';
@@ -68,5 +98,6 @@ export function parseBuildQuery(q: URLSearchParams): BuildOptions {
     networkMode: q.get('networkmode') ?? '',
     extraHosts: q.getAll('extrahosts').flatMap((h) => h.split(',')).filter((h) => h !== ''),
     platform: q.get('platform') ?? '',
+    resources: resources(q),
   };
 }

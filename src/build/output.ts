@@ -7,13 +7,28 @@ export class BuildOutput {
 
   constructor(private readonly quiet: boolean) {}
 
-  private line(obj: unknown): void {
-    if (!this.body.destroyed && !this.body.writableEnded) this.body.write(JSON.stringify(obj) + '\n');
+  private line(obj: unknown): boolean {
+    if (this.body.destroyed || this.body.writableEnded) return true;
+    return this.body.write(JSON.stringify(obj) + '\n');
   }
 
-  /** Text the CLI prints as is (suppressed with q=1). */
-  stream(text: string): void {
-    if (!this.quiet && text !== '') this.line({ stream: text });
+  /** Text the CLI prints as is (suppressed with q=1); false when the client is behind. */
+  stream(text: string): boolean {
+    return this.quiet || text === '' ? true : this.line({ stream: text });
+  }
+
+  /** Resolves once the client has taken what was written (or is gone). */
+  drained(): Promise<void> {
+    if (!this.body.writableNeedDrain || this.body.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.body.off('drain', done);
+        this.body.off('close', done);
+        resolve();
+      };
+      this.body.once('drain', done);
+      this.body.once('close', done);
+    });
   }
 
   aux(id: string): void {

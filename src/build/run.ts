@@ -15,6 +15,8 @@ export interface RunSpec {
   user: string;
   networkMode: string;
   extraHosts: string[];
+  /** HostConfig resource fields (memory, CPU, shm size, cgroup parent) */
+  resources: Record<string, number | string>;
 }
 
 /** The connection type the container service's attach takes. */
@@ -37,8 +39,11 @@ function outputConnection(out: BuildOutput): AttachConnection {
   };
   const output = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const f of frames.push(chunk)) out.stream(text(f.stream, f.payload));
-      cb();
+      let keepUp = true;
+      for (const f of frames.push(chunk)) keepUp = out.stream(text(f.stream, f.payload)) && keepUp;
+      // A slow client slows the command's output down instead of filling memory.
+      if (keepUp) cb();
+      else void out.drained().then(() => cb());
     },
     final(cb) {
       for (const d of decoders.values()) out.stream(d.end());
@@ -71,7 +76,7 @@ export async function runStep(containers: BuildContainers, spec: RunSpec, out: B
     Tty: false,
     OpenStdin: false,
     Labels: {},
-    HostConfig: { NetworkMode: spec.networkMode, ExtraHosts: spec.extraHosts.length ? spec.extraHosts : null },
+    HostConfig: { ...spec.resources, NetworkMode: spec.networkMode, ExtraHosts: spec.extraHosts.length ? spec.extraHosts : null },
   });
   created(id);
   out.stream(` ---> Running in ${id.slice(0, 12)}\n`);

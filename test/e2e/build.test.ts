@@ -93,6 +93,13 @@ describe('docker build', { timeout: 600_000 }, () => {
     const history = ok(await docker('history', '--no-trunc', '--format', '{{.CreatedBy}}', 'all:1'), 'history');
     assert.match(history, /^\|1 WHO=berth \/bin\/sh -c echo "\$GREETING/m);
     assert.match(history, /#\(nop\) COPY file:[0-9a-f]{64} in \/app\/ /);
+    // Each row names the image its step made, down to the base image.
+    const ids = ok(await docker('history', '-q', 'all:1'), 'history -q').trim().split('\n');
+    assert.equal(ids.length, 22);
+    assert.ok(ids.every((i) => /^[0-9a-f]{12}$/.test(i)), ids.join(' '));
+    assert.equal(new Set(ids).size, 22);
+    assert.equal(ids.at(-1), (await inspect('busybox', '{{.Id}}')).slice(7, 19));
+    assert.equal((await inspect('all:1', '{{.Parent}}')).slice(7, 19), ids[1]);
     const visible = ok(await docker('images', '-q'), 'images').split('\n').filter(Boolean);
     const all = ok(await docker('images', '-a', '-q'), 'images -a').split('\n').filter(Boolean);
     assert.ok(all.length > visible.length + 10, `${all.length} vs ${visible.length}`);
@@ -192,6 +199,9 @@ describe('docker build', { timeout: 600_000 }, () => {
     assert.match(none, /\nlo \n?.*10\.1\.2\.3\s+builder\.test/s);
     const host = ok(await build(['--network', 'host', '-'], 'FROM busybox\nRUN hostname\n'), 'build --network host');
     assert.match(host, new RegExp(`Running in [0-9a-f]{12}\\n${(await import('node:os')).hostname()}\\n`));
+    // Resource flags reach the RUN containers (the container sees its own cgroup, v1 or v2).
+    const limited = ok(await build(['--memory', '64m', '-'], 'FROM busybox\nRUN cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes\n'), 'build --memory');
+    assert.match(limited, /\n67108864\n/);
     const unknown = await build(['--network', 'nosuchnet', '-'], 'FROM busybox\nRUN true\n');
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /network nosuchnet not found/);

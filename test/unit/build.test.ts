@@ -119,6 +119,8 @@ describe('POST /build query', () => {
     assert.deepEqual(o.labels, { l: 'v' });
     assert.equal(o.dockerfile, 'Dockerfile');
     assert.equal(parseBuildQuery(new URLSearchParams('forcerm=1&rm=0')).remove, true);
+    assert.deepEqual(parseBuildQuery(new URLSearchParams('memory=67108864&cpushares=0&cpusetcpus=0-1&shmsize=1024')).resources, { Memory: 67108864, CpusetCpus: '0-1', ShmSize: 1024 });
+    refused(() => parseBuildQuery(new URLSearchParams('memory=lots')), /invalid memory query parameter/);
   });
 
   it('refuses BuildKit sessions, unknown versions and bad JSON', () => {

@@ -66,6 +66,11 @@ export interface ImageServiceOptions {
 /** What ImageService.commit takes: CommitInput with the parent and names as users write them. */
 export type CommitOptions = Omit<CommitInput, 'parent' | 'names' | 'platform'> & { parent?: string; tags?: string[] };
 
+/** The image a build step started from, from its build record. */
+function parentOf(entry: ImageEntry): string | undefined {
+  return entry.records.map((r) => r.labels[BUILD_LABELS.parent]).find((p) => p !== undefined && p !== '');
+}
+
 /** An image only a build cache record keeps (a step of a build, not its result). */
 function isIntermediate(entry: ImageEntry): boolean {
   return entry.names.length === 0 && entry.records.length > 0 && entry.records.every((r) => isBuildCacheRecordName(r.name));
@@ -171,11 +176,27 @@ export class ImageService {
   }
 
   async inspect(ref: string): Promise<ImageInspect> {
-    return inspectOf(await this.entry(ref), this.ctx.snapshotter);
+    const entry = await this.entry(ref);
+    const view = inspectOf(entry, this.ctx.snapshotter);
+    // A built image knows the image of the step before it, as dockerd's builder records it.
+    const parent = parentOf(entry);
+    if (parent !== undefined && view.Parent === '') view.Parent = parent;
+    return view;
   }
 
   async history(ref: string): Promise<HistoryItem[]> {
-    return historyOf(await this.entry(ref));
+    const entries = await this.ctx.catalog.all();
+    const { entry } = await this.ctx.catalog.find(ref, entries);
+    const items = historyOf(entry);
+    // Built images name their parent step: each row gets the ID of the image it made, as with dockerd's builder.
+    const byId = new Map(entries.map((e) => [e.id, e]));
+    let current: ImageEntry | undefined = entry;
+    for (let row = 0; current !== undefined && row < items.length; row++) {
+      items[row]!.Id = current.id;
+      const parent = parentOf(current);
+      current = parent === undefined ? undefined : byId.get(parent);
+    }
+    return items;
   }
 
   /** `docker tag`: points repo[:tag] at the image. */
