@@ -13,10 +13,11 @@ import { isReload, subscribeEvents, type EventSubscription } from './events.js';
 import { BENCH_IMAGE, BENCH_IMAGE_FULL } from './image.js';
 import { interleave, pool, timeApi, timeDocker, type Lane } from './measure.js';
 import { rssKiB } from './procs.js';
+import { pullCold, pullPresent, push } from './registry.js';
 import { recordAnswer, startReplay, type ReplayAnswer } from './replay.js';
 import { msSince, type Summary, type Unit } from './stats.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'rss-after'] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'rss-100', 'reload', 'pull-cold', 'pull-present', 'push', 'rss-after'] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 export interface BenchContext {
@@ -393,6 +394,9 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   logs: { title: () => `\`docker logs C\`, ${LOG_LINES.toLocaleString('en')} lines`, unit: 'ms', run: logs },
   'rss-100': { title: (c) => `daemon RSS with ${c.rssCount} running containers`, unit: 'MiB', run: rssRunning },
   reload: { title: (c) => `SIGHUP → \`reload\` event, ${c.reloadRuntimes} runtimes`, unit: 'ms', run: reload },
+  'pull-cold': { title: () => '`docker pull` of a 3-layer ~30 MB image from a loopback registry (removed between runs)', unit: 'ms', run: pullCold },
+  'pull-present': { title: () => '`docker pull` of the same image, already present', unit: 'ms', run: pullPresent },
+  push: { title: () => '`docker push` of the same image to an empty loopback registry', unit: 'ms', run: push },
   'rss-after': { title: () => 'idle daemon RSS after all figures', unit: 'MiB', run: rssIdle },
 };
 

@@ -27,7 +27,7 @@ import { ProgressStream } from './progress.js';
 import { assignNames } from './records.js';
 import { familiarName, familiarString, fullString, parseNormalizedNamed, type Reference } from './reference.js';
 import type { OciImage, Platform } from './types.js';
-import { unpackLayers } from './unpack.js';
+import { snapshotExists, unpackLayers } from './unpack.js';
 import { memory } from '../memory.js';
 
 export interface PullOptions {
@@ -224,7 +224,33 @@ async function downloadLayer(d: Downloader, layer: RegistryDescriptor, diffId: s
   }
 }
 
+/** The name already points at this digest and everything it needs is here: nothing to write. */
+async function upToDate(ctx: ImageContext, p: PullPlan): Promise<boolean> {
+  let target: string;
+  try {
+    target = (await ctx.client.images.get(p.name)).target.digest;
+  } catch {
+    return false;
+  }
+  if (target !== p.top.desc.digest) return false;
+  const resolved = await ctx.catalog.resolve(p.top.desc as Descriptor).catch(() => undefined);
+  if (!resolved || resolved.manifest.descriptor.digest !== p.manifest.desc.digest) return false;
+  const chain = topChainId(resolved.image.rootfs.diff_ids);
+  const [blobs, unpacked] = await Promise.all([
+    Promise.all(p.manifest.layers.map((l) => present(ctx.client, l.digest))),
+    chain ? snapshotExists(ctx.client, ctx.snapshotter, chain) : Promise.resolve(true),
+  ]);
+  return unpacked && blobs.every(Boolean);
+}
+
 async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: ProgressStream): Promise<void> {
+  if (await upToDate(ctx, p)) {
+    out.message(`Pulling from ${p.ref.path}`, p.shownId);
+    for (const l of new Set(p.manifest.layers.map((x) => x.digest))) out.update(shortHex(l), 'Already exists');
+    out.message(`Digest: ${p.top.desc.digest}`);
+    out.message(`Status: Image is up to date for ${familiarString(p.ref)}`);
+    return;
+  }
   const settings = deps.hosts().settings;
   const expire = new Date(Date.now() + PULL_LEASE_MS).toISOString();
   const lease = await ctx.client.leases.create(undefined, { [LABELS.gcExpire]: expire });
