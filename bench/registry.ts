@@ -6,6 +6,7 @@ import { startRegistry, uploadImage, type RegistryHandle } from '../test/helpers
 import type { BenchContext } from './figures.js';
 import type { BenchDaemon } from './daemon.js';
 import { interleave, timeDocker } from './measure.js';
+import { sleep } from '../test/helpers/berthd.js';
 import type { Summary } from './stats.js';
 
 const REPO = 'bench/pull';
@@ -37,6 +38,8 @@ export function pullCold(ctx: BenchContext): Promise<Map<string, Summary>> {
         sample: async () => {
           const ms = await timeDocker(d, ['pull', ref]);
           await must(d, ['rmi', ref]);
+          // containerd collects the blobs of a removed image in a garbage collection that may run a moment later.
+          await sleep(2_000);
           return ms;
         },
       })),
