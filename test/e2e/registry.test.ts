@@ -116,6 +116,10 @@ describe('pull from a registry', () => {
     assert.equal((await ok(['image', 'inspect', '--format', '{{.Id}}', ref])).trim(), mine.configDigest);
     assert.match(await ok(['image', 'inspect', '--format', '{{json .RepoDigests}}', ref]), new RegExp(`${reg!.host}/test/multi@${digest}`));
 
+    const foreign = await ok(['pull', '--platform', `linux/${otherArch}`, ref]);
+    assert.match(foreign, /Status: Downloaded newer image for/);
+    assert.equal((await ok(['image', 'inspect', '--format', '{{.Architecture}} {{.Id}}', ref])).trim(), `${otherArch} ${other.configDigest}`);
+
     const wrong = await berthd!.docker(['pull', '--platform', 'linux/s390x', ref]);
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.stderr, /no matching manifest for linux\/s390x in the manifest list entries/);

@@ -19,7 +19,7 @@ import {
   type RegistryHosts,
   type Descriptor as RegistryDescriptor,
 } from '../../distribution/index.js';
-import { parseImageConfig, parsePlatform } from './config.js';
+import { parseImageConfig, parsePlatform, platformMatches } from './config.js';
 import type { ResolvedTarget } from './catalog.js';
 import type { ImageContext } from './context.js';
 import { chainIds, topChainId } from './digest.js';
@@ -337,7 +337,9 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
       p.index.children.forEach((c, i) => (iLabels[LABELS.gcContentManifest(i)] = c.digest));
       await client.content.write(`index-${p.top.desc.digest}`, p.top.data, p.top.desc, iLabels);
     }
-    const top = p.top.desc as Descriptor;
+    // The image store reads an index for the host's platform: another platform's image is named by its manifest.
+    const foreign = p.index !== undefined && !platformMatches(ctx.platform, manifest.desc.platform);
+    const top = (foreign ? manifest.desc : p.top.desc) as Descriptor;
     let before: string | undefined;
     try {
       before = (await ctx.client.images.get(p.name)).target.digest;
