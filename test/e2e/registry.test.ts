@@ -385,7 +385,7 @@ describe('interrupted pulls resume; shared downloads; bad content', { timeout: 2
     const ref = `${proxy!.host}/test/big:2`;
     const before = proxy!.sent();
     const pulling = berthd!.docker(['pull', ref], { timeoutMs: 120_000 });
-    // Enough that whole 1 MiB chunks of both layers reached containerd's ingests.
+    // Enough that part of both layers reached containerd's ingests.
     await until('part of the big layer went through', () => proxy!.sent() - before > 4 << 20, 30_000);
     const root = berthd!.root;
     await berthd!.stop('SIGKILL');
