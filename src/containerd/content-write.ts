@@ -9,6 +9,13 @@ import type { Rpc } from './connection.js';
 
 const SVC = 'containerd.services.content.v1.Content';
 const CHUNK = 1024 * 1024;
+/**
+ * WRITE messages of a resumable ingest sent ahead of their answers. With
+ * 1 MiB messages a 30 MB pull took 600 ms here, with 64 KiB ones 850 ms
+ * (which kept berthd's RSS during a 200 MB layer 20-25 MiB above idle
+ * instead of 44-56 MiB).
+ */
+const WRITE_WINDOW = 4;
 // Another writer holding the same ref (a concurrent import of the same blob) gets a "locked" answer.
 const LOCKED_RETRY_MS = 30_000;
 
@@ -63,6 +70,17 @@ class WriteSession {
     this.call.write(req);
     const next = await this.answers.next();
     if (next.done === true) throw new Error(`containerd ended the write of ${req.ref} before answering ${req.action}`);
+    return next.value;
+  }
+
+  /** Sends without waiting; collect the answer later with `answer`. */
+  send(req: WriteRequest): void {
+    this.call.write(req);
+  }
+
+  async answer(what: string): Promise<WriteResponse> {
+    const next = await this.answers.next();
+    if (next.done === true) throw new Error(`containerd ended the write of ${what} before answering`);
     return next.value;
   }
 
@@ -216,10 +234,20 @@ async function ingestOnce(
       // offset 0 makes containerd truncate what an earlier attempt wrote.
       offset = src.offset;
       progress?.(offset);
+      // A few chunks in flight: the download does not wait for each disk write.
+      const inFlight: number[] = [];
       for await (const piece of chunkedIterable(src.stream)) {
-        await session.exchange({ action: 'WRITE', ref, offset, data: piece });
+        session.send({ action: 'WRITE', ref, offset, data: piece });
         offset += piece.length;
-        progress?.(offset);
+        inFlight.push(offset);
+        if (inFlight.length >= WRITE_WINDOW) {
+          await session.answer(ref);
+          progress?.(inFlight.shift()!);
+        }
+      }
+      while (inFlight.length > 0) {
+        await session.answer(ref);
+        progress?.(inFlight.shift()!);
       }
     }
     stage = 'commit';

@@ -116,6 +116,10 @@ describe('pull from a registry', () => {
     assert.equal((await ok(['image', 'inspect', '--format', '{{.Id}}', ref])).trim(), mine.configDigest);
     assert.match(await ok(['image', 'inspect', '--format', '{{json .RepoDigests}}', ref]), new RegExp(`${reg!.host}/test/multi@${digest}`));
 
+    const foreign = await ok(['pull', '--platform', `linux/${otherArch}`, ref]);
+    assert.match(foreign, /Status: Downloaded newer image for/);
+    assert.equal((await ok(['image', 'inspect', '--format', '{{.Architecture}} {{.Id}}', ref])).trim(), `${otherArch} ${other.configDigest}`);
+
     const wrong = await berthd!.docker(['pull', '--platform', 'linux/s390x', ref]);
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.stderr, /no matching manifest for linux\/s390x in the manifest list entries/);
@@ -381,7 +385,7 @@ describe('interrupted pulls resume; shared downloads; bad content', { timeout: 2
     const ref = `${proxy!.host}/test/big:2`;
     const before = proxy!.sent();
     const pulling = berthd!.docker(['pull', ref], { timeoutMs: 120_000 });
-    // Enough that whole 1 MiB chunks of both layers reached containerd's ingests.
+    // Enough that part of both layers reached containerd's ingests.
     await until('part of the big layer went through', () => proxy!.sent() - before > 4 << 20, 30_000);
     const root = berthd!.root;
     await berthd!.stop('SIGKILL');

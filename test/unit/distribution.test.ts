@@ -217,3 +217,24 @@ describe('progress', () => {
     assert.equal(peak, 2);
   });
 });
+
+describe('http timeouts', () => {
+  it('a server that stops sending mid-body fails the read instead of hanging', async () => {
+    const { createServer } = await import('node:http');
+    const { send } = await import('../../src/distribution/http.js');
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write(Buffer.alloc(10));
+      // …and nothing more.
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const res = await send({ method: 'GET', url: new URL(`http://127.0.0.1:${port}/`), headers: {}, connectTimeoutMs: 1000, idleTimeoutMs: 200 });
+      await assert.rejects(readBody(res.body, 4096, 'blob'), /sent nothing for 0.2 s|aborted/);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});

@@ -19,7 +19,8 @@ import {
   type RegistryHosts,
   type Descriptor as RegistryDescriptor,
 } from '../../distribution/index.js';
-import { parseImageConfig, parsePlatform } from './config.js';
+import { parseImageConfig, parsePlatform, platformMatches } from './config.js';
+import type { ResolvedTarget } from './catalog.js';
 import type { ImageContext } from './context.js';
 import { chainIds, topChainId } from './digest.js';
 import { LABELS } from './mediatypes.js';
@@ -27,7 +28,7 @@ import { ProgressStream } from './progress.js';
 import { assignNames } from './records.js';
 import { familiarName, familiarString, fullString, parseNormalizedNamed, type Reference } from './reference.js';
 import type { OciImage, Platform } from './types.js';
-import { unpackLayers } from './unpack.js';
+import { snapshotExists, unpackLayers } from './unpack.js';
 import { memory } from '../memory.js';
 
 export interface PullOptions {
@@ -78,6 +79,8 @@ interface PullPlan {
   index?: { children: RegistryDescriptor[] };
   manifest: { desc: RegistryDescriptor; data: Buffer; config: RegistryDescriptor; layers: RegistryDescriptor[] };
   abort: AbortController;
+  /** the name points at this image already and nothing is missing (manifest and top data are then left empty) */
+  upToDate?: boolean;
 }
 
 /** dockerd's wording for registry failures while resolving. */
@@ -137,6 +140,14 @@ async function plan(ctx: ImageContext, deps: PullDeps, refText: string, opts: Pu
     throw resolveError(err, ref);
   }
   if (isSchema1MediaType(top.mediaType)) throw invalidParameter(SCHEMA1_REMOVED);
+  const shown = ref.digest ?? ref.tag!;
+  // With --platform the local record may stand for another platform: check the long way.
+  const current = opts.platform === undefined ? await currentTarget(ctx, fullString(ref), top) : undefined;
+  if (current) {
+    const m = current.manifest;
+    const none = Buffer.alloc(0);
+    return { ref, shownId: shown, name: fullString(ref), repo, top: { desc: top, data: none }, manifest: { desc: m.descriptor, data: none, config: m.config, layers: m.layers }, abort, upToDate: true };
+  }
   const topData = await manifestBytes(ctx, repo, top);
   let manifest = { desc: top, data: topData };
   let index: PullPlan['index'];
@@ -224,7 +235,37 @@ async function downloadLayer(d: Downloader, layer: RegistryDescriptor, diffId: s
   }
 }
 
+/**
+ * What the name already points at when that is this digest and everything
+ * it needs is here (manifest, config, layer blobs, unpacked chain): then the
+ * pull writes nothing.
+ */
+async function currentTarget(ctx: ImageContext, name: string, top: RegistryDescriptor): Promise<ResolvedTarget | undefined> {
+  let target: Descriptor;
+  try {
+    target = (await ctx.client.images.get(name)).target;
+  } catch {
+    return undefined;
+  }
+  if (target.digest !== top.digest) return undefined;
+  const resolved = await ctx.catalog.resolve(target).catch(() => undefined);
+  if (!resolved) return undefined;
+  const chain = topChainId(resolved.image.rootfs.diff_ids);
+  const [blobs, unpacked] = await Promise.all([
+    Promise.all(resolved.manifest.layers.map((l) => present(ctx.client, l.digest))),
+    chain ? snapshotExists(ctx.client, ctx.snapshotter, chain) : Promise.resolve(true),
+  ]);
+  return unpacked && blobs.every(Boolean) ? resolved : undefined;
+}
+
 async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: ProgressStream): Promise<void> {
+  if (p.upToDate) {
+    out.message(`Pulling from ${p.ref.path}`, p.shownId);
+    for (const l of new Set(p.manifest.layers.map((x) => x.digest))) out.update(shortHex(l), 'Already exists');
+    out.message(`Digest: ${p.top.desc.digest}`);
+    out.message(`Status: Image is up to date for ${familiarString(p.ref)}`);
+    return;
+  }
   const settings = deps.hosts().settings;
   const expire = new Date(Date.now() + PULL_LEASE_MS).toISOString();
   const lease = await ctx.client.leases.create(undefined, { [LABELS.gcExpire]: expire });
@@ -296,7 +337,9 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
       p.index.children.forEach((c, i) => (iLabels[LABELS.gcContentManifest(i)] = c.digest));
       await client.content.write(`index-${p.top.desc.digest}`, p.top.data, p.top.desc, iLabels);
     }
-    const top = p.top.desc as Descriptor;
+    // The image store reads an index for the host's platform: another platform's image is named by its manifest.
+    const foreign = p.index !== undefined && !platformMatches(ctx.platform, manifest.desc.platform);
+    const top = (foreign ? manifest.desc : p.top.desc) as Descriptor;
     let before: string | undefined;
     try {
       before = (await ctx.client.images.get(p.name)).target.digest;
