@@ -105,13 +105,19 @@ function header(name: string, st: Stats, extra: Partial<Headers> = {}): Headers 
 /** Packs the tree rooted at `name` inside `dir` as entries named `base`, `base/…`. */
 class TreePacker {
   private readonly links = new Map<string, string>();
+  /** rejects once the reader went away, so that a walk never waits on it forever (and keeps a mount) */
+  private readonly gone: Promise<never>;
   constructor(
     private readonly out: Pack,
     private readonly opts: TarOptions,
-  ) {}
+  ) {
+    this.gone = new Promise<never>((_r, reject) => out.once('close', () => reject(new Error('the archive reader went away'))));
+    this.gone.catch(() => undefined);
+  }
 
   private add(h: Headers, data?: Buffer): Promise<void> {
-    return new Promise((resolve, reject) => this.out.entry(h, data ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+    const added = new Promise<void>((resolve, reject) => this.out.entry(h, data ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+    return Promise.race([added, this.gone]);
   }
 
   /** Copies exactly `size` bytes of the open file into a new entry (a file that grows or shrinks meanwhile is cut or padded). */
@@ -126,10 +132,10 @@ class TreePacker {
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, left), null);
       const chunk = bytesRead === 0 ? Buffer.alloc(Math.min(buf.length, left)) : Buffer.from(buf.subarray(0, bytesRead));
       left -= chunk.length;
-      if (!w.write(chunk)) await new Promise<void>((r) => w.once('drain', () => r()));
+      if (!w.write(chunk)) await Promise.race([new Promise<void>((r) => w.once('drain', () => r())), this.gone]);
     }
     (w as unknown as { end(): void }).end();
-    await done;
+    await Promise.race([done, this.gone]);
   }
 
   async entry(dir: FileHandle, name: string, st: Stats, tarName: string, rootDev: number): Promise<void> {
@@ -241,6 +247,7 @@ export async function tarPath(root: ContainerRoot, path: string, opts: TarOption
   })();
   const stream = coalesce(COALESCE_BYTES);
   pipeline(out, stream).catch(() => undefined);
+  stream.once('close', () => out.destroy());
   return { stream, stat };
 }
 
