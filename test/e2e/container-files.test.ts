@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile, tarBuffer } from '../fixtures/images.js';
 import { sleep, startBerthd, type BerthdHandle, type CommandResult, ok } from '../helpers/berthd.js';
@@ -178,6 +179,34 @@ describe('docker cp, export and diff', { timeout: 300_000 }, () => {
     const rofs = await docker('cp', join(dir, 'a.txt'), 'rofs:/tmp/');
     assert.match(rofs.stderr, /container rootfs is marked read-only/);
     ok(await docker('rm', 'rofs'), 'rm');
+  });
+
+  it('a client that hangs up during a read of a stopped container leaves no mount behind', async () => {
+    ok(await docker('create', '--name', 'hang', 'busybox', 'true'), 'create');
+    // enough data that the walk is still going when the client hangs up
+    const big = join(d.root, 'big');
+    mkdirSync(big);
+    for (let i = 0; i < 40; i++) writeFileSync(join(big, `f${i}`), Buffer.alloc(1 << 20, i));
+    ok(await docker('cp', big, 'hang:/big'), 'cp in');
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: d.socket, path: '/containers/hang/archive?path=/big', method: 'GET' }, (res) => {
+        assert.equal(res.statusCode, 200);
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(err)));
+      req.end();
+    });
+    const tmp = join(d.dataRoot, 'tmp');
+    const mountsLeft = async (): Promise<string[]> => {
+      const info = readFileSync('/proc/self/mountinfo', 'utf8');
+      return info.split('\n').filter((l) => l.includes(`${tmp}/rootfs-`));
+    };
+    for (let i = 0; i < 50 && (await mountsLeft()).length > 0; i++) await sleep(100);
+    assert.deepEqual(await mountsLeft(), []);
+    ok(await docker('rm', 'hang'), 'rm');
   });
 
   it('export and diff, running and stopped', async () => {

@@ -15,7 +15,7 @@ import { newContainerId, normalizeName, randomName, shortId } from './names.js';
 import { nowTimestamp } from './status.js';
 import { SNAPSHOTTER, ZERO_TIME, type ContainerRecordState } from './types.js';
 import { checkNetworkMode, validateContainer } from './validate.js';
-import { planContainerMounts } from './volumes.js';
+import { planContainerMounts } from './mounts.js';
 
 export interface CreateResult {
   Id: string;
