@@ -428,10 +428,16 @@ class Unpacker {
   async run(file: Spool): Promise<void> {
     try {
       const buf = file.memory();
-      if (buf !== undefined) {
-        for (const e of scanTar(buf)) await this.entry(e, e.data);
-      } else {
-        for await (const e of entriesOf(file)) await this.entry(e.header, e.body);
+      try {
+        if (buf !== undefined) {
+          for (const e of scanTar(buf)) await this.entry(e, e.data);
+        } else {
+          for await (const e of entriesOf(file)) await this.entry(e.header, e.body);
+        }
+      } catch (err) {
+        // a read-only volume or bind below the extraction point
+        if ((err as NodeJS.ErrnoException).code === 'EROFS') throw invalidParameter('mounted volume is marked read-only', err);
+        throw err;
       }
       // Directory times last: writing into a directory changes its mtime.
       for (const t of this.dirTimes.reverse()) {

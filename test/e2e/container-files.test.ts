@@ -173,6 +173,14 @@ describe('docker cp, export and diff', { timeout: 300_000 }, () => {
     const ro = await docker('cp', join(dir, 'a.txt'), 'own:/ro/');
     assert.notEqual(ro.code, 0);
     assert.match(ro.stderr, /mounted volume is marked read-only/);
+    // an entry below the extraction point that lands in the read-only volume, running and stopped
+    const intoRo = await tarBuffer([{ header: { name: 'ro/x', type: 'file', mode: 0o644 }, data: Buffer.from('x') }]);
+    for (const state of ['running', 'stopped']) {
+      if (state === 'stopped') ok(await docker('stop', '-t', '0', 'own'), 'stop');
+      const r = await d.api('PUT', '/containers/own/archive?path=/', intoRo);
+      assert.equal(r.status, 400, state);
+      assert.match(r.body, /mounted volume is marked read-only/, state);
+    }
     ok(await docker('rm', '-f', '-v', 'own'), 'rm');
     ok(await docker('volume', 'rm', 'rov'), 'volume rm');
     ok(await docker('create', '--name', 'rofs', '--read-only', 'busybox', 'true'), 'create');
