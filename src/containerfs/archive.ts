@@ -88,6 +88,8 @@ export async function statPath(root: ContainerRoot, path: string): Promise<PathS
 }
 
 const SMALL_FILE = 256 * 1024;
+/** file writes in flight while unpacking an upload held in memory */
+const PARALLEL_WRITES = 8;
 
 const HIDDEN_FS = new Set([0x9fa0 /* proc */, 0x62656572 /* sysfs */, 0x1cd1 /* devpts */, 0x27e0eb /* cgroup */, 0x63677270 /* cgroup2 */, 0x19800202 /* mqueue */]);
 
@@ -415,6 +417,9 @@ export async function extractTo(root: ContainerRoot, path: string, file: Spool, 
 class Unpacker {
   /** open directories below the extraction point, by relative path */
   private readonly dirs = new Map<string, FileHandle>();
+  /** file writes in flight, by relative path */
+  private readonly writing = new Map<string, Promise<void>>();
+  private failed: unknown;
   private readonly dirTimes: Array<{ handle: string; mtime: Date }> = [];
 
   constructor(
@@ -434,6 +439,7 @@ class Unpacker {
         } else {
           for await (const e of entriesOf(file)) await this.entry(e.header, e.body);
         }
+        await this.settle();
       } catch (err) {
         // a read-only volume or bind below the extraction point
         if ((err as NodeJS.ErrnoException).code === 'EROFS') throw invalidParameter('mounted volume is marked read-only', err);
@@ -447,8 +453,43 @@ class Unpacker {
         if (parent !== undefined) await utimes(at(parent, name), t.mtime, t.mtime).catch(() => undefined);
       }
     } finally {
+      await Promise.all(this.writing.values());
       for (const [k, h] of this.dirs) if (k !== '') await h.close().catch(() => undefined);
     }
+  }
+
+  private async spawnWrite(key: string, target: string, data: Buffer, own: { uid: number; gid: number }, mode: number, mtime: Date): Promise<void> {
+    while (this.writing.size >= PARALLEL_WRITES) await Promise.race(this.writing.values());
+    this.check();
+    const job = (async () => {
+      const fh = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      try {
+        if (data.length > 0) await fh.write(data, 0, data.length, 0);
+        await fh.chown(own.uid, own.gid);
+        await fh.chmod(mode);
+        await fh.utimes(mtime, mtime);
+      } finally {
+        await fh.close();
+      }
+    })().then(
+      () => undefined,
+      (err: unknown) => {
+        this.failed ??= err;
+      },
+    );
+    const tracked = job.finally(() => this.writing.delete(key));
+    this.writing.set(key, tracked);
+  }
+
+  /** Waits for the writes in flight (all of them, or the one of `key`), then reports the first that failed. */
+  private async settle(key?: string): Promise<void> {
+    if (key === undefined) await Promise.all(this.writing.values());
+    else await this.writing.get(key);
+    this.check();
+  }
+
+  private check(): void {
+    if (this.failed !== undefined) throw this.failed;
   }
 
   /** The open directory for `parts` below the extraction point, created (0755) where missing. */
@@ -472,6 +513,7 @@ class Unpacker {
       } else throw err;
     }
     if (this.dirs.size > 1024) {
+      await this.settle();
       // Bound the open descriptors; the extraction point stays.
       for (const [k, d] of this.dirs) if (k !== '' && !key.startsWith(k)) { await d.close().catch(() => undefined); this.dirs.delete(k); }
     }
@@ -489,6 +531,8 @@ class Unpacker {
       await drain(body);
       return;
     }
+    await this.settle(parts.join('/'));
+    if (h.type === 'link') await this.settle();
     const parent = await this.dirFor(parts.slice(0, -1));
     const name = parts[parts.length - 1] as string;
     const target = at(parent, name);
@@ -510,7 +554,10 @@ class Unpacker {
       // truncated to zero when it is closed (auto_da_alloc), which made
       // overwriting a tree several times slower.
       if (!(existing.isDirectory() && isDir)) {
-        if (existing.isDirectory()) await rm(target, { recursive: true, force: true });
+        if (existing.isDirectory()) {
+          await this.settle();
+          await rm(target, { recursive: true, force: true });
+        }
         else unlinkSync(target);
       }
     }
@@ -531,6 +578,12 @@ class Unpacker {
       case 'contiguous-file':
       case undefined:
       case null: {
+        if (Buffer.isBuffer(body)) {
+          // Files of an upload held in memory are written a few at a time:
+          // creating a file on an overlay is mostly waiting in the kernel.
+          await this.spawnWrite(parts.join('/'), target, body, own, mode, mtime);
+          return;
+        }
         const chunks: Buffer[] = [];
         let size = 0;
         const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
