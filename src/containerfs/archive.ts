@@ -67,7 +67,8 @@ export function followsFinal(path: string): boolean {
 export function archiveBase(path: string): string {
   if (path.endsWith('/.') || path === '.') return '.';
   const base = posix.basename(posix.normalize('/' + path));
-  return base === '' || base === '/' ? '.' : base;
+  // The root's entries are named /…: the client rebases them on its destination.
+  return base === '' ? '/' : base;
 }
 
 export async function statPath(root: ContainerRoot, path: string): Promise<PathStat> {

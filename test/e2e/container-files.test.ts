@@ -49,6 +49,10 @@ describe('docker cp, export and diff', { timeout: 300_000 }, () => {
       const out = join(d.root, `${name}-out`);
       ok(await docker('cp', `${name}:/tmp/copied`, out), 'cp out');
       assert.equal(readFileSync(join(out, 'sub', 'b.txt'), 'utf8'), 'bbb\n');
+      ok(await docker('cp', `${name}:/etc/.`, join(d.root, `${name}-etc`)), 'cp the contents of a directory out');
+      assert.ok(readdirSync(join(d.root, `${name}-etc`)).includes('ctr-file'));
+      ok(await docker('cp', `${name}:/`, join(d.root, `${name}-root`)), 'cp the whole root out');
+      assert.ok(statSync(join(d.root, `${name}-root`, 'bin', 'busybox')).isFile());
       ok(await docker('cp', `${name}:/etc/ctr-file`, join(d.root, `${name}-file`)), 'cp a file out');
       assert.equal(readFileSync(join(d.root, `${name}-file`), 'utf8'), 'in-ctr\n');
       ok(await docker('cp', `${name}:/vol/a.txt`, join(d.root, `${name}-vol-a`)), 'cp out of the volume');
