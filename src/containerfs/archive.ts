@@ -4,7 +4,7 @@
 // already held (O_NOFOLLOW), so nothing the container does to its files
 // during a copy can point it at the host.
 import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, openSync, readSync, unlinkSync, writevSync, type Stats } from 'node:fs';
-import { lchown, link, lstat, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, utimes, type FileHandle } from 'node:fs/promises';
+import { lchown, link, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -67,7 +67,8 @@ export function followsFinal(path: string): boolean {
 export function archiveBase(path: string): string {
   if (path.endsWith('/.') || path === '.') return '.';
   const base = posix.basename(posix.normalize('/' + path));
-  return base === '' || base === '/' ? '.' : base;
+  // The root's entries are named /…: the client rebases them on its destination.
+  return base === '' ? '/' : base;
 }
 
 export async function statPath(root: ContainerRoot, path: string): Promise<PathStat> {
@@ -88,6 +89,8 @@ export async function statPath(root: ContainerRoot, path: string): Promise<PathS
 }
 
 const SMALL_FILE = 256 * 1024;
+/** file writes in flight while unpacking an upload held in memory */
+const PARALLEL_WRITES = 8;
 
 const HIDDEN_FS = new Set([0x9fa0 /* proc */, 0x62656572 /* sysfs */, 0x1cd1 /* devpts */, 0x27e0eb /* cgroup */, 0x63677270 /* cgroup2 */, 0x19800202 /* mqueue */]);
 
@@ -105,13 +108,19 @@ function header(name: string, st: Stats, extra: Partial<Headers> = {}): Headers 
 /** Packs the tree rooted at `name` inside `dir` as entries named `base`, `base/…`. */
 class TreePacker {
   private readonly links = new Map<string, string>();
+  /** rejects once the reader went away, so that a walk never waits on it forever (and keeps a mount) */
+  private readonly gone: Promise<never>;
   constructor(
     private readonly out: Pack,
     private readonly opts: TarOptions,
-  ) {}
+  ) {
+    this.gone = new Promise<never>((_r, reject) => out.once('close', () => reject(new Error('the archive reader went away'))));
+    this.gone.catch(() => undefined);
+  }
 
   private add(h: Headers, data?: Buffer): Promise<void> {
-    return new Promise((resolve, reject) => this.out.entry(h, data ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+    const added = new Promise<void>((resolve, reject) => this.out.entry(h, data ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+    return Promise.race([added, this.gone]);
   }
 
   /** Copies exactly `size` bytes of the open file into a new entry (a file that grows or shrinks meanwhile is cut or padded). */
@@ -126,10 +135,10 @@ class TreePacker {
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, left), null);
       const chunk = bytesRead === 0 ? Buffer.alloc(Math.min(buf.length, left)) : Buffer.from(buf.subarray(0, bytesRead));
       left -= chunk.length;
-      if (!w.write(chunk)) await new Promise<void>((r) => w.once('drain', () => r()));
+      if (!w.write(chunk)) await Promise.race([new Promise<void>((r) => w.once('drain', () => r())), this.gone]);
     }
     (w as unknown as { end(): void }).end();
-    await done;
+    await Promise.race([done, this.gone]);
   }
 
   async entry(dir: FileHandle, name: string, st: Stats, tarName: string, rootDev: number): Promise<void> {
@@ -241,6 +250,7 @@ export async function tarPath(root: ContainerRoot, path: string, opts: TarOption
   })();
   const stream = coalesce(COALESCE_BYTES);
   pipeline(out, stream).catch(() => undefined);
+  stream.once('close', () => out.destroy());
   return { stream, stat };
 }
 
@@ -408,6 +418,9 @@ export async function extractTo(root: ContainerRoot, path: string, file: Spool, 
 class Unpacker {
   /** open directories below the extraction point, by relative path */
   private readonly dirs = new Map<string, FileHandle>();
+  /** file writes in flight, by relative path */
+  private readonly writing = new Map<string, Promise<void>>();
+  private failed: unknown;
   private readonly dirTimes: Array<{ handle: string; mtime: Date }> = [];
 
   constructor(
@@ -421,10 +434,17 @@ class Unpacker {
   async run(file: Spool): Promise<void> {
     try {
       const buf = file.memory();
-      if (buf !== undefined) {
-        for (const e of scanTar(buf)) await this.entry(e, e.data);
-      } else {
-        for await (const e of entriesOf(file)) await this.entry(e.header, e.body);
+      try {
+        if (buf !== undefined) {
+          for (const e of scanTar(buf)) await this.entry(e, e.data);
+        } else {
+          for await (const e of entriesOf(file)) await this.entry(e.header, e.body);
+        }
+        await this.settle();
+      } catch (err) {
+        // a read-only volume or bind below the extraction point
+        if ((err as NodeJS.ErrnoException).code === 'EROFS') throw invalidParameter('mounted volume is marked read-only', err);
+        throw err;
       }
       // Directory times last: writing into a directory changes its mtime.
       for (const t of this.dirTimes.reverse()) {
@@ -434,8 +454,43 @@ class Unpacker {
         if (parent !== undefined) await utimes(at(parent, name), t.mtime, t.mtime).catch(() => undefined);
       }
     } finally {
+      await Promise.all(this.writing.values());
       for (const [k, h] of this.dirs) if (k !== '') await h.close().catch(() => undefined);
     }
+  }
+
+  private async spawnWrite(key: string, target: string, data: Buffer, own: { uid: number; gid: number }, mode: number, mtime: Date): Promise<void> {
+    while (this.writing.size >= PARALLEL_WRITES) await Promise.race(this.writing.values());
+    this.check();
+    const job = (async () => {
+      const fh = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      try {
+        if (data.length > 0) await fh.write(data, 0, data.length, 0);
+        await fh.chown(own.uid, own.gid);
+        await fh.chmod(mode);
+        await fh.utimes(mtime, mtime);
+      } finally {
+        await fh.close();
+      }
+    })().then(
+      () => undefined,
+      (err: unknown) => {
+        this.failed ??= err;
+      },
+    );
+    const tracked = job.finally(() => this.writing.delete(key));
+    this.writing.set(key, tracked);
+  }
+
+  /** Waits for the writes in flight (all of them, or the one of `key`), then reports the first that failed. */
+  private async settle(key?: string): Promise<void> {
+    if (key === undefined) await Promise.all(this.writing.values());
+    else await this.writing.get(key);
+    this.check();
+  }
+
+  private check(): void {
+    if (this.failed !== undefined) throw this.failed;
   }
 
   /** The open directory for `parts` below the extraction point, created (0755) where missing. */
@@ -459,6 +514,7 @@ class Unpacker {
       } else throw err;
     }
     if (this.dirs.size > 1024) {
+      await this.settle();
       // Bound the open descriptors; the extraction point stays.
       for (const [k, d] of this.dirs) if (k !== '' && !key.startsWith(k)) { await d.close().catch(() => undefined); this.dirs.delete(k); }
     }
@@ -476,6 +532,8 @@ class Unpacker {
       await drain(body);
       return;
     }
+    await this.settle(parts.join('/'));
+    if (h.type === 'link') await this.settle();
     const parent = await this.dirFor(parts.slice(0, -1));
     const name = parts[parts.length - 1] as string;
     const target = at(parent, name);
@@ -497,7 +555,10 @@ class Unpacker {
       // truncated to zero when it is closed (auto_da_alloc), which made
       // overwriting a tree several times slower.
       if (!(existing.isDirectory() && isDir)) {
-        if (existing.isDirectory()) await rm(target, { recursive: true, force: true });
+        if (existing.isDirectory()) {
+          await this.settle();
+          await rm(target, { recursive: true, force: true });
+        }
         else unlinkSync(target);
       }
     }
@@ -518,6 +579,12 @@ class Unpacker {
       case 'contiguous-file':
       case undefined:
       case null: {
+        if (Buffer.isBuffer(body)) {
+          // Files of an upload held in memory are written a few at a time:
+          // creating a file on an overlay is mostly waiting in the kernel.
+          await this.spawnWrite(parts.join('/'), target, body, own, mode, mtime);
+          return;
+        }
         const chunks: Buffer[] = [];
         let size = 0;
         const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);

@@ -1,8 +1,9 @@
 // Mounts a stopped container's rootfs (containerd's mounts of its snapshot)
 // and its volumes and binds on a private temporary directory, for the file
 // operations that need the merged view; unmounted again whatever happens.
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rmdir } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { mkdir, mkdtemp, open, rmdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { internal } from '../errors/index.js';
@@ -19,9 +20,47 @@ export interface SnapshotMount {
 /** A bind to add on top of the mounted root (a volume or a bind of the container). */
 export interface ExtraBind {
   source: string;
-  /** a directory path already resolved inside the root, as a host path below it */
-  target: (root: string) => Promise<string | undefined>;
+  /** the mount point resolved inside the root: an open directory and a name in it; undefined to skip */
+  target: (root: string) => Promise<{ parent: FileHandle; name: string } | undefined>;
   readOnly: boolean;
+}
+
+// Linux's O_PATH: a handle on a name (file or directory) without opening it.
+const O_PATH = 0o10000000;
+
+/**
+ * Runs mount(8) on the object held by `fd` (passed as fd 3, named
+ * /proc/self/fd/3 without canonicalization): the kernel mounts on that very
+ * inode, so nothing swapped in by a path's owner after it was resolved is
+ * mounted over instead.
+ */
+function mountOnFd(args: string[], fd: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('mount', ['--no-canonicalize', ...args, '/proc/self/fd/3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(internal(`mount ${args.join(' ')} failed: ${stderr.trim()}`))));
+  });
+}
+
+/** Bind-mounts `source` on the name `name` in the open directory `parent`, read-only when asked. */
+async function bindAt(source: string, parent: FileHandle, name: string, readOnly: boolean): Promise<void> {
+  const target = await open(`/proc/self/fd/${parent.fd}/${name}`, O_PATH | constants.O_NOFOLLOW);
+  try {
+    if ((await target.stat()).isSymbolicLink()) return;
+    await mountOnFd(['--bind', source], target.fd);
+  } finally {
+    await target.close();
+  }
+  if (!readOnly) return;
+  // The name now leads to the new mount's root: remount that one read-only.
+  const top = await open(`/proc/self/fd/${parent.fd}/${name}`, O_PATH | constants.O_NOFOLLOW);
+  try {
+    await mountOnFd(['-o', 'remount,bind,ro'], top.fd);
+  } finally {
+    await top.close();
+  }
 }
 
 async function mountCmd(args: string[]): Promise<void> {
@@ -68,8 +107,11 @@ export async function withMountedSnapshot<T>(
     for (const b of binds) {
       const target = await b.target(dir);
       if (target === undefined) continue;
-      await mountCmd(['--bind', b.source, target]);
-      if (b.readOnly) await mountCmd(['-o', 'remount,bind,ro', target]);
+      try {
+        await bindAt(b.source, target.parent, target.name, b.readOnly);
+      } finally {
+        await target.parent.close();
+      }
     }
     return await fn(dir);
   } finally {

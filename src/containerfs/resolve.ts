@@ -157,18 +157,6 @@ export class ContainerRoot {
       throw err;
     }
   }
-
-  /** Opens the directory at `path` (symlinks followed in scope); 404 when missing. */
-  async openDir(path: string): Promise<{ dir: FileHandle; path: string }> {
-    const r = await this.resolve(path, { followFinal: true });
-    try {
-      if (r.name === '') return { dir: r.parent, path: '/' };
-      if (!r.stat?.isDirectory()) throw notADirectory();
-      return { dir: await openDirAt(r.parent, r.name), path: r.path };
-    } finally {
-      if (r.name !== '') await r.parent.close().catch(() => undefined);
-    }
-  }
 }
 
 export function notADirectory(): BerthError {

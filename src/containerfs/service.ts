@@ -82,8 +82,12 @@ export class ContainerFiles {
           const root = await ContainerRoot.open(dir, t.name);
           try {
             const r = await root.resolve(m.Destination, { followFinal: true, allowMissing: true });
-            await r.parent.close();
-            return r.stat === undefined ? undefined : join(dir, r.path);
+            // a mount point the runtime never made (the container never ran): nothing to mount on
+            if (r.stat === undefined || r.name === '') {
+              await r.parent.close();
+              return undefined;
+            }
+            return { parent: r.parent, name: r.name };
           } catch (err) {
             if (isKind(err, 'not-found')) return undefined;
             throw err;

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile, tarBuffer } from '../fixtures/images.js';
 import { sleep, startBerthd, type BerthdHandle, type CommandResult, ok } from '../helpers/berthd.js';
@@ -48,6 +49,10 @@ describe('docker cp, export and diff', { timeout: 300_000 }, () => {
       const out = join(d.root, `${name}-out`);
       ok(await docker('cp', `${name}:/tmp/copied`, out), 'cp out');
       assert.equal(readFileSync(join(out, 'sub', 'b.txt'), 'utf8'), 'bbb\n');
+      ok(await docker('cp', `${name}:/etc/.`, join(d.root, `${name}-etc`)), 'cp the contents of a directory out');
+      assert.ok(readdirSync(join(d.root, `${name}-etc`)).includes('ctr-file'));
+      ok(await docker('cp', `${name}:/`, join(d.root, `${name}-root`)), 'cp the whole root out');
+      assert.ok(statSync(join(d.root, `${name}-root`, 'bin', 'busybox')).isFile());
       ok(await docker('cp', `${name}:/etc/ctr-file`, join(d.root, `${name}-file`)), 'cp a file out');
       assert.equal(readFileSync(join(d.root, `${name}-file`), 'utf8'), 'in-ctr\n');
       ok(await docker('cp', `${name}:/vol/a.txt`, join(d.root, `${name}-vol-a`)), 'cp out of the volume');
@@ -172,12 +177,48 @@ describe('docker cp, export and diff', { timeout: 300_000 }, () => {
     const ro = await docker('cp', join(dir, 'a.txt'), 'own:/ro/');
     assert.notEqual(ro.code, 0);
     assert.match(ro.stderr, /mounted volume is marked read-only/);
+    // an entry below the extraction point that lands in the read-only volume, running and stopped
+    const intoRo = await tarBuffer([{ header: { name: 'ro/x', type: 'file', mode: 0o644 }, data: Buffer.from('x') }]);
+    for (const state of ['running', 'stopped']) {
+      if (state === 'stopped') ok(await docker('stop', '-t', '0', 'own'), 'stop');
+      const r = await d.api('PUT', '/containers/own/archive?path=/', intoRo);
+      assert.equal(r.status, 400, state);
+      assert.match(r.body, /mounted volume is marked read-only/, state);
+    }
     ok(await docker('rm', '-f', '-v', 'own'), 'rm');
     ok(await docker('volume', 'rm', 'rov'), 'volume rm');
     ok(await docker('create', '--name', 'rofs', '--read-only', 'busybox', 'true'), 'create');
     const rofs = await docker('cp', join(dir, 'a.txt'), 'rofs:/tmp/');
     assert.match(rofs.stderr, /container rootfs is marked read-only/);
     ok(await docker('rm', 'rofs'), 'rm');
+  });
+
+  it('a client that hangs up during a read of a stopped container leaves no mount behind', async () => {
+    ok(await docker('create', '--name', 'hang', 'busybox', 'true'), 'create');
+    // enough data that the walk is still going when the client hangs up
+    const big = join(d.root, 'big');
+    mkdirSync(big);
+    for (let i = 0; i < 40; i++) writeFileSync(join(big, `f${i}`), Buffer.alloc(1 << 20, i));
+    ok(await docker('cp', big, 'hang:/big'), 'cp in');
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: d.socket, path: '/containers/hang/archive?path=/big', method: 'GET' }, (res) => {
+        assert.equal(res.statusCode, 200);
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(err)));
+      req.end();
+    });
+    const tmp = join(d.dataRoot, 'tmp');
+    const mountsLeft = async (): Promise<string[]> => {
+      const info = readFileSync('/proc/self/mountinfo', 'utf8');
+      return info.split('\n').filter((l) => l.includes(`${tmp}/rootfs-`));
+    };
+    for (let i = 0; i < 50 && (await mountsLeft()).length > 0; i++) await sleep(100);
+    assert.deepEqual(await mountsLeft(), []);
+    ok(await docker('rm', 'hang'), 'rm');
   });
 
   it('export and diff, running and stopped', async () => {

@@ -76,6 +76,9 @@ describe('volumes and mounts through the docker CLI', { timeout: 300_000 }, () =
     assert.deepEqual(mounts, [
       { Type: 'volume', Name: 'shared', Source: join(d.dataRoot, 'volumes', 'shared', '_data'), Destination: '/data', Driver: 'local', Mode: 'z', RW: true, Propagation: '' },
     ]);
+    const holderId = ok(await docker('inspect', '-f', '{{.Id}}', 'holder'), 'inspect').trim();
+    assert.equal(ok(await docker('ps', '-aq', '--filter', 'volume=shared'), 'ps --filter volume'), `${holderId.slice(0, 12)}\n`);
+    assert.equal(ok(await docker('ps', '-aq', '--filter', 'volume=/data'), 'ps --filter volume=dst'), `${holderId.slice(0, 12)}\n`);
     const inUse = await docker('volume', 'rm', 'shared');
     assert.notEqual(inUse.code, 0);
     assert.match(inUse.stderr, /remove shared: volume is in use - \[[0-9a-f]{64}\]/);

@@ -80,6 +80,7 @@ test('stat: Go mode bits and the link target in the container', async () => {
   });
   assert.equal(archiveBase('/a/b/.'), '.');
   assert.equal(archiveBase('/a/b/'), 'b');
+  assert.equal(archiveBase('/'), '/');
   assert.equal(followsFinal('/a/'), true);
   assert.equal(followsFinal('/a'), false);
 });

@@ -18,7 +18,7 @@ import { SNAPSHOTTER, ZERO_TIME, type ContainerRecordState } from './types.js';
 import { checkNetworkMode, validateContainer } from './validate.js';
 import { checkUnappliedSettings } from './settings-check.js';
 import { networkFacts } from './network.js';
-import { planContainerMounts } from './volumes.js';
+import { planContainerMounts } from './mounts.js';
 
 export interface CreateResult {
   Id: string;

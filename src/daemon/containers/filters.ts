@@ -4,6 +4,7 @@
 import { invalidParameter } from '../../errors/index.js';
 import type { Container, StateName } from './container.js';
 import { networkName } from './views.js';
+import { mountPointsOf } from './mounts.js';
 import { timestampMs, isZeroTime } from './status.js';
 
 export type ListFilters = ReadonlyMap<string, readonly string[]>;
@@ -79,7 +80,8 @@ export function compileFilters(filters: ListFilters, lookup: (ref: string) => Co
     return s.Config.Image === v || s.Config.Image.replace(/:latest$/, '') === bare || s.ImageName.replace(/:latest$/, '') === bare ||
       s.Image === v || s.Image === `sha256:${v}` || (v.length >= 4 && s.Image.replace(/^sha256:/, '').startsWith(v.replace(/^sha256:/, '')));
   });
-  any('volume', (c, v) => (c.state.HostConfig.Binds ?? []).some((b) => b.split(':').slice(0, 2).includes(v)));
+  // dockerd matches a volume's name or a mount's source or destination.
+  any('volume', (c, v) => mountPointsOf(c.state).some((p) => (p.Type === 'volume' && p.Name === v) || p.Source === v || p.Destination === v));
   any('health', (c, v) => (c.state.State.Health?.Status ?? 'none') === v);
   any('isolation', (_c, v) => v === 'default' || v === '');
   any('is-task', (_c, v) => v === 'false');
