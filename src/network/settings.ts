@@ -2,6 +2,7 @@
 // where they apply and berth's own default subnets (never 172.17.0.0/16).
 import type { AddressPool } from './ipam.js';
 import type { NetworkSettings } from './types.js';
+import type { DaemonConfig } from '../config/index.js';
 
 /** berth's pools: 10.213.0.0/16 in /24s, so the default bridge is 10.213.0.0/24 unless taken. */
 export const DEFAULT_ADDRESS_POOLS: readonly AddressPool[] = [{ base: '10.213.0.0/16', size: 24 }];
@@ -20,21 +21,11 @@ export const DEFAULT_NETWORK_SETTINGS: NetworkSettings = {
   dnsUpstream: [],
 };
 
-export interface NetworkConfigFields {
-  bip?: string;
-  bridge?: string;
-  defaultAddressPools?: AddressPool[];
-  iptables?: boolean;
-  ipForward?: boolean;
-  ipMasq?: boolean;
-  icc?: boolean;
-  mtu?: number;
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOpts?: string[];
-  userlandProxy?: boolean;
-  dnsUpstream?: string[];
-}
+/** The daemon configuration's networking keys (daemon.json names, as dockerd's). */
+export type NetworkConfigFields = Pick<
+  DaemonConfig,
+  'bip' | 'bridge' | 'defaultAddressPools' | 'iptables' | 'ipForward' | 'ipMasq' | 'icc' | 'mtu' | 'dns' | 'dnsSearch' | 'dnsOpts' | 'userlandProxy' | 'dnsUpstream'
+>;
 
 export function networkSettingsFrom(c: NetworkConfigFields): NetworkSettings {
   const d = DEFAULT_NETWORK_SETTINGS;

@@ -2,33 +2,11 @@
 // SIGKILL with 20 containers on 3 networks leaves nothing behind once berthd
 // is back; with live-restore, published ports and names keep working.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
-import { ok, sleep, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
-import { cleanupHostNetwork, counts, iptablesLines, leaseFiles, netnsFiles } from '../helpers/network.js';
+import { ok, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
+import { cleanupHostNetwork, counts, httpGet, iptablesLines, leaseFiles, netnsFiles } from '../helpers/network.js';
 
-async function httpGet(port: number, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => resolve(body));
-          res.on('error', reject);
-        });
-        req.on('timeout', () => req.destroy(new Error('timeout')));
-        req.on('error', reject);
-        req.end();
-      });
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 const HTTPD = ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec busybox httpd -f -p 80 -h /www'];
 const wget = (seconds: number, url: string): string[] => ['sh', '-c', `busybox timeout ${seconds} busybox wget -q -O - ${url}; exit $?`];

@@ -3,7 +3,6 @@
 // only, user networks, isolation, and teardown counted on the host. Traffic
 // stays inside the bridges this test's berthd made, or goes to 127.0.0.1.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import * as packet from 'dns-packet';
@@ -11,31 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, runCommand, sleep, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
-import { cleanupHostNetwork, counts, iptablesLines, leftoversOf, netnsFiles } from '../helpers/network.js';
+import { ok, runCommand, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
+import { cleanupHostNetwork, counts, httpGet, iptablesLines, leftoversOf, netnsFiles } from '../helpers/network.js';
 
-/** GET http://127.0.0.1:port/ → body, retried until the server answers. */
-async function httpGet(port: number, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => resolve(body));
-          res.on('error', reject);
-        });
-        req.on('timeout', () => req.destroy(new Error('timeout')));
-        req.on('error', reject);
-        req.end();
-      });
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -2,9 +2,11 @@
 // network tests: veths, namespace files, IPAM leases, iptables lines, the
 // bridges and chains of one test root. Cleanup runs even when a test failed.
 import { execFileSync } from 'node:child_process';
+import { request } from 'node:http';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootTag } from '../../src/network/index.js';
+import { sleep } from './berthd.js';
 
 function sh(cmd: string, args: string[]): string {
   try {
@@ -141,4 +143,27 @@ export function cleanupHostNetwork(dataRoot: string): void {
     }
   }
   removeSharedChains();
+}
+
+/** GET http://127.0.0.1:port/ → body, retried until the server answers. */
+export async function httpGet(port: number, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve(body));
+          res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        req.end();
+      });
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
 }
