@@ -29,4 +29,11 @@ const concurrency = process.env.BERTH_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
   stdio: 'inherit',
 });
+// The CNI plugins' chains shared by all test roots go once every test is done.
+try {
+  const network = await import('../dist/test/helpers/network.js');
+  network.removeSharedCniChains();
+} catch (err) {
+  console.error(`removing the shared CNI chains failed: ${err instanceof Error ? err.message : String(err)}`);
+}
 process.exit(r.status ?? 1);

@@ -85,7 +85,12 @@ const SHARED_CHAINS: Array<[string, string, string[]]> = [
 ];
 
 /** The plugins' shared chains, once nothing of any container is left in them (another test root may still use them). */
-function removeSharedChains(): void {
+/**
+ * The plugins' chains shared by every root, once no container rule is left in
+ * them: run when the whole suite ends, since per test another root's berthd
+ * may be filling them at that moment.
+ */
+export function removeSharedCniChains(): void {
   const save = sh('iptables-save', []);
   const perContainer = save.split('\n').filter((l) => l.startsWith('-A') && /id: \\?"[0-9a-f]{64}\\?"|-A CNI-FORWARD -(s|d) /.test(l));
   const isolation = save.split('\n').filter((l) => l.startsWith('-A CNI-ISOLATION-STAGE-1 -i'));
@@ -115,14 +120,28 @@ function deleteRulesMatching(test: (line: string) => boolean): void {
 
 /**
  * Removes what a test root's berthd made on the host: rules naming its
- * containers, its bridges with their isolation rules, its localhost guard,
- * then the plugins' shared chains when they are empty.
+ * containers and their chains, its bridges with their isolation rules, and
+ * its localhost guard (the plugins' shared chains go at the end of the suite).
  */
 export function cleanupHostNetwork(dataRoot: string): void {
   const ids = new Set<string>();
   const cdir = join(dataRoot, 'network', 'containers');
   for (const f of existsSync(cdir) ? readdirSync(cdir) : []) ids.add(f.replace(/\.json$/, ''));
   const bridges = rootBridges(dataRoot);
+  // Per-container chains of this root only, found by the container ids their
+  // rules name before those rules go: another root's berthd may be between
+  // making a chain and jumping to it, and its chain must stay.
+  const ownChains: Array<[string, string]> = [];
+  for (const table of ['nat', 'filter']) {
+    const seen = new Set<string>();
+    for (const line of sh('iptables', ['-w', '-t', table, '-S']).split('\n')) {
+      const m = /^-A (CNI-(?:DN-)?[0-9a-f]{16,}) /.exec(line);
+      if (m !== null && !seen.has(m[1]!) && [...ids].some((id) => line.includes(id))) {
+        seen.add(m[1]!);
+        ownChains.push([table, m[1]!]);
+      }
+    }
+  }
   if (ids.size > 0) deleteRulesMatching((l) => [...ids].some((id) => l.includes(id)));
   for (const b of bridges) {
     deleteRulesMatching((l) => new RegExp(`-[io] ${b.replace(/\./g, '\\.')}( |$)`).test(l));
@@ -132,17 +151,12 @@ export function cleanupHostNetwork(dataRoot: string): void {
   sh('iptables', ['-w', '-t', 'raw', '-D', 'PREROUTING', '-j', guard]);
   sh('iptables', ['-w', '-t', 'raw', '-F', guard]);
   sh('iptables', ['-w', '-t', 'raw', '-X', guard]);
-  // Per-container chains whose jumps are gone.
-  for (const table of ['nat', 'filter']) {
+  for (const [table, chain] of ownChains) {
     const s = sh('iptables', ['-w', '-t', table, '-S']);
-    for (const m of s.matchAll(/^-N (CNI-(?:DN-)?[0-9a-f]{16,})$/gm)) {
-      if (!new RegExp(`-j ${m[1]}\\b`).test(s)) {
-        sh('iptables', ['-w', '-t', table, '-F', m[1]!]);
-        sh('iptables', ['-w', '-t', table, '-X', m[1]!]);
-      }
-    }
+    if (new RegExp(`-j ${chain}\\b`).test(s)) continue;
+    sh('iptables', ['-w', '-t', table, '-F', chain]);
+    sh('iptables', ['-w', '-t', table, '-X', chain]);
   }
-  removeSharedChains();
 }
 
 /** GET http://127.0.0.1:port/ → body, retried until the server answers. */
