@@ -119,6 +119,24 @@ async function present(client: ContainerdClient, digest: string): Promise<boolea
   }
 }
 
+/**
+ * Leases a blob already in the store for this pull (and labels it as the pull
+ * would) in one step: containerd answers a write of a stored digest with
+ * "already exists" and adds the blob to the writer's lease. A blob that is
+ * missing, or that a garbage collection (after an rmi) took since, fails the
+ * empty write instead, and is downloaded; a check first, lease after, would
+ * let the collection win in between.
+ */
+async function leaseIfPresent(client: ContainerdClient, desc: RegistryDescriptor, labels: Record<string, string>): Promise<boolean> {
+  if (!(await present(client, desc.digest))) return false;
+  try {
+    await client.content.write(`layer-${desc.digest}`, Buffer.alloc(0), desc as Descriptor, labels);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function manifestBytes(ctx: ImageContext, repo: Repository, desc: RegistryDescriptor): Promise<Buffer> {
   return (await readLocal(ctx.client, desc.digest)) ?? repo.manifest(desc);
 }
@@ -289,10 +307,8 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
       let job = seen.get(layer.digest);
       if (!job) {
         const id = shortHex(layer.digest);
-        if (await present(client, layer.digest)) {
+        if (await leaseIfPresent(client, layer, { [LABELS.uncompressed]: diffIds[i]!, ...sourceLabel(repo) })) {
           out.update(id, 'Already exists');
-          // Lease the blob for this pull, and label it as this pull would.
-          await client.content.write(`layer-${layer.digest}`, Buffer.alloc(0), layer, { [LABELS.uncompressed]: diffIds[i]!, ...sourceLabel(repo) }).catch(() => undefined);
           job = Promise.resolve(false);
         } else {
           out.update(id, 'Pulling fs layer');
