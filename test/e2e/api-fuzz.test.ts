@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile } from '../fixtures/images.js';
+import { importBusybox } from '../fixtures/images.js';
 import { berthdBin, runCommand, startBerthd, type BerthdHandle, type CommandResult, ok } from '../helpers/berthd.js';
 
 const SEED = Number(process.env.BERTH_FUZZ_SEED ?? 20240607);
@@ -246,8 +246,7 @@ describe('API fuzz', { timeout: 300_000 }, () => {
 
   before(async () => {
     d = await startBerthd({ config: { runtimes: { wrapped: { path: '/usr/sbin/runc', runtimeArgs: ['--log-format', 'json'] } } } });
-    const tar = await busyboxRootfsTarFile(d.root);
-    ok(await docker('import', '-c', 'CMD ["sh"]', tar, 'busybox'), 'import');
+    await importBusybox(d);
     victim = ok(await docker('run', '-d', '--name', 'victim', '--runtime', 'wrapped', 'busybox', 'sleep', '1000'), 'run -d').trim();
     ok(await docker('create', '--name', 'idle', 'busybox', 'true'), 'create');
   });

@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile, hostArchitecture, tarBuffer } from '../fixtures/images.js';
+import { busyboxRootfsTarFile, importBusybox, hostArchitecture, tarBuffer } from '../fixtures/images.js';
 import { dockerBin, ok, runCommand, startBerthd, until, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 
 describe('docker build', { timeout: 600_000 }, () => {
@@ -31,7 +31,7 @@ describe('docker build', { timeout: 600_000 }, () => {
 
   before(async () => {
     d = await startBerthd();
-    ok(await docker('import', '-c', 'CMD ["sh"]', await busyboxRootfsTarFile(d.root), 'busybox'), 'import');
+    await importBusybox(d);
   });
 
   after(async () => {

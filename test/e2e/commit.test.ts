@@ -2,7 +2,7 @@
 // (containerd's Diff service), the image runs and saves like any other.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile } from '../fixtures/images.js';
+import { importBusybox } from '../fixtures/images.js';
 import { startBerthd, type BerthdHandle, type CommandResult, ok } from '../helpers/berthd.js';
 
 describe('docker commit', { timeout: 300_000 }, () => {
@@ -12,7 +12,7 @@ describe('docker commit', { timeout: 300_000 }, () => {
 
   before(async () => {
     d = await startBerthd();
-    ok(await docker('import', '-c', 'CMD ["sh"]', await busyboxRootfsTarFile(d.root), 'busybox'), 'import');
+    await importBusybox(d);
   });
 
   after(async () => {

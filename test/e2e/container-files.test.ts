@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile, tarBuffer } from '../fixtures/images.js';
+import { busyboxRootfsTarFile, importBusybox, tarBuffer } from '../fixtures/images.js';
 import { sleep, startBerthd, type BerthdHandle, type CommandResult, ok } from '../helpers/berthd.js';
 
 describe('docker cp, export and diff', { timeout: 300_000 }, () => {
@@ -17,7 +17,7 @@ describe('docker cp, export and diff', { timeout: 300_000 }, () => {
 
   before(async () => {
     d = await startBerthd();
-    ok(await docker('import', '-c', 'CMD ["sh"]', await busyboxRootfsTarFile(d.root), 'busybox'), 'import');
+    await importBusybox(d);
     // what an attacker would like to reach on the host
     host = join(d.root, 'host-dir');
     mkdirSync(host);

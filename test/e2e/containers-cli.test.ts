@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile } from '../fixtures/images.js';
+import { importBusybox } from '../fixtures/images.js';
 import { sleep, startBerthd, type BerthdHandle, type CommandResult, until, ok } from '../helpers/berthd.js';
 
 describe('containers through the docker CLI', { timeout: 300_000 }, () => {
@@ -12,8 +12,7 @@ describe('containers through the docker CLI', { timeout: 300_000 }, () => {
 
   before(async () => {
     d = await startBerthd();
-    const tar = await busyboxRootfsTarFile(d.root);
-    ok(await docker('import', '-c', 'CMD ["sh"]', tar, 'busybox'), 'import');
+    await importBusybox(d);
   });
 
   after(async () => {

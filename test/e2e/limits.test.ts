@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile } from '../fixtures/images.js';
+import { importBusybox } from '../fixtures/images.js';
 import { ok, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 
 const V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -17,8 +17,7 @@ describe('resource limits and process settings', { timeout: 300_000 }, () => {
 
   before(async () => {
     d = await startBerthd();
-    const tar = await busyboxRootfsTarFile(d.root);
-    ok(await docker('import', '-c', 'CMD ["sh"]', tar, 'busybox'), 'import');
+    await importBusybox(d);
   });
 
   after(async () => {
@@ -117,8 +116,7 @@ describe('daemon.json security defaults', { timeout: 120_000 }, () => {
     d = await startBerthd({
       config: { 'seccomp-profile': 'unconfined', 'no-new-privileges': true, 'default-ulimits': { nofile: { Name: 'nofile', Soft: 300, Hard: 400 } }, init: true },
     });
-    const tar = await busyboxRootfsTarFile(d.root);
-    ok(await docker('import', '-c', 'CMD ["sh"]', tar, 'busybox'), 'import');
+    await importBusybox(d);
   });
 
   after(async () => {

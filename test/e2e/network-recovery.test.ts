@@ -3,7 +3,7 @@
 // is back; with live-restore, published ports and names keep working.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile } from '../fixtures/images.js';
+import { importBusybox } from '../fixtures/images.js';
 import { ok, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 import { cleanupHostNetwork, counts, httpGet, iptablesLines, leaseFiles, netnsFiles } from '../helpers/network.js';
 
@@ -19,7 +19,7 @@ describe('networking across berthd restarts; container:NAME', { timeout: 600_000
   before(async () => {
     config = { 'ip-forward': false, 'dns-upstream': [] };
     d = await startBerthd({ config });
-    ok(await docker('import', '-c', 'CMD ["sh"]', await busyboxRootfsTarFile(d.root), 'busybox'), 'import');
+    await importBusybox(d);
   });
 
   after(async () => {

@@ -7,7 +7,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import * as packet from 'dns-packet';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile } from '../fixtures/images.js';
+import { importBusybox } from '../fixtures/images.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ok, runCommand, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
@@ -51,8 +51,7 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     });
     const stubPort = await new Promise<number>((resolve) => stub!.bind(0, '127.0.0.1', () => resolve(stub!.address().port)));
     d = await startBerthd({ config: { 'ip-forward': false, 'dns-upstream': [`127.0.0.1:${stubPort}`] } });
-    const tar = await busyboxRootfsTarFile(d.root);
-    ok(await docker('import', '-c', 'CMD ["sh"]', tar, 'busybox'), 'import');
+    await importBusybox(d);
   });
 
   after(async () => {

@@ -2,7 +2,7 @@
 // the real docker CLI: what goes, what stays, and the bytes reclaimed.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile } from '../fixtures/images.js';
+import { busyboxRootfsTarFile, importBusybox } from '../fixtures/images.js';
 import { startBerthd, type BerthdHandle, type CommandResult, ok } from '../helpers/berthd.js';
 
 describe('system df and prunes', { timeout: 300_000 }, () => {
@@ -11,7 +11,7 @@ describe('system df and prunes', { timeout: 300_000 }, () => {
 
   before(async () => {
     d = await startBerthd();
-    ok(await docker('import', '-c', 'CMD ["sh"]', await busyboxRootfsTarFile(d.root), 'busybox'), 'import');
+    await importBusybox(d);
   });
 
   after(async () => {

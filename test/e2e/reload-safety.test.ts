@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile } from '../fixtures/images.js';
+import { importBusybox } from '../fixtures/images.js';
 import { berthdBin, runCommand, sleep, startBerthd, type BerthdHandle, type CommandResult, until, ok } from '../helpers/berthd.js';
 
 const WRAPPED = { path: '/usr/sbin/runc', runtimeArgs: ['--log-format', 'json'] };
@@ -41,8 +41,7 @@ describe('reload safety of a wrapper-runtime container', { timeout: 240_000 }, (
 
   before(async () => {
     d = await startBerthd({ config: { runtimes: { wrapped: WRAPPED } } });
-    const tar = await busyboxRootfsTarFile(d.root);
-    ok(await docker('import', '-c', 'CMD ["sh"]', tar, 'busybox'), 'import');
+    await importBusybox(d);
   });
 
   after(async () => {

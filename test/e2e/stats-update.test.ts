@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile } from '../fixtures/images.js';
+import { importBusybox } from '../fixtures/images.js';
 import { ok, startBerthd, until, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 
 const V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -44,8 +44,7 @@ describe('stats, update and OOM', { timeout: 300_000 }, () => {
 
   before(async () => {
     d = await startBerthd();
-    const tar = await busyboxRootfsTarFile(d.root);
-    ok(await docker('import', '-c', 'CMD ["sh"]', tar, 'busybox'), 'import');
+    await importBusybox(d);
   });
 
   after(async () => {
