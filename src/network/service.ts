@@ -626,8 +626,8 @@ export class NetworkService {
   }
 
   /** NetworkSettings of docker inspect. */
-  settingsView(facts: ContainerFacts, running: boolean): Record<string, unknown> {
-    const sb = running ? this.sandboxes.get(facts.id) : undefined;
+  /** NetworkSettings.Networks: one endpoint view per network the container is on. */
+  private networksView(facts: ContainerFacts, sb: SandboxRecord | undefined): Record<string, unknown> {
     const att = this.attachments.get(facts.id)?.attachments ?? {};
     const networks: Record<string, unknown> = {};
     let ids = Object.keys(att);
@@ -642,6 +642,12 @@ export class NetworkService {
       const ep = sb?.endpoints.find((e) => e.networkId === id);
       networks[n.Name] = this.endpointView(n, ep, att[id], facts);
     }
+    return networks;
+  }
+
+  settingsView(facts: ContainerFacts, running: boolean): Record<string, unknown> {
+    const sb = running ? this.sandboxes.get(facts.id) : undefined;
+    const networks = this.networksView(facts, sb);
     const keys = portKeys(facts.exposedPorts, facts.portBindings);
     const def = sb?.endpoints.find((e) => this.networks.get(e.networkId)?.isDefault === true);
     return {
@@ -668,9 +674,9 @@ export class NetworkService {
 
   /** Ports and Networks of a docker ps entry. */
   listView(facts: ContainerFacts, running: boolean): { Ports: ListPort[]; Networks: Record<string, unknown> } {
-    const settings = this.settingsView(facts, running);
+    // The hot path of docker ps: only what a list entry shows, not the whole NetworkSettings.
     const sb = running ? this.sandboxes.get(facts.id) : undefined;
-    return { Ports: listPorts(portKeys(facts.exposedPorts, facts.portBindings), sb?.ports ?? []), Networks: settings.Networks as Record<string, unknown> };
+    return { Ports: listPorts(portKeys(facts.exposedPorts, facts.portBindings), sb?.ports ?? []), Networks: this.networksView(facts, sb) };
   }
 
   // ---- networks API -----------------------------------------------------------------
