@@ -53,6 +53,8 @@ export interface SandboxSetup {
   hostsLines: string[];
   /** the files of the container whose namespace this one joined (container:NAME) */
   joinedEtc?: EtcFiles;
+  /** that container's host and domain name, which the joiner takes as dockerd does */
+  joinedNames?: { hostname: string; domainname: string };
   /** the name servers of its resolv.conf (127.0.0.11 on user-defined networks); undefined: the host's */
   nameservers?: string[];
 }
@@ -400,7 +402,7 @@ export class NetworkService {
         const rec: SandboxRecord = { netns: sb.netns, joined: other.id, endpoints: [], ports: [] };
         this.sandboxes.set(facts.id, rec);
         await this.store.saveSandbox(facts.id, rec);
-        return { netnsPath: sb.netns, hostsLines: [], joinedEtc: other.etc };
+        return { netnsPath: sb.netns, hostsLines: [], joinedEtc: other.etc, joinedNames: { hostname: other.facts.hostname, domainname: other.facts.domainname } };
       }
       const netns = this.store.netnsPath(facts.id);
       const rec: SandboxRecord = { netns, endpoints: [], ports: [], hostname: facts.hostname, dns: facts.dns };

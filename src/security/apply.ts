@@ -72,7 +72,8 @@ export interface SecurableSpec {
 }
 
 function wantsInit(host: SecurityHostConfig, defaults: SecurityDefaults): boolean {
-  return (host.Init ?? defaults.init ?? false) === true && host.PidMode !== 'host';
+  // dockerd adds its init only to a PID namespace of the container's own.
+  return (host.Init ?? defaults.init ?? false) === true && (host.PidMode ?? '') === '';
 }
 
 /** Every check that can fail a create; throws 400s with dockerd's texts. */

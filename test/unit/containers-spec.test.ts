@@ -139,3 +139,18 @@ test('a cgroup v2 host gives the container its own cgroup namespace', () => {
   i.cgroupV2 = true;
   assert.ok(nsTypes(buildSpec(i)).includes('cgroup'));
 });
+
+test('IPC/PID joins: namespace paths, /dev/shm by mode, no hostname with the host UTS namespace', () => {
+  const shm = (spec: ReturnType<typeof buildSpec>): unknown => spec.mounts.find((m) => m.destination === '/dev/shm');
+  const joined = buildSpec({ ...input({ HostConfig: { IpcMode: 'container:p', PidMode: 'container:p' } }), joined: { ipc: '/proc/7/ns/ipc', pid: '/proc/7/ns/pid', shmSource: '/x/shm' } });
+  const ns = joined.linux.namespaces as Array<{ type: string; path?: string }>;
+  assert.deepEqual(ns.find((n) => n.type === 'ipc'), { type: 'ipc', path: '/proc/7/ns/ipc' });
+  assert.deepEqual(ns.find((n) => n.type === 'pid'), { type: 'pid', path: '/proc/7/ns/pid' });
+  assert.deepEqual(shm(joined), { destination: '/dev/shm', type: 'bind', source: '/x/shm', options: ['rbind', 'rprivate'] });
+  assert.equal(shm(buildSpec(input({ HostConfig: { IpcMode: 'none' } }))), undefined);
+  assert.deepEqual((shm(buildSpec(input({ HostConfig: { IpcMode: 'host' } }))) as { source: string }).source, '/dev/shm');
+  assert.match(JSON.stringify(shm(buildSpec(input({ HostConfig: { ShmSize: 1048576 } })))), /"type":"tmpfs".*size=1048576/);
+  const host = buildSpec(input({ HostConfig: { PidMode: 'host', UTSMode: 'host', IpcMode: 'host' } }));
+  assert.deepEqual(nsTypes(host).sort(), ['mount', 'network']);
+  assert.equal(host.hostname, undefined);
+});

@@ -19,6 +19,9 @@ function refused(body: Record<string, unknown>, message: RegExp, kind: ErrorKind
 
 test('a plain config passes and yields Path and Args', () => {
   assert.deepEqual(check({}), { path: 'sh', args: [] });
+  for (const HostConfig of [{ IpcMode: 'container:x', PidMode: 'container:x' }, { IpcMode: 'none', PidMode: 'host', UTSMode: 'host' }, { IpcMode: 'shareable' }]) {
+    assert.equal(check({ HostConfig }).path, 'sh', JSON.stringify(HostConfig));
+  }
   assert.deepEqual(check({ HostConfig: { NetworkMode: 'host', RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } } }).path, 'sh');
 });
 
@@ -44,6 +47,8 @@ test('refusals', () => {
   refused({ HostConfig: { CpusetCpus: '0;1' } }, /CpusetCpus/);
   refused({ HostConfig: { Sysctls: { 'bad key': '1' } } }, /invalid sysctl name/);
   refused({ HostConfig: { CapAdd: ['NOT_A_CAP'] } }, /unknown capability/);
-  refused({ HostConfig: { PidMode: 'container:x' } }, /PidMode/);
+  refused({ HostConfig: { PidMode: 'private' } }, /^invalid PID mode: private$/);
+  refused({ HostConfig: { IpcMode: 'container:' } }, /^invalid IPC mode: container:$/);
+  refused({ HostConfig: { UTSMode: 'container:x' } }, /^invalid UTS mode: container:x$/);
   refused({ Entrypoint: [''] }, /No command specified/);
 });

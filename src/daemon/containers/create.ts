@@ -66,7 +66,7 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
   try {
     const image = await ctx.deps.images.resolveForContainer(req.config.Image);
     const config = mergeImageConfig(req.config, image.config);
-    if (config.Hostname === '') config.Hostname = host.NetworkMode === 'host' ? hostname() : shortId(id);
+    if (config.Hostname === '') config.Hostname = host.NetworkMode === 'host' || host.UTSMode === 'host' ? hostname() : shortId(id);
     const { path, args } = validateContainer(config, host, net !== undefined);
     const mountPoints = planContainerMounts(ctx, config, host);
     if (net !== undefined) await net.prepare(networkFacts(id, name, config, host), req.endpoints, host);

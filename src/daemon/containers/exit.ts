@@ -1,5 +1,6 @@
 // What happens when a container's init process exits: drain its output,
 // delete the task, record the exit, tell waiters, and honour --rm.
+import { releaseShareableShm } from './namespaces.js';
 import { isKind } from '../../errors/index.js';
 import type { Container } from './container.js';
 import type { ServiceContext } from './context.js';
@@ -58,7 +59,7 @@ export async function handleInitExit(ctx: ServiceContext, c: Container, report: 
     const io = c.io;
     c.io = undefined;
     await io?.close().catch((err: unknown) => ctx.log.warn({ err, container: c.id }, 'closing container I/O failed'));
-    await networkDown;
+    await Promise.all([networkDown, releaseShareableShm(c)]);
     const startedMs = timestampMs(s.StartedAt);
     Object.assign(s, {
       Running: false,

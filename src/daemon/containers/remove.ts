@@ -1,5 +1,6 @@
 // DELETE /containers/{id}: kill first when forced, then delete the task, the
 // containerd record, the rootfs snapshot and every file berth kept for it.
+import { releaseShareableShm } from './namespaces.js';
 import { rm } from 'node:fs/promises';
 import { conflict, internal, invalidParameter, isKind } from '../../errors/index.js';
 import type { Container } from './container.js';
@@ -70,7 +71,7 @@ export async function removeContainer(ctx: ServiceContext, c: Container, opts: R
     }
     const io = c.io;
     c.io = undefined;
-    await io?.close().catch(() => undefined);
+    await Promise.all([io?.close().catch(() => undefined), releaseShareableShm(c)]);
     await ctx.deps.network?.forget(c.id).catch((err: unknown) => ctx.log.warn({ err, container: c.id }, 'forgetting the network of container %s failed', c.id));
     await Promise.all([ctx.store.remove(c.id), rm(c.execDir, { recursive: true, force: true }).catch(() => undefined)]);
     ctx.registry.delete(c);

@@ -33,8 +33,23 @@ export interface SpecInput {
   cgroupV2?: boolean;
   /** the network namespace berth made (or another container's) for the task to join */
   netnsPath?: string;
+  /** namespaces of other containers (IpcMode/PidMode container:) and the /dev/shm a joiner shares */
+  joined?: JoinedNamespaces;
   /** daemon security settings and host facts: seccomp, devices, --init, ulimits */
   security?: { defaults: SecurityDefaults; facts: SecurityFacts };
+}
+
+/** What a start resolved for the `container:` and `host` IPC/PID modes. */
+export interface JoinedNamespaces {
+  ipc?: string;
+  pid?: string;
+  /** bind-mounted at /dev/shm instead of a tmpfs of its own */
+  shmSource?: string;
+}
+
+/** `container:<ref>` → ref; anything else → undefined. */
+export function containerModeTarget(mode: string | undefined): string | undefined {
+  return mode !== undefined && mode.startsWith('container:') ? mode.slice('container:'.length) : undefined;
 }
 
 export interface OciProcess {
@@ -54,7 +69,8 @@ export interface OciSpec {
   ociVersion: string;
   process: OciProcess;
   root: { path: string; readonly?: boolean };
-  hostname: string;
+  /** absent with the host's UTS namespace, which runc cannot name */
+  hostname?: string;
   domainname?: string;
   mounts: OciMount[];
   linux: Record<string, unknown>;
@@ -94,9 +110,21 @@ function mounts(input: SpecInput): OciMount[] {
     { destination: '/etc/hostname', type: 'bind', source: input.etc.hostname, options: ['rbind', 'rprivate'] },
     { destination: '/etc/hosts', type: 'bind', source: input.etc.hosts, options: ['rbind', 'rprivate'] },
   ];
-  return [...defaultMounts(host.ShmSize, !host.Privileged), ...etc]
+  return [...defaultMounts(host.ShmSize, !host.Privileged).flatMap((m) => (m.destination === '/dev/shm' ? shmMounts(host, input.joined) : [m])), ...etc]
     .filter((m) => !taken.has(m.destination))
     .concat(user);
+}
+
+/**
+ * /dev/shm as dockerd sets it: none for IpcMode none, the host's for host,
+ * the donor's for container: (its SysV segments come with the namespace,
+ * its POSIX ones live in this directory), a tmpfs of its own otherwise.
+ */
+function shmMounts(host: HostConfig, joined: JoinedNamespaces | undefined): OciMount[] {
+  if (host.IpcMode === 'none') return [];
+  if (host.IpcMode === 'host') return [{ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] }];
+  if (joined?.shmSource !== undefined) return [{ destination: '/dev/shm', type: 'bind', source: joined.shmSource, options: ['rbind', 'rprivate'] }];
+  return defaultMounts(host.ShmSize, true).filter((m) => m.destination === '/dev/shm');
 }
 
 function namespaces(input: SpecInput): Array<{ type: string; path?: string }> {
@@ -105,8 +133,10 @@ function namespaces(input: SpecInput): Array<{ type: string; path?: string }> {
   if (input.netnsPath !== undefined) ns.push({ type: 'network', path: input.netnsPath });
   else if (!isHostNetwork(host)) ns.push({ type: 'network' });
   if (host.UTSMode !== 'host') ns.push({ type: 'uts' });
-  if (host.PidMode !== 'host') ns.push({ type: 'pid' });
-  if (host.IpcMode !== 'host') ns.push({ type: 'ipc' });
+  for (const [type, mode, path] of [['pid', host.PidMode, input.joined?.pid], ['ipc', host.IpcMode, input.joined?.ipc]] as const) {
+    if (path !== undefined) ns.push({ type, path });
+    else if (mode !== 'host') ns.push({ type });
+  }
   if (host.CgroupnsMode === 'private' || (input.cgroupV2 && host.CgroupnsMode !== 'host')) ns.push({ type: 'cgroup' });
   return ns;
 }
@@ -163,11 +193,13 @@ export function buildSpec(input: SpecInput): OciSpec {
     ociVersion: OCI_VERSION,
     process: buildProcess(input),
     root: host.ReadonlyRootfs ? { path: 'rootfs', readonly: true } : { path: 'rootfs' },
-    hostname: config.Hostname,
     mounts: mounts(input),
     linux,
   };
-  if (config.Domainname !== '') spec.domainname = config.Domainname;
+  if (host.UTSMode !== 'host') {
+    spec.hostname = config.Hostname;
+    if (config.Domainname !== '') spec.domainname = config.Domainname;
+  }
   const annotations = host.Annotations as Record<string, string> | null | undefined;
   if (annotations && Object.keys(annotations).length > 0) spec.annotations = { ...annotations };
   if (input.security !== undefined) secureSpec(spec, host, input.security.defaults, input.security.facts);

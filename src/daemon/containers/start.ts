@@ -20,6 +20,7 @@ import { SNAPSHOTTER, type LockedRuntime } from './types.js';
 import { resolveUser } from './user.js';
 import { containerFacts, resolveHostGateway } from './network.js';
 import { mountPointsOf } from './mounts.js';
+import { joinNamespaces, mountShareableShm, releaseShareableShm } from './namespaces.js';
 
 // cgroup.controllers exists only at the root of a unified (v2) hierarchy.
 const CGROUP_V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -43,10 +44,17 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
   if (group !== undefined) files.group = group;
   const user = resolveUser(s.Config.User, files, s.HostConfig.GroupAdd ?? []);
   let etc = etcPaths(ctx.store.dir(c.id));
+  const joined = joinNamespaces(s.HostConfig, (ref) => ctx.registry.find(ref));
+  if (s.HostConfig.IpcMode === 'shareable') joined.shmSource = await mountShareableShm(c);
   const net = ctx.deps.network;
   const sandbox = net === undefined ? undefined : await net.setUp(containerFacts(c));
-  if (sandbox?.joinedEtc !== undefined) etc = sandbox.joinedEtc;
-  else {
+  if (sandbox?.joinedEtc !== undefined) {
+    etc = sandbox.joinedEtc;
+    if (sandbox.joinedNames !== undefined) {
+      s.Config.Hostname = sandbox.joinedNames.hostname;
+      s.Config.Domainname = sandbox.joinedNames.domainname;
+    }
+  } else {
     const extraHosts = net === undefined ? undefined : resolveHostGateway(s.HostConfig.ExtraHosts ?? [], net.hostGateway());
     await writeEtcFiles(etc, s.Config, s.HostConfig, ctx.deps.hostFiles, { hostsLines: sandbox?.hostsLines ?? [], ...(extraHosts !== undefined ? { extraHosts } : {}), ...(sandbox?.nameservers !== undefined ? { nameservers: sandbox.nameservers } : {}) });
   }
@@ -64,6 +72,7 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
     mountPoints,
     cgroupV2: CGROUP_V2,
     ...(sandbox?.netnsPath !== undefined ? { netnsPath: sandbox.netnsPath } : {}),
+    joined,
     security: { defaults: securityDefaults(snapshot.config), facts: hostSecurityFacts() },
   });
 }
@@ -153,7 +162,7 @@ async function runTask(ctx: ServiceContext, c: Container, snapshot: Snapshot): P
   const mounts = await rootfsMounts(ctx, c);
   // A start that fails after the sandbox was made leaves no namespace, endpoint or port behind.
   const undoNetwork = async (err: unknown): Promise<never> => {
-    await ctx.deps.network?.tearDown(c.id).catch(() => undefined);
+    await Promise.all([ctx.deps.network?.tearDown(c.id).catch(() => undefined), releaseShareableShm(c)]);
     throw err;
   };
   const spec = await buildContainerSpec(ctx, c, mounts, snapshot).catch(undoNetwork);

@@ -80,6 +80,9 @@ export interface HostConfig {
   OomScoreAdj: number;
   MaskedPaths?: string[];
   ReadonlyPaths?: string[];
+  IpcMode?: string;
+  PidMode?: string;
+  UTSMode?: string;
   [key: string]: unknown;
 }
 

@@ -10,7 +10,12 @@ import { checkHealthcheck } from '../health/index.js';
 import type { ContainerConfig, HostConfig } from './types.js';
 
 const NETWORK_MODES = new Set(['default', 'bridge', 'none', 'host']);
-const NAMESPACE_MODES = new Set(['', 'host', 'private', 'shareable']);
+// The modes dockerd accepts for each namespace; `container:<ref>` is checked apart.
+const NAMESPACE_MODES = {
+  IpcMode: { modes: new Set(['', 'host', 'private', 'shareable', 'none']), joinable: true, what: 'IPC' },
+  PidMode: { modes: new Set(['', 'host']), joinable: true, what: 'PID' },
+  UTSMode: { modes: new Set(['', 'host']), joinable: false, what: 'UTS' },
+} as const;
 
 function nonEmpty(v: unknown): boolean {
   return Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null && v !== '';
@@ -34,11 +39,11 @@ function checkUnsupported(host: HostConfig): void {
     if (nonEmpty(host[field])) throw invalidParameter(`HostConfig.${field} is not supported by berth: ${hint}`);
   }
   validateRestartPolicy(host);
-  for (const field of ['PidMode', 'IpcMode', 'UTSMode'] as const) {
+  for (const [field, rule] of Object.entries(NAMESPACE_MODES)) {
     const v = host[field];
-    if (typeof v === 'string' && !NAMESPACE_MODES.has(v)) {
-      throw invalidParameter(`HostConfig.${field} ${JSON.stringify(v)} is not supported by berth: use "host" or leave it empty`);
-    }
+    if (typeof v !== 'string' || rule.modes.has(v)) continue;
+    if (rule.joinable && v.startsWith('container:') && v.length > 'container:'.length) continue;
+    throw invalidParameter(`invalid ${rule.what} mode: ${v}`);
   }
 }
 
