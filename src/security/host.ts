@@ -40,6 +40,20 @@ export function capabilityLimits(): CapabilityLimits {
   return limits;
 }
 
+/**
+ * The lowest oom_score_adj berthd can give a child: its own, unless it holds
+ * CAP_SYS_RESOURCE (capability 24), which lets it go lower; undefined then.
+ */
+export function oomScoreAdjFloor(): number | undefined {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m?.[1] !== undefined && (BigInt(`0x${m[1]}`) & (1n << 24n)) !== 0n) return undefined;
+    return Number.parseInt(readFileSync('/proc/self/oom_score_adj', 'utf8').trim(), 10);
+  } catch {
+    return undefined;
+  }
+}
+
 export const kernelRelease = release();
 
 export interface Lsms {

@@ -71,3 +71,17 @@ export function checkSysctls(
     }
   }
 }
+
+/**
+ * OomScoreAdj as the host lets it be applied: dockerd's range check, then,
+ * when berthd may not go below its own value (no CAP_SYS_RESOURCE; runc then
+ * fails the start), the closest value it may set and a create warning.
+ */
+export function clampOomScoreAdj(requested: number, floor: number | undefined): { value: number; warning?: string } {
+  if (requested < -1000 || requested > 1000) throw invalidParameter(`Invalid value ${requested}, range for oom score adj is [-1000, 1000]`);
+  if (floor === undefined || requested >= floor) return { value: requested };
+  return {
+    value: floor,
+    warning: `OomScoreAdj ${requested} is below the daemon's own oom_score_adj (${floor}) and the daemon lacks CAP_SYS_RESOURCE: ${floor} is applied instead`,
+  };
+}

@@ -29,6 +29,13 @@ const backend: ContainersBackend = {
     if (ref === 'missing') throw notFound(`No such container: ${ref}`);
     return { Id: ref };
   },
+  async sizes(ref) {
+    calls.push(`sizes ${ref}`);
+    return { SizeRw: 3, SizeRootFs: 10 };
+  },
+  async withSizes(entries) {
+    return entries;
+  },
   async start(ref) {
     if (ref === 'running') throw notModified('already running');
   },

@@ -24,6 +24,8 @@ export interface ContainersBackend {
   create(body: unknown, name?: string): Promise<CreateResult>;
   list(opts: ListOptions): ListEntry[];
   inspect(ref: string): Record<string, unknown>;
+  sizes(ref: string): Promise<{ SizeRw: number; SizeRootFs: number }>;
+  withSizes(entries: ListEntry[]): Promise<ListEntry[]>;
   start(ref: string): Promise<void>;
   stop(ref: string, opts: StopOptions): Promise<void>;
   kill(ref: string, signal: string): Promise<void>;
@@ -102,12 +104,17 @@ export function containerRoutes(backend: ContainersBackend): Route[] {
         size: boolQuery(ctx.query, 'size'),
         filters: parseFilters(ctx.query.get('filters')),
       };
-      return { kind: 'json', body: backend.list(opts) };
+      const list = backend.list(opts);
+      return { kind: 'json', body: opts.size ? await backend.withSizes(list) : list };
     }),
     route('POST', '/containers/prune', async (ctx) => {
       return { kind: 'json', body: await backend.prune(parseFilters(ctx.query.get('filters'))) };
     }),
-    route('GET', '/containers/:id/json', async (ctx) => ({ kind: 'json', body: backend.inspect(id(ctx)) })),
+    route('GET', '/containers/:id/json', async (ctx) => {
+      const view = backend.inspect(id(ctx));
+      // size=1 adds them at the top level, as dockerd does (cri-dockerd reads SizeRw there).
+      return { kind: 'json', body: boolQuery(ctx.query, 'size') ? { ...view, ...(await backend.sizes(id(ctx))) } : view };
+    }),
     route('POST', '/containers/:id/start', async (ctx) => {
       await backend.start(id(ctx));
       return empty();

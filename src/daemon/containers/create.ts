@@ -1,6 +1,7 @@
 // POST /containers/create: validate, reserve the name, resolve the image,
 // prepare the rootfs snapshot, record the container in containerd (which
 // keeps the snapshot from garbage collection) and on disk.
+import { clampOomScoreAdj, oomScoreAdjFloor } from '../../security/index.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RUNC_SHIM, resolveRuntime, validateRuntimeName } from '../../runtimes/index.js';
@@ -56,6 +57,9 @@ export async function createContainer(ctx: ServiceContext, body: unknown, reques
   host.Runtime = validateRuntimeName(snapshot, host.Runtime);
   const net = ctx.deps.network;
   const warnings = checkUnappliedSettings(req.config, host);
+  const oom = clampOomScoreAdj(host.OomScoreAdj, oomScoreAdjFloor());
+  host.OomScoreAdj = oom.value;
+  if (oom.warning !== undefined) warnings.push(oom.warning);
   checkNetworkMode(host.NetworkMode, net !== undefined);
   refuseStorageOpt(host.StorageOpt);
   // Configurations built before log drivers were configurable name none: json-file.

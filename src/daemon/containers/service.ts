@@ -228,12 +228,7 @@ export class ContainerService {
       if (c.removed) continue;
       if (!all && !c.isRunning()) continue;
       if (!filter.test(c)) continue;
-      const entry = listView(c, now, this.ctx.deps.network?.listView(containerFacts(c), c.isRunning()));
-      if (opts.size) {
-        entry.SizeRw = 0;
-        entry.SizeRootFs = 0;
-      }
-      out.push(entry);
+      out.push(listView(c, now, this.ctx.deps.network?.listView(containerFacts(c), c.isRunning())));
       if (opts.limit > 0 && out.length >= opts.limit) break;
     }
     return out;
@@ -318,6 +313,19 @@ export class ContainerService {
     const mounts = await this.ctx.client.snapshots.mounts(SNAPSHOTTER, c.id).catch(() => []);
     const upper = upperDir(mounts);
     return upper === undefined ? 0 : directorySize(upper);
+  }
+
+  /** SizeRw and SizeRootFs of inspect and ps with size=1: the rootfs changes, plus the image's unpacked size. */
+  async sizes(ref: string): Promise<{ SizeRw: number; SizeRootFs: number }> {
+    const c = this.get(ref);
+    const [rw, image] = await Promise.all([this.sizeRw(c.id), this.ctx.deps.images.unpackedSize?.(c.state.Image).catch(() => 0) ?? 0]);
+    return { SizeRw: rw, SizeRootFs: rw + image };
+  }
+
+  /** List entries with their sizes (ps --size), computed side by side. */
+  async withSizes(entries: ListEntry[]): Promise<ListEntry[]> {
+    await Promise.all(entries.map(async (e) => Object.assign(e, await this.sizes(e.Id).catch(() => ({ SizeRw: 0, SizeRootFs: 0 })))));
+    return entries;
   }
 
   /** Volume name → ids of the containers (running or not) whose mounts name it. */

@@ -155,6 +155,8 @@ export interface ImageBackend {
   resolveForContainer(ref: string): Promise<ResolvedImage>;
   prepareRootfs(key: string, chainId: string): Promise<Mount[]>;
   removeRootfs(key: string): Promise<void>;
+  /** unpacked size of an image by ID (for SizeRootFs) */
+  unpackedSize?(id: string): Promise<number>;
 }
 
 export interface IoBackend {

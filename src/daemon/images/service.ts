@@ -175,6 +175,11 @@ export class ImageService {
     return (await this.ctx.catalog.find(ref)).entry;
   }
 
+  /** Unpacked size in bytes (a container's SizeRootFs is its SizeRw plus this). */
+  async unpackedSize(ref: string): Promise<number> {
+    return (await this.entry(ref)).size;
+  }
+
   async inspect(ref: string): Promise<ImageInspect> {
     const entry = await this.entry(ref);
     const view = inspectOf(entry, this.ctx.snapshotter);
