@@ -20,8 +20,9 @@ import { msSince, type Summary, type Unit } from './stats.js';
 import { NETWORK_FIGURE_IDS, netConcurrent, netLookup, netPort, netRps, netRun } from './network.js';
 import { CP_FILES, cpIn, cpOut, runVolume } from './volumes.js';
 import { STATS_CONTAINERS, statsFigure, stdinFigure, stdoutFigure } from './figures-streams.js';
+import { CRI_FIGURE_IDS, CRI_STATS_CONTAINERS, criPod, criStats } from './cri.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'stdout-50mb', 'stdin-50mb', 'stats-20', 'rss-100', 'reload', 'tls-info', 'tls-run', 'cp-in', 'cp-out', 'run-volume', 'build-cold', 'build-cached', 'build-context-rss', 'commit-50mb', 'pull-cold', 'pull-present', 'push', 'rss-after', ...NETWORK_FIGURE_IDS] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'stdout-50mb', 'stdin-50mb', 'stats-20', 'rss-100', 'reload', 'tls-info', 'tls-run', 'cp-in', 'cp-out', 'run-volume', 'build-cold', 'build-cached', 'build-context-rss', 'commit-50mb', 'pull-cold', 'pull-present', 'push', 'rss-after', ...NETWORK_FIGURE_IDS, ...CRI_FIGURE_IDS] as const;
 
 export type FigureId = (typeof FIGURE_IDS)[number];
 
@@ -423,6 +424,8 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   'pull-present': { title: () => '`docker pull` of the same image, already present', unit: 'ms', run: pullPresent },
   push: { title: () => '`docker push` of the same image to an empty loopback registry', unit: 'ms', run: push },
   'rss-after': { title: () => 'idle daemon RSS after all figures', unit: 'MiB', run: rssIdle },
+  'cri-pod': { title: () => 'cri-dockerd replay: pod sandbox (`none` network, shareable IPC) plus one container joining it, created and started', unit: 'ms', run: criPod },
+  'cri-stats-20': { title: () => `cri-dockerd replay: one-shot stats of ${CRI_STATS_CONTAINERS} running containers, asked together`, unit: 'ms', run: criStats },
   'net-run': { title: () => '`docker run --rm IMAGE true` on the default bridge', unit: 'ms', run: netRun },
   'net-concurrent': { title: (c) => `${c.concurrentTotal} × \`docker run --rm --network NET\` (user network), ${c.concurrentInFlight} in flight, total`, unit: 'ms', run: netConcurrent },
   'net-port': { title: () => '`docker run -d -p 127.0.0.1::80` until the port answers', unit: 'ms', run: netPort },

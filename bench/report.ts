@@ -55,6 +55,8 @@ const TARGETS: Partial<Record<FigureId, Target>> = {
   'stdout-50mb': ratioAtMost(0.8),
   'stdin-50mb': ratioAtMost(0.8),
   'stats-20': ratioAtMost(0.8),
+  'cri-pod': ratioAtMost(0.8),
+  'cri-stats-20': ratioAtMost(0.8),
   'build-cold': ratioAtMost(0.8),
   'build-cached': ratioAtMost(0.8),
   'commit-50mb': ratioAtMost(0.8),

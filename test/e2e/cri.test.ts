@@ -98,6 +98,7 @@ describe('the Docker API as cri-dockerd uses it', { timeout: 600_000 }, () => {
     assert.equal(sbi.HostConfig.IpcMode, 'shareable');
     assert.equal(sbi.HostConfig.OomScoreAdj, floor !== undefined && floor > -998 ? floor : -998);
     assert.equal(readFileSync(`/proc/${sbi.State.Pid}/oom_score_adj`, 'utf8').trim(), String(sbi.HostConfig.OomScoreAdj));
+    assert.match(readFileSync(`/proc/${sbi.State.Pid}/status`, 'utf8'), /^NoNewPrivs:\s+1$/m, 'SecurityOpt no-new-privileges');
     assert.equal(sbi.Image, pause.Id);
     assert.match(sbi.Created, RFC3339_NANO);
     assert.match(sbi.State.StartedAt, RFC3339_NANO);
@@ -119,6 +120,7 @@ describe('the Docker API as cri-dockerd uses it', { timeout: 600_000 }, () => {
       CpuPeriod: 100_000,
       CpuQuota: 50_000,
       GroupAdd: ['1234'],
+      Devices: [{ PathOnHost: '/dev/zero', PathInContainer: '/dev/zz', CgroupPermissions: 'rwm' }],
       MaskedPaths: ['/proc/kcore'],
       ReadonlyPaths: ['/proc/sys'],
     });
@@ -135,6 +137,7 @@ describe('the Docker API as cri-dockerd uses it', { timeout: 600_000 }, () => {
     assert.equal(mounts['/data'].Propagation, 'rslave');
     assert.equal(mounts['/ro'].RW, false);
     assert.equal(readFileSync(`/proc/${ai.State.Pid}/oom_score_adj`, 'utf8').trim(), '0');
+    assert.match(readFileSync(`/proc/${ai.State.Pid}/status`, 'utf8'), /^Seccomp:\s+0$/m, 'SecurityOpt seccomp=unconfined');
 
     // exec as crictl exec -s does: create, start, poll inspect for the exit code.
     const execIn = async (id: string, cmd: string[]): Promise<{ code: number; out: string }> => {
@@ -153,7 +156,7 @@ describe('the Docker API as cri-dockerd uses it', { timeout: 600_000 }, () => {
     assert.match(seen.out, /Read-only file system/);
     assert.equal(seen.code, 1);
     assert.ok(existsSync(join(hostDir, 'x')));
-    assert.equal((await execIn(app.Id, ['sh', '-c', 'head -c 204800 /dev/zero > /big'])).code, 0);
+    assert.equal((await execIn(app.Id, ['sh', '-c', 'head -c 204800 /dev/zz > /big'])).code, 0, 'Devices');
 
     // Stats one-shot and the sizes the stats collector reads.
     const stats = await json('GET', `/containers/${app.Id}/stats?stream=0&one-shot=1`);
