@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
 import { PAUSE_ENTRYPOINT } from '../fixtures/cri.js';
-import { ok, runCommand, startBerthd, until, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
-import { cleanupHostNetwork } from '../helpers/network.js';
+import { cleanupWithContainers, ok, runCommand, startBerthd, until, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 
 const CRI_DOCKERD = process.env.CRI_DOCKERD ?? '';
 const CRICTL = process.env.CRICTL ?? '';
@@ -70,13 +69,7 @@ describe('crictl through cri-dockerd against berthd', { timeout: 600_000, skip }
       criDockerd.kill('SIGTERM');
       await new Promise((r) => criDockerd?.once('exit', r));
     }
-    if (d !== undefined) {
-      const ids = (await d.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-      if (ids.length > 0) await d.docker(['rm', '-f', ...ids]).catch(() => undefined);
-      await d.stop();
-      cleanupHostNetwork(d.dataRoot);
-      await d.cleanup();
-    }
+    await cleanupWithContainers(d);
     await runCommand('ip', ['link', 'del', BRIDGE]).catch(() => undefined);
     if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
   });

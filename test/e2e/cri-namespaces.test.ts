@@ -7,8 +7,7 @@ import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { importBusybox } from '../fixtures/images.js';
-import { ok, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
-import { cleanupHostNetwork } from '../helpers/network.js';
+import { cleanupWithContainers, ok, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 
 const POD = ['sh', '-c', 'echo from-pod > /dev/shm/marker; exec sleep 100000'];
 
@@ -23,13 +22,7 @@ describe('IPC, PID and UTS modes; container: joins', { timeout: 600_000 }, () =>
   });
 
   after(async () => {
-    if (d !== undefined) {
-      const ids = (await docker('ps', '-aq')).stdout.split('\n').filter(Boolean);
-      if (ids.length > 0) await docker('rm', '-f', ...ids).catch(() => undefined);
-      await d.stop();
-      cleanupHostNetwork(d.dataRoot);
-      await d.cleanup();
-    }
+    await cleanupWithContainers(d);
   });
 
   it('--network/--ipc/--pid container:X see X\'s interfaces, shared memory and processes', async () => {

@@ -10,8 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile, importBusybox } from '../fixtures/images.js';
-import { ok, startBerthd, until, type BerthdHandle } from '../helpers/berthd.js';
-import { cleanupHostNetwork } from '../helpers/network.js';
+import { cleanupWithContainers, ok, startBerthd, until, type BerthdHandle } from '../helpers/berthd.js';
 import { criAppBody, criSandboxBody, PAUSE_ENTRYPOINT } from '../fixtures/cri.js';
 
 const V = '/v1.44';
@@ -49,13 +48,7 @@ describe('the Docker API as cri-dockerd uses it', { timeout: 600_000 }, () => {
   });
 
   after(async () => {
-    if (d !== undefined) {
-      const ids = (await d.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-      if (ids.length > 0) await d.docker(['rm', '-f', ...ids]).catch(() => undefined);
-      await d.stop();
-      cleanupHostNetwork(d.dataRoot);
-      await d.cleanup();
-    }
+    await cleanupWithContainers(d);
     rmSync(scratch, { recursive: true, force: true });
   });
 

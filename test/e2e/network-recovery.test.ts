@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { importBusybox } from '../fixtures/images.js';
-import { ok, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
-import { cleanupHostNetwork, counts, httpGet, iptablesLines, leaseFiles, netnsFiles } from '../helpers/network.js';
+import { cleanupWithContainers, ok, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
+import { counts, httpGet, iptablesLines, leaseFiles, netnsFiles } from '../helpers/network.js';
 
 
 const HTTPD = ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec busybox httpd -f -p 80 -h /www'];
@@ -23,13 +23,7 @@ describe('networking across berthd restarts; container:NAME', { timeout: 600_000
   });
 
   after(async () => {
-    if (d !== undefined) {
-      const ids = (await docker('ps', '-aq')).stdout.split('\n').filter(Boolean);
-      if (ids.length > 0) await docker('rm', '-f', ...ids).catch(() => undefined);
-      await d.stop();
-      cleanupHostNetwork(d.dataRoot);
-      await d.cleanup();
-    }
+    await cleanupWithContainers(d);
   });
 
   it('--network container:NAME shares the namespace; conflicting options are refused', async () => {

@@ -369,6 +369,16 @@ export async function until(what: string, check: () => boolean | Promise<boolean
   }
 }
 
+/** The end of a test that leaves containers behind: force-removes them, stops berthd, cleans its host network and root. */
+export async function cleanupWithContainers(d: BerthdHandle | undefined): Promise<void> {
+  if (d === undefined) return;
+  const ids = (await d.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+  if (ids.length > 0) await d.docker(['rm', '-f', ...ids]).catch(() => undefined);
+  await d.stop();
+  cleanupHostNetwork(d.dataRoot);
+  await d.cleanup();
+}
+
 /** The stdout of a command that must have succeeded. */
 export function ok(r: CommandResult, what: string): string {
   if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stderr}`);
