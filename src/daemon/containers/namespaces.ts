@@ -42,6 +42,7 @@ export async function mountShareableShm(c: Container): Promise<string> {
 
 /** Unmounts it once the container stopped (idempotent; joiners keep their own reference). */
 export async function releaseShareableShm(c: Container): Promise<void> {
+  if (c.state.HostConfig.IpcMode !== 'shareable') return;
   const dir = shmDir(c);
   if (await isMountPoint(dir).catch(() => false)) await run('umount', ['-l', dir]).catch(() => undefined);
 }
