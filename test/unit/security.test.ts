@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   checkUlimits,
+  clampOomScoreAdj,
   containerCapabilities,
   defaultSeccomp,
   kernelCapabilities,
@@ -174,4 +175,13 @@ test('secureSpec: seccomp choice, privileged devices, mapped devices, blkio, ini
   const hostPid = spec();
   secureSpec(hostPid, { Init: true, PidMode: 'host' }, { initBinary: '/x' }, facts);
   assert.deepEqual(hostPid.process.args, ['sh']);
+});
+
+test('OomScoreAdj: dockerd\'s range, and the closest value berthd may set without CAP_SYS_RESOURCE', () => {
+  assert.deepEqual(clampOomScoreAdj(-998, undefined), { value: -998 });
+  assert.deepEqual(clampOomScoreAdj(500, 0), { value: 500 });
+  const clamped = clampOomScoreAdj(-998, -500);
+  assert.equal(clamped.value, -500);
+  assert.match(clamped.warning ?? '', /OomScoreAdj -998 is below the daemon's own oom_score_adj \(-500\).*CAP_SYS_RESOURCE: -500 is applied instead/);
+  assert.throws(() => clampOomScoreAdj(-1001, undefined), /^Error: Invalid value -1001, range for oom score adj is \[-1000, 1000\]$|range for oom score adj is \[-1000, 1000\]/);
 });
