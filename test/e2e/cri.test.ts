@@ -177,6 +177,8 @@ describe('the Docker API as cri-dockerd uses it', { timeout: 600_000 }, () => {
     const withSize = await json('GET', '/containers/json?all=1&size=1');
     const appRow = withSize.find((c: { Id: string }) => c.Id === app.Id);
     assert.ok(appRow.SizeRw >= 204_800 && appRow.SizeRootFs > appRow.SizeRw, JSON.stringify(appRow));
+    const psSize = ok(await d.docker(['ps', '--size', '--filter', `id=${app.Id}`, '--format', '{{.Size}}']), 'ps --size').trim();
+    assert.match(psSize, /^2\d\dkB \(virtual [\d.]+[kM]B\)$/, psSize);
     const images = await json('GET', '/images/json?all=1&shared-size=1');
     assert.ok(images.length >= 2 && images.every((i: { SharedSize: unknown; Id: string }) => typeof i.SharedSize === 'number' && i.Id.startsWith('sha256:')));
 
