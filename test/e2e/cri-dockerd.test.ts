@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { busyboxRootfsTarFile } from '../fixtures/images.js';
 import { PAUSE_ENTRYPOINT } from '../fixtures/cri.js';
-import { cleanupWithContainers, ok, runCommand, startBerthd, until, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
+import { cleanupWithContainers, ok, runCommand, sleep, startBerthd, until, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 
 const CRI_DOCKERD = process.env.CRI_DOCKERD ?? '';
 const CRICTL = process.env.CRICTL ?? '';
@@ -111,5 +111,30 @@ describe('crictl through cri-dockerd against berthd', { timeout: 600_000, skip }
     ok(await crictl('stopp', podId), 'stopp');
     ok(await crictl('rmp', podId), 'rmp');
     assert.equal(ok(await d.docker(['ps', '-aq']), 'ps').trim(), '');
+  });
+
+  it('a runtime added by a reload is a handler once cri-dockerd\'s 60 s /info cache expired', async () => {
+    const pod = join(tmp, 'pod2.json');
+    writeFileSync(pod, JSON.stringify({ metadata: { name: 'p2', namespace: 'default', uid: 'uid-p2', attempt: 0 }, log_directory: join(tmp, 'logs'), linux: {} }));
+    d.writeConfig({ 'ip-forward': false, 'dns-upstream': [], runtimes: { [ALIAS]: { runtimeType: 'io.containerd.runc.v2' }, 'late-handler': { runtimeType: 'io.containerd.runc.v2' } } });
+    process.kill(d.pid, 'SIGHUP');
+    await until('late-handler in docker info', async () => (await d.docker(['info', '--format', '{{json .Runtimes}}'])).stdout.includes('late-handler'), 20_000);
+    let podId = '';
+    // Tried every 5 s: cri-dockerd refuses the handler until its /info memo is older than 60 s.
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const r = await crictl('runp', '--runtime', 'late-handler', pod);
+      if (r.code === 0) {
+        podId = r.stdout.trim();
+        break;
+      }
+      assert.match(r.stderr, /no runtime for \\?"late-handler\\?" is configured/);
+      assert.ok(Date.now() < deadline, 'late-handler was still refused after 120 s');
+      await sleep(5_000);
+    }
+    const sandbox = JSON.parse(ok(await d.docker(['inspect', podId]), 'inspect')) as Array<{ HostConfig: { Runtime: string } }>;
+    assert.equal(sandbox[0]!.HostConfig.Runtime, 'late-handler');
+    ok(await crictl('stopp', podId), 'stopp');
+    ok(await crictl('rmp', podId), 'rmp');
   });
 });
