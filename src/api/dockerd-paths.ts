@@ -17,7 +17,7 @@ export const NOT_IN_SWARM = 'This node is not part of a swarm';
 /** Swarm mode's path families: berth is never part of a swarm. */
 const SWARM_FAMILIES = ['swarm', 'services', 'tasks', 'nodes', 'secrets', 'configs'];
 
-/** The Engine API's routes (dockerd 20.10 up to API 1.47), as METHOD and path. */
+/** The Engine API's routes (dockerd 20.10 up to API 1.50), as METHOD and path. */
 const ENGINE_API: readonly string[] = [
   'GET /_ping', 'HEAD /_ping', 'GET /version', 'GET /info', 'GET /events', 'GET /system/df', 'POST /auth',
   'GET /containers/json', 'POST /containers/create', 'POST /containers/prune',

@@ -12,7 +12,7 @@ import { ServiceContext, type ContainerHooks } from './context.js';
 import { createContainer, type CreateResult } from './create.js';
 import { ExitMonitor } from './exit-monitor.js';
 import { handleInitExit, type ExitReport } from './exit.js';
-import { compileFilters, type ListOptions } from './filters.js';
+import { compileFilters, type ListNetView, type ListOptions } from './filters.js';
 import { removeContainer, type RemoveOptions } from './remove.js';
 import { restoreContainers, shutdownContainers, type ShutdownOptions } from './restore.js';
 import { startContainer } from './start.js';
@@ -219,7 +219,13 @@ export class ContainerService {
   }
 
   list(opts: ListOptions): ListEntry[] {
-    const filter = compileFilters(opts.filters, (r) => this.get(r));
+    // Each container's networking view is built once, for the filters and the entry.
+    const views = new Map<Container, ListNetView | undefined>();
+    const netOf = (c: Container): ListNetView | undefined => {
+      if (!views.has(c)) views.set(c, this.ctx.deps.network?.listView(containerFacts(c), c.isRunning()));
+      return views.get(c);
+    };
+    const filter = compileFilters(opts.filters, (r) => this.get(r), netOf);
     const all = opts.all || filter.forceAll || opts.limit > 0;
     const now = Date.now();
     const out: ListEntry[] = [];
@@ -228,7 +234,7 @@ export class ContainerService {
       if (c.removed) continue;
       if (!all && !c.isRunning()) continue;
       if (!filter.test(c)) continue;
-      const entry = listView(c, now, this.ctx.deps.network?.listView(containerFacts(c), c.isRunning()));
+      const entry = listView(c, now, netOf(c));
       if (opts.size) {
         entry.SizeRw = 0;
         entry.SizeRootFs = 0;

@@ -10,7 +10,7 @@ import { Catalog, type ImageEntry } from './catalog.js';
 import { hostPlatform } from './config.js';
 import { withLease, type ImageContext } from './context.js';
 import { topChainId } from './digest.js';
-import { filterImages } from './filters.js';
+import { filterImages, pruneCandidates } from './filters.js';
 import { importImage } from './import.js';
 import { BUILD_LABELS, commitImage, isBuildCacheRecordName, nameImage, type CommitInput, type CommitResult } from './commit.js';
 import { loadImages } from './load.js';
@@ -218,17 +218,12 @@ export class ImageService {
 
   /** POST /images/prune: dangling images (all unused ones with dangling=false) that no container uses. */
   async prune(filters: Map<string, string[]> = new Map()): Promise<PruneResult> {
-    const danglingOnly = !['false', '0'].includes((filters.get('dangling') ?? ['true']).at(-1)!.toLowerCase());
-    const rest = new Map(filters);
-    rest.delete('dangling');
     const deleted: DeleteItem[] = [];
     let reclaimed = 0;
     await this.ctx.names.run(async () => {
       const entries = await this.ctx.catalog.all();
-      const candidates = await filterImages(entries, rest, async (ref) => (await this.ctx.catalog.find(ref, entries)).entry);
       const removed = new Set<string>();
-      for (const { entry } of candidates) {
-        if (danglingOnly && entry.names.length > 0) continue;
+      for (const entry of pruneCandidates(entries, filters, Date.now())) {
         if ((await this.ctx.isInUse(entry.id)).length > 0) continue;
         const items = await removeImage(this.ctx, entry.id, { force: true });
         deleted.push(...items);
@@ -236,6 +231,7 @@ export class ImageService {
       }
       reclaimed = freedBlobBytes(entries, removed);
     });
+    this.ctx.events.publish('image', 'prune', '', { reclaimed: String(reclaimed) });
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
