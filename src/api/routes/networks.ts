@@ -100,7 +100,7 @@ export function networkRoutes(backend: NetworkBackend): Route[] {
         const want = f.get('label') ?? [];
         const not = f.get('label!') ?? [];
         const deleted = await backend.prune((labels) => labelsSelect(labels, want, not));
-        return { kind: 'json', body: { NetworksDeleted: deleted } };
+        return { kind: 'json', body: { NetworksDeleted: deleted.length > 0 ? deleted : null } };
       },
     },
     { method: 'GET', path: '/networks/:id', handler: async (ctx) => ({ kind: 'json', body: backend.inspectNetwork(backend.find(id(ctx))) }) },

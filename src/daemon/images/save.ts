@@ -161,7 +161,11 @@ export async function saveImages(ctx: ImageContext, refs: readonly string[]): Pr
   const items = await resolveItems(ctx, refs);
   const p = pack();
   writeArchive(ctx.client, p, items).then(
-    () => p.finalize(),
+    () => {
+      p.finalize();
+      // dockerd reports each image once the archive holds it all.
+      for (const id of new Set(items.map((i) => i.entry.id))) ctx.events.publish('image', 'save', id, { name: id });
+    },
     (err: unknown) => {
       if (p.destroyed) ctx.logger.debug({ err }, 'image save ended early: the client went away');
       else {
