@@ -101,8 +101,8 @@ export class Repository {
   }
 
   private urlOf(ep: Endpoint, suffix: string): URL {
-    // '/' is the registry's own /v2/ (the ping), anything else is under the repository.
-    if (suffix === '/') return new URL(`${ep.origin}${ep.prefix}/v2/`);
+    // A suffix starting with '/' is the registry's own (/v2/ for the ping, /v2/_catalog), anything else is under the repository.
+    if (suffix.startsWith('/')) return new URL(`${ep.origin}${ep.prefix}/v2${suffix}`);
     return new URL(`${ep.origin}${ep.prefix}/v2/${this.opts.path}/${suffix}`);
   }
 
@@ -245,6 +245,22 @@ export class Repository {
       if (!link) break;
       const next = new URL(link[1]!, 'http://x');
       suffix = `tags/list${next.search}`;
+    }
+    return out;
+  }
+
+  /** The registry's repository names (GET /v2/_catalog, every page). */
+  async catalog(): Promise<string[]> {
+    const out: string[] = [];
+    let suffix = '/_catalog?n=1000';
+    for (let page = 0; page < 100; page++) {
+      const res = await this.request('GET', suffix, { accept: (s) => s === 200, scopes: ['registry:catalog:*'] });
+      const body = await readBody(res.body, MAX_MANIFEST_BYTES, 'the catalog');
+      const v = JSON.parse(body.toString('utf8')) as { repositories?: unknown };
+      if (Array.isArray(v.repositories)) out.push(...v.repositories.filter((r): r is string => typeof r === 'string'));
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(String(res.headers.link ?? ''));
+      if (!link) break;
+      suffix = `/_catalog${new URL(link[1]!, 'http://x').search}`;
     }
     return out;
   }

@@ -425,3 +425,51 @@ export async function pullAllTags(ctx: ImageContext, deps: PullDeps, repoText: s
   );
   return out;
 }
+
+/** GET /distribution/{name}/json: what the registry holds under a name, without pulling it. */
+export interface DistributionInspect {
+  Descriptor: { mediaType: string; digest: string; size: number };
+  Platforms: Array<{ architecture: string; os: string; 'os.version'?: string; 'os.features'?: string[]; variant?: string }>;
+}
+
+type InspectPlatform = DistributionInspect['Platforms'][number];
+
+function platformOf(v: Record<string, unknown>): InspectPlatform {
+  const text = (k: string): string => (typeof v[k] === 'string' ? (v[k] as string) : '');
+  const p: InspectPlatform = { architecture: text('architecture'), os: text('os') };
+  if (text('os.version') !== '') p['os.version'] = text('os.version');
+  const features = v['os.features'];
+  if (Array.isArray(features) && features.length > 0) p['os.features'] = features.filter((f): f is string => typeof f === 'string');
+  if (text('variant') !== '') p.variant = text('variant');
+  return p;
+}
+
+/**
+ * dockerd's distribution inspect: the descriptor the name (tag `latest` when
+ * none) resolves to, and the platforms it serves: each entry of an index,
+ * or the platform of a single manifest's config.
+ */
+export async function distributionInspect(deps: PullDeps, refText: string, opts: Pick<PullOptions, 'auth' | 'signal'>): Promise<DistributionInspect> {
+  let ref = parseNormalizedNamed(refText);
+  if (ref.tag === undefined && ref.digest === undefined) ref = { ...ref, tag: 'latest' };
+  const repo = new Repository({ hosts: deps.hosts(), domain: ref.domain, path: ref.path, auth: opts.auth ?? {}, signal: opts.signal });
+  let top: RegistryDescriptor;
+  let data: Buffer;
+  try {
+    top = await repo.resolve(ref.digest ?? ref.tag!);
+    if (isSchema1MediaType(top.mediaType)) throw invalidParameter(SCHEMA1_REMOVED);
+    data = await repo.manifest(top);
+  } catch (err) {
+    throw resolveError(err, ref);
+  }
+  const manifest = parseJson(data, top.digest);
+  let platforms: InspectPlatform[];
+  if (isIndexMediaType(top.mediaType)) {
+    if (!Array.isArray(manifest.manifests)) throw invalidParameter(`invalid index ${top.digest}: no manifests`);
+    platforms = manifest.manifests.map((m) => platformOf(isObject(m) && isObject(m.platform) ? m.platform : {}));
+  } else {
+    const config = parseJson(await repo.smallBlob(asDescriptor(manifest.config, top.digest)), top.digest);
+    platforms = [platformOf(config)];
+  }
+  return { Descriptor: { mediaType: top.mediaType, digest: top.digest, size: data.length }, Platforms: platforms };
+}

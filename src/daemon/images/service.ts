@@ -18,7 +18,7 @@ import { Mutex } from './lock.js';
 import { LABELS } from './mediatypes.js';
 import { assignNames } from './records.js';
 import { familiarOf, fullString, normalizeName, referenceForTag } from './reference.js';
-import { pullAllTags, pullImage, type PullDeps, type PullOptions } from './pull.js';
+import { distributionInspect, pullAllTags, pullImage, type DistributionInspect, type PullDeps, type PullOptions } from './pull.js';
 import { pushImage, type PushOptions } from './push.js';
 import type { RegistryHosts } from '../../distribution/index.js';
 import { removeImage } from './remove.js';
@@ -311,6 +311,11 @@ export class ImageService {
   async pull(ref: string, opts: PullOptions = {}): Promise<Readable> {
     if (opts.allTags && !/[:@]/.test(ref.slice(ref.lastIndexOf('/') + 1))) return pullAllTags(this.ctx, this.pullDeps(), ref, opts);
     return pullImage(this.ctx, this.pullDeps(), ref, opts);
+  }
+
+  /** GET /distribution/{name}/json: the registry's descriptor and platforms for a name. */
+  distributionInspect(ref: string, opts: Pick<PullOptions, 'auth' | 'signal'> = {}): Promise<DistributionInspect> {
+    return distributionInspect(this.pullDeps(), ref, opts);
   }
 
   /** `docker push`: 404 before anything streams when the tag is not here. */
