@@ -40,6 +40,8 @@ export interface ContainerAttachOptions {
   stream: boolean;
   /** e.g. "ctrl-p,ctrl-q" */
   detachKeys?: string;
+  /** stdcopy framing; !tty when absent (attach/ws never multiplexes) */
+  multiplexed?: boolean;
 }
 
 export class ContainerService {
