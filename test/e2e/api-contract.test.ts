@@ -67,7 +67,7 @@ describe('Engine API contract', { timeout: 600_000 }, () => {
     ok(
       await d.docker([
         'run', '-d', '--name', 'web', '--network', 'contract-net', '-p', `127.0.0.1:${webPort}:80`, '--expose', '9090',
-        '-l', 'tier=front', '-l', 'flag', '-v', 'contract-vol:/data', '-v', `${d.root}:/host:ro`,
+        '-l', 'tier=front', '-l', 'flag', '-v', 'contract-vol:/data', '-v', `${d.root}:/host:ro`, '--tmpfs', '/scratch',
         '--health-cmd', 'true', '--health-interval', '1s', '--memory', '64m', '--restart', 'on-failure:2', '--init',
         'busybox', 'sleep', '1000',
       ]),
@@ -199,7 +199,10 @@ describe('Engine API contract', { timeout: 600_000 }, () => {
     assert.equal(host.Init, true);
     assert.equal(host.NetworkMode, 'contract-net');
     assert.deepEqual([...(host.Binds as string[])].sort(), [`${d.root}:/host:ro`, 'contract-vol:/data'].sort());
+    // dockerd lists --tmpfs in HostConfig.Tmpfs only, not in Mounts
+    assert.deepEqual(host.Tmpfs, { '/scratch': '' });
     const mounts = c.Mounts as Json[];
+    assert.deepEqual(mounts.map((m) => m.Type).sort(), ['bind', 'volume']);
     const bind = mounts.find((m) => m.Type === 'bind')!;
     assert.deepEqual({ Source: bind.Source, Destination: bind.Destination, RW: bind.RW, Mode: bind.Mode }, { Source: d.root, Destination: '/host', RW: false, Mode: 'ro' });
     const ns = c.NetworkSettings as Json;
