@@ -376,7 +376,7 @@ describe('Engine API contract', { timeout: 600_000 }, () => {
     ok(await d.docker(['export', '-o', join(d.root, 'ev.tar'), 'ev2']), 'export');
     ok(await d.docker(['cp', 'ev2:/etc/hostname', join(d.root, 'h')]), 'cp from');
     ok(await d.docker(['cp', join(d.root, 'h'), 'ev2:/tmp/']), 'cp to');
-    ok(await d.docker(['commit', 'ev2', 'ev-img']), 'commit');
+    ok(await d.docker(['commit', '-c', 'LABEL evl=1', 'ev2', 'ev-img']), 'commit');
     ok(await d.docker(['restart', '-t', '1', 'ev2']), 'restart');
     ok(await d.docker(['kill', 'ev2']), 'kill');
     ok(await d.docker(['rm', 'ev2']), 'rm');
@@ -430,7 +430,10 @@ describe('Engine API contract', { timeout: 600_000 }, () => {
     find('network', 'destroy', { name: 'ev-net' });
     find('network', 'connect', { name: 'bridge', container: evId });
     for (const action of ['tag', 'untag', 'delete', 'save', 'load', 'import', 'push', 'prune']) find('image', action);
-    find('image', 'tag', { name: 'ev-img:2' });
+    // image events carry the image's labels, as dockerd's do
+    find('image', 'tag', { name: 'ev-img:2', evl: '1' });
+    find('image', 'save', { evl: '1' });
+    find('image', 'delete', { evl: '1' });
     const reload = find('daemon', 'reload');
     assert.ok('default-runtime' in reload.Actor.Attributes);
   });

@@ -25,7 +25,7 @@ import type { ImageContext } from './context.js';
 import { chainIds, topChainId } from './digest.js';
 import { LABELS } from './mediatypes.js';
 import { ProgressStream } from './progress.js';
-import { assignNames } from './records.js';
+import { assignNames, publishImageEvent } from './records.js';
 import { familiarName, familiarString, fullString, parseNormalizedNamed, type Reference } from './reference.js';
 import type { OciImage, Platform } from './types.js';
 import { snapshotExists, unpackLayers } from './unpack.js';
@@ -366,7 +366,7 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     const resolved = { id: manifest.config.digest, manifest: { descriptor: manifest.desc as Descriptor, config: manifest.config as Descriptor, layers: manifest.layers as Descriptor[] }, image };
     ctx.catalog.remember(top, resolved);
     await ctx.names.run(() => assignNames(ctx, { id: manifest.config.digest, target: top, size, labels: { [LABELS.fromRegistry]: 'true' } }, [p.name]));
-    ctx.events.publish('image', 'pull', familiarString(p.ref), { name: familiarString(p.ref) });
+    publishImageEvent(ctx.events, 'pull', familiarString(p.ref), familiarString(p.ref), image);
     keepLease = false;
     out.message(`Digest: ${top.digest}`);
     out.message(before === top.digest ? `Status: Image is up to date for ${familiarString(p.ref)}` : `Status: Downloaded newer image for ${familiarString(p.ref)}`);

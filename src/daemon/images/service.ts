@@ -16,7 +16,7 @@ import { BUILD_LABELS, commitImage, isBuildCacheRecordName, nameImage, type Comm
 import { loadImages } from './load.js';
 import { Mutex } from './lock.js';
 import { LABELS } from './mediatypes.js';
-import { assignNames } from './records.js';
+import { assignNames, publishImageEvent } from './records.js';
 import { familiarOf, fullString, normalizeName, referenceForTag } from './reference.js';
 import { distributionInspect, pullAllTags, pullImage, type DistributionInspect, type PullDeps, type PullOptions } from './pull.js';
 import { pushImage, type PushOptions } from './push.js';
@@ -207,7 +207,7 @@ export class ImageService {
       const target = entry.records[0]?.target ?? entry.manifest.descriptor;
       const changed = await assignNames(this.ctx, { id: entry.id, target, size: entry.size }, [name]);
       // dockerd reports a tag even when the name already pointed there.
-      if (changed.length === 0) this.ctx.events.publish('image', 'tag', entry.id, { name: familiarOf(name) });
+      if (changed.length === 0) publishImageEvent(this.ctx.events, 'tag', entry.id, familiarOf(name), entry.image);
     });
   }
 
