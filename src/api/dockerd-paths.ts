@@ -17,7 +17,7 @@ export const NOT_IN_SWARM = 'This node is not part of a swarm';
 /** Swarm mode's path families: berth is never part of a swarm. */
 const SWARM_FAMILIES = ['swarm', 'services', 'tasks', 'nodes', 'secrets', 'configs'];
 
-/** The Engine API's routes (dockerd 20.10 up to API 1.47), as METHOD and path. */
+/** The Engine API's routes (dockerd 20.10 up to API 1.50), as METHOD and path. */
 const ENGINE_API: readonly string[] = [
   'GET /_ping', 'HEAD /_ping', 'GET /version', 'GET /info', 'GET /events', 'GET /system/df', 'POST /auth',
   'GET /containers/json', 'POST /containers/create', 'POST /containers/prune',
@@ -54,14 +54,20 @@ function apiRoute(method: string, pattern: string): string {
   return `${method} ${pattern.replace(/:([A-Za-z]+)\*?/g, '{$1}')}`;
 }
 
-/** Each known route and the error it answers with. */
+/** BuildKit's session and gRPC endpoints: berth builds with the classic builder only (Builder-Version 1 in /_ping). */
+export const NO_BUILDKIT =
+  'berth has no BuildKit: its sessions (POST /session, POST /grpc) are not served; docker build uses the classic builder (DOCKER_BUILDKIT=0, or a docker CLI without buildx)';
+
+/** Each known route and the error it answers with (later entries win: routes with an answer of their own come last). */
 const ANSWERS = new Map<string, () => Error>([
-  ['POST /swarm/leave', () => unavailable(NOT_IN_SWARM)],
-  ...SWARM_API.map((entry): [string, () => Error] => [entry, () => unavailable(NOT_SWARM_MANAGER)]),
   ...ENGINE_API.map((entry): [string, () => Error] => {
     const [method, path] = entry.split(' ') as [string, string];
     return [entry, () => notImplemented(`berth does not implement ${apiRoute(method, path)} of the Engine API yet`)];
   }),
+  ...SWARM_API.map((entry): [string, () => Error] => [entry, () => unavailable(NOT_SWARM_MANAGER)]),
+  ['POST /swarm/leave', () => unavailable(NOT_IN_SWARM)],
+  ['POST /session', () => notImplemented(NO_BUILDKIT)],
+  ['POST /grpc', () => notImplemented(NO_BUILDKIT)],
 ]);
 
 const never = (): Promise<never> => Promise.reject(new Error('matched only'));

@@ -13,6 +13,7 @@ import { DEFAULT_MAX_JSON_BODY, tooLarge } from './body.js';
 import { createContext, splitTarget, type BodySource } from './context.js';
 import { unservedError } from './dockerd-paths.js';
 import { streamConnection, upgradeConnection } from './hijack.js';
+import { checkHandshake, websocketConnection } from './websocket.js';
 import { listenAt, parseHost, prepareUnixSocket, resolveGroup, secureUnixSocket, type ListenAddress } from './listen.js';
 import { jsonBytes, mergeHeaders, rawSendBuffer, rawSendStream, sendBuffer, sendStream } from './respond.js';
 import { Router, type RouteMatch } from './router.js';
@@ -114,7 +115,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   }
 
   /** The common headers, the reply's content type and its own headers, for every reply that is not a hijack. */
-  function replyHeaders(reply: Exclude<Reply, { kind: 'hijack' }>): OutgoingHttpHeaders {
+  function replyHeaders(reply: Exclude<Reply, { kind: 'hijack' | 'websocket' }>): OutgoingHttpHeaders {
     const type = reply.kind === 'json' ? 'application/json' : reply.kind === 'empty' ? undefined : reply.contentType;
     return mergeHeaders(common, type === undefined ? undefined : { 'Content-Type': type }, reply.headers);
   }
@@ -176,10 +177,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         await runHijack(reply, streamConnection(res, reply.contentType), req.url);
         return;
       }
+      case 'websocket': {
+        // Without the upgrade headers the handshake cannot succeed; x/net/websocket's text.
+        const verdict = checkHandshake(req.method ?? 'GET', req.headers);
+        const refusal = verdict.ok ? { status: 400, message: 'not websocket protocol' } : verdict;
+        sendBuffer(res, refusal.status, mergeHeaders(common, { 'Content-Type': 'text/plain; charset=utf-8' }), Buffer.from(refusal.message));
+        return;
+      }
     }
   }
 
-  async function runHijack(reply: Extract<Reply, { kind: 'hijack' }>, conn: HijackedConnection, url: string | undefined): Promise<void> {
+  async function runHijack(reply: Extract<Reply, { kind: 'hijack' | 'websocket' }>, conn: HijackedConnection, url: string | undefined): Promise<void> {
     // The handler owns the connection from here and closes it when done; a
     // failure can no longer become an HTTP error, so it is logged and the
     // connection is closed.
@@ -214,6 +222,18 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           track(socket);
           await runHijack(reply, upgradeConnection(socket, reply.contentType), req.url);
           return;
+        case 'websocket': {
+          const verdict = checkHandshake(req.method ?? 'GET', req.headers);
+          if (!verdict.ok) {
+            status = verdict.status;
+            rawSendBuffer(socket, verdict.status, mergeHeaders(common, { 'Content-Type': 'text/plain; charset=utf-8' }), Buffer.from(verdict.message));
+            return;
+          }
+          track(socket);
+          const headers = Object.fromEntries(Object.entries(common).map(([k, v]) => [k, String(v)]));
+          await runHijack(reply, websocketConnection(socket, verdict.accept, reply.binary, headers), req.url);
+          return;
+        }
         case 'json':
           status = reply.status ?? 200;
           rawSendBuffer(socket, status, replyHeaders(reply), jsonBytes(reply.body));

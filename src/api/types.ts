@@ -42,6 +42,12 @@ export type Reply =
       /** application/vnd.docker.raw-stream or application/vnd.docker.multiplexed-stream */
       contentType: string;
       handle(conn: HijackedConnection): Promise<void> | void;
+    }
+  | {
+      kind: 'websocket';
+      /** binary frames (API 1.28 on) or text frames */
+      binary: boolean;
+      handle(conn: HijackedConnection): Promise<void> | void;
     };
 
 export type Handler = (ctx: RequestContext) => Promise<Reply>;

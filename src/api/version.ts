@@ -1,7 +1,7 @@
 // API version negotiation: the /vX.Y/ prefix of a request path.
 import { invalidParameter } from '../errors/index.js';
 
-export const MAX_API_VERSION = '1.47';
+export const MAX_API_VERSION = '1.50';
 export const MIN_API_VERSION = '1.24';
 
 const PREFIX = /^\/v([0-9][0-9.]*)(?=\/)/;

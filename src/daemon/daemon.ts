@@ -28,7 +28,7 @@ import { startHealthMonitor } from './health-wiring.js';
 import { execRoutes, topRoutes } from '../api/routes/exec.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { registryRoutes } from '../api/routes/registry.js';
-import { login } from '../distribution/index.js';
+import { login, searchRegistry } from '../distribution/index.js';
 import { pluginRoutes } from '../api/routes/plugins.js';
 import { networkRoutes } from '../api/routes/networks.js';
 import { NetworkService, networkSettingsFrom } from '../network/index.js';
@@ -233,7 +233,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...systemRoutes(system, events),
     ...reloadRoutes({ reload: async () => reloadView(await reload()) }),
     ...pluginRoutes(plugins),
-    ...registryRoutes({ login: (auth, signal) => login(registry.get(), auth, signal) }),
+    ...registryRoutes({
+      login: (auth, signal) => login(registry.get(), auth, signal),
+      search: (term, o) => searchRegistry(registry.get(), term, o),
+    }),
     ...imageRoutes(images),
     ...containerRoutes(containers),
     ...networkRoutes(network),

@@ -101,8 +101,8 @@ export class Repository {
   }
 
   private urlOf(ep: Endpoint, suffix: string): URL {
-    // '/' is the registry's own /v2/ (the ping), anything else is under the repository.
-    if (suffix === '/') return new URL(`${ep.origin}${ep.prefix}/v2/`);
+    // A suffix starting with '/' is the registry's own (/v2/ for the ping, /v2/_catalog), anything else is under the repository.
+    if (suffix.startsWith('/')) return new URL(`${ep.origin}${ep.prefix}/v2${suffix}`);
     return new URL(`${ep.origin}${ep.prefix}/v2/${this.opts.path}/${suffix}`);
   }
 
@@ -234,17 +234,26 @@ export class Repository {
 
   /** Tags of the repository (all pages). */
   async tags(): Promise<string[]> {
+    return this.pagedList('tags/list', 'tags', 'the tag list', [], (search) => `tags/list${search}`);
+  }
+
+  /** The registry's repository names (GET /v2/_catalog, every page). */
+  catalog(): Promise<string[]> {
+    return this.pagedList('/_catalog?n=1000', 'repositories', 'the catalog', ['registry:catalog:*'], (search) => `/_catalog${search}`);
+  }
+
+  /** A string list the registry pages with Link: <…>; rel="next" (tags, catalog). */
+  private async pagedList(first: string, field: string, what: string, scopes: string[], next: (search: string) => string): Promise<string[]> {
     const out: string[] = [];
-    let suffix = 'tags/list';
+    let suffix = first;
     for (let page = 0; page < 100; page++) {
-      const res = await this.request('GET', suffix, { accept: (s) => s === 200 });
-      const body = await readBody(res.body, MAX_MANIFEST_BYTES, 'the tag list');
-      const v = JSON.parse(body.toString('utf8')) as { tags?: unknown };
-      if (Array.isArray(v.tags)) out.push(...v.tags.filter((t): t is string => typeof t === 'string'));
+      const res = await this.request('GET', suffix, { accept: (s) => s === 200, scopes });
+      const body = await readBody(res.body, MAX_MANIFEST_BYTES, what);
+      const v = (JSON.parse(body.toString('utf8')) as Record<string, unknown>)[field];
+      if (Array.isArray(v)) out.push(...v.filter((t): t is string => typeof t === 'string'));
       const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(String(res.headers.link ?? ''));
       if (!link) break;
-      const next = new URL(link[1]!, 'http://x');
-      suffix = `tags/list${next.search}`;
+      suffix = next(new URL(link[1]!, 'http://x').search);
     }
     return out;
   }

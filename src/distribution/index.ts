@@ -7,4 +7,5 @@ export { HUB_DOMAIN, normalizeInsecureEntry, normalizeMirror, readCertsDir, Regi
 export { Limiter } from './limit.js';
 export { login, loginHost, type LoginResult } from './login.js';
 export { chooseManifest, formatPlatform } from './platforms.js';
+export { HUB_SEARCH_UNSUPPORTED, matchCatalog, searchLimit, searchRegistry, splitSearchTerm, type SearchOptions, type SearchResult } from './search.js';
 export type { AuthConfig, Descriptor, Platform, RegistryConfigView, RegistrySettings } from './types.js';

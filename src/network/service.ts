@@ -442,6 +442,8 @@ export class NetworkService {
         await this.teardownNow(facts.id).catch((e: unknown) => this.log.warn({ err: messageOf(e), container: facts.id }, 'undoing a failed network set-up failed'));
         throw err;
       }
+      // dockerd reports each network a starting container joins.
+      for (const ep of rec.endpoints) this.publishEndpointEvent('connect', ep.networkId, facts.id);
       const setup: SandboxSetup = { netnsPath: netns, hostsLines: this.hostsLines(facts, rec) };
       if (this.dns.has(facts.id)) setup.nameservers = [RESOLVER_IP];
       return setup;
@@ -494,7 +496,16 @@ export class NetworkService {
 
   /** Undoes a container's sandbox (DEL in reverse while its namespace still exists). Idempotent. */
   tearDown(id: string): Promise<void> {
-    return this.serial(id, () => this.teardownNow(id));
+    return this.serial(id, async () => {
+      const left = this.sandboxes.get(id)?.endpoints.map((ep) => ep.networkId) ?? [];
+      await this.teardownNow(id);
+      for (const networkId of left) this.publishEndpointEvent('disconnect', networkId, id);
+    });
+  }
+
+  private publishEndpointEvent(action: 'connect' | 'disconnect', networkId: string, containerId: string): void {
+    const n = this.networks.get(networkId);
+    if (n !== undefined) this.deps.events.publish('network', action, n.Id, { container: containerId, name: n.Name, type: n.Driver });
   }
 
   private async teardownNow(id: string): Promise<void> {
@@ -814,6 +825,7 @@ export class NetworkService {
         if (!isKind(err, 'forbidden')) throw err;
       }
     }
+    this.deps.events.publish('network', 'prune', '', { reclaimed: '0' });
     return removed;
   }
 
@@ -842,7 +854,7 @@ export class NetworkService {
       this.attachments.set(c.id, rec);
       await this.store.saveContainer(c.id, rec);
     });
-    this.deps.events.publish('network', 'connect', n.Id, { container: c.id, name: n.Name, type: n.Driver });
+    this.publishEndpointEvent('connect', n.Id, c.id);
   }
 
   async disconnect(ref: string, containerRef: string, force: boolean): Promise<void> {
@@ -868,7 +880,7 @@ export class NetworkService {
       delete rec.attachments[n.Id];
       await this.store.saveContainer(c.id, rec);
     });
-    this.deps.events.publish('network', 'disconnect', n.Id, { container: c.id, name: n.Name, type: n.Driver });
+    this.publishEndpointEvent('disconnect', n.Id, c.id);
   }
 }
 

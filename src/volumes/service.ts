@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../atomicfile/index.js';
 import { ContainerRoot, directorySize, mayExistInLayers, withMountedSnapshot, type SnapshotMount } from '../containerfs/index.js';
 import { conflict, internal, invalidParameter, isKind, notFound } from '../errors/index.js';
 import type { EventBus } from '../events/index.js';
+import { labelsSelect } from '../filters/index.js';
 import type { Logger } from '../log/index.js';
 import { anonymousVolumeName, localMountArgs, validateLocalOptions, validateVolumeName } from './names.js';
 import { ANONYMOUS_LABEL, LOCAL_DRIVER, type CreateVolumeOptions, type MountPoint, type VolumeView } from './types.js';
@@ -35,13 +36,6 @@ export type Filters = Map<string, string[]>;
 
 const LIST_FILTERS = new Set(['dangling', 'name', 'driver', 'label']);
 const PRUNE_FILTERS = new Set(['label', 'label!', 'all']);
-
-function labelMatches(labels: Record<string, string> | null, wanted: string): boolean {
-  const i = wanted.indexOf('=');
-  const l = labels ?? {};
-  if (i < 0) return Object.prototype.hasOwnProperty.call(l, wanted);
-  return l[wanted.slice(0, i)] === wanted.slice(i + 1);
-}
 
 function truthy(v: string): boolean {
   const s = v.toLowerCase();
@@ -164,7 +158,7 @@ export class VolumeService {
       if (dangling !== undefined && !dangling.includes(!refs.has(rec.Name))) continue;
       if (names.length > 0 && !names.some((n) => rec.Name.includes(n))) continue;
       if (drivers.length > 0 && !drivers.includes(rec.Driver)) continue;
-      if (!labels.every((l) => labelMatches(rec.Labels, l))) continue;
+      if (!labelsSelect(rec.Labels, labels)) continue;
       out.push(this.view(rec));
     }
     return { Volumes: out, Warnings: null };
@@ -209,8 +203,7 @@ export class VolumeService {
     for (const rec of [...this.volumes.values()]) {
       if ((refs.get(rec.Name)?.size ?? 0) > 0) continue;
       if (!all && !(rec.Labels !== null && ANONYMOUS_LABEL in rec.Labels)) continue;
-      if (!labels.every((l) => labelMatches(rec.Labels, l))) continue;
-      if (notLabels.some((l) => labelMatches(rec.Labels, l))) continue;
+      if (!labelsSelect(rec.Labels, labels, notLabels)) continue;
       try {
         reclaimed += await this.destroy(rec);
         deleted.push(rec.Name);

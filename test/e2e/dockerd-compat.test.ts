@@ -237,9 +237,9 @@ describe('answers as dockerd gives them', { timeout: 240_000 }, () => {
       assert.equal(r.status, 503, `${m} ${p}`);
       assert.match(r.body, /not a swarm manager/);
     }
-    const unserved = await d.api('GET', '/v1.44/distribution/busybox/json');
+    const unserved = await d.api('POST', '/v1.44/build/cancel?id=x');
     assert.equal(unserved.status, 501);
-    assert.match((JSON.parse(unserved.body) as { message: string }).message, /GET \/distribution\/\{name\}\/json/);
+    assert.match((JSON.parse(unserved.body) as { message: string }).message, /POST \/build\/cancel/);
     const nowhere = await d.api('GET', '/no/such/path');
     assert.equal(nowhere.status, 404);
     assert.deepEqual(JSON.parse(nowhere.body), { message: 'page not found' });

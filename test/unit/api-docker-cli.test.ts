@@ -35,11 +35,11 @@ describe('docker CLI against the API server', { skip: !existsSync(DOCKER) && `${
     const out = await docker('version');
     assert.match(out, /Server: berth/);
     assert.match(out, /Engine:\s*\n\s*Version:\s+0\.1\.0-test/);
-    assert.match(out, /API version:\s+1\.47 \(minimum version 1\.24\)/);
+    assert.match(out, /API version:\s+1\.50 \(minimum version 1\.24\)/);
     assert.match(out, /containerd:\s*\n\s*Version:\s+1\.6\.20/);
     const server = JSON.parse(await docker('version', '--format', '{{json .Server}}')) as Record<string, unknown>;
     assert.equal(server.Version, '0.1.0-test');
-    assert.equal(server.ApiVersion, '1.47');
+    assert.equal(server.ApiVersion, '1.50');
   });
 
   it('docker events replays past events with filters', async () => {

@@ -147,7 +147,7 @@ describe('hijacked connections', () => {
     assert.match(badJson.rest.toString(), /invalid JSON in request body/);
     const ping = await rawUpgrade(t.socket, 'GET /_ping HTTP/1.1\r\nHost: api\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n', []);
     assert.match(ping.head, /^HTTP\/1\.1 200 OK/);
-    assert.match(ping.head, /Api-Version: 1\.47/);
+    assert.match(ping.head, /Api-Version: 1\.50/);
     assert.equal(ping.rest.toString(), 'OK');
   });
 

@@ -41,16 +41,16 @@ describe('router', () => {
   });
 
   it('strips the version prefix; none means the maximum version', () => {
-    assert.equal(router.match('GET', '/v1.47/version')?.apiVersion, '1.47');
+    assert.equal(router.match('GET', '/v1.50/version')?.apiVersion, '1.50');
     assert.equal(router.match('GET', '/v1.24/version')?.apiVersion, '1.24');
-    assert.equal(router.match('GET', '/version')?.apiVersion, '1.47');
+    assert.equal(router.match('GET', '/version')?.apiVersion, '1.50');
     assert.equal(router.match('HEAD', '/_ping')?.route.method, 'HEAD');
   });
 
   it('refuses too new and too old versions with dockerd messages', () => {
     assert.throws(
       () => router.match('GET', '/v1.99/version'),
-      (e: unknown) => isKind(e, 'invalid-parameter') && (e as Error).message === 'client version 1.99 is too new. Maximum supported API version is 1.47',
+      (e: unknown) => isKind(e, 'invalid-parameter') && (e as Error).message === 'client version 1.99 is too new. Maximum supported API version is 1.50',
     );
     assert.throws(
       () => router.match('GET', '/v1.12/version'),

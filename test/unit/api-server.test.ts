@@ -57,7 +57,7 @@ describe('API server on a Unix socket', () => {
     const r = await call(t.socket, 'GET', '/_ping');
     assert.equal(r.status, 200);
     assert.equal(r.text, 'OK');
-    assert.equal(r.headers['api-version'], '1.47');
+    assert.equal(r.headers['api-version'], '1.50');
     assert.equal(r.headers['docker-experimental'], 'false');
     assert.equal(r.headers['ostype'], 'linux');
     assert.equal(r.headers['builder-version'], '1');
@@ -66,24 +66,24 @@ describe('API server on a Unix socket', () => {
     assert.equal(r.headers['server'], 'berth/0.0.0-test');
     const h = await call(t.socket, 'HEAD', '/_ping');
     assert.equal(h.status, 200);
-    assert.equal(h.headers['api-version'], '1.47');
+    assert.equal(h.headers['api-version'], '1.50');
     assert.equal(h.body.length, 0);
   });
 
-  it('answers /v1.47/version in Docker shape', async () => {
-    const r = await call(t.socket, 'GET', '/v1.47/version');
+  it('answers /v1.50/version in Docker shape', async () => {
+    const r = await call(t.socket, 'GET', '/v1.50/version');
     assert.equal(r.status, 200);
     assert.match(String(r.headers['content-type']), /application\/json/);
     const v = r.json() as Record<string, unknown>;
     assert.equal(v.Version, '0.1.0-test');
-    assert.equal(v.ApiVersion, '1.47');
+    assert.equal(v.ApiVersion, '1.50');
     assert.equal(v.MinAPIVersion, '1.24');
     assert.equal(v.Os, 'linux');
     assert.equal(v.KernelVersion, '6.1.0-test');
     assert.deepEqual(v.Platform, { Name: 'berth' });
     const comps = v.Components as { Name: string; Details: Record<string, string> }[];
     assert.deepEqual(comps.map((c) => c.Name), ['Engine', 'containerd', 'runc']);
-    assert.equal(comps[0]?.Details.ApiVersion, '1.47');
+    assert.equal(comps[0]?.Details.ApiVersion, '1.50');
     assert.equal(comps[0]?.Details.MinAPIVersion, '1.24');
   });
 
@@ -123,7 +123,7 @@ describe('API server on a Unix socket', () => {
   it('refuses unsupported versions with 400', async () => {
     const r = await call(t.socket, 'GET', '/v1.99/version');
     assert.equal(r.status, 400);
-    assert.deepEqual(r.json(), { message: 'client version 1.99 is too new. Maximum supported API version is 1.47' });
+    assert.deepEqual(r.json(), { message: 'client version 1.99 is too new. Maximum supported API version is 1.50' });
   });
 
   it('parses JSON bodies, with 400 for bad JSON or a non-JSON type', async () => {
@@ -132,7 +132,7 @@ describe('API server on a Unix socket', () => {
     assert.equal(good.status, 201);
     assert.deepEqual(good.json(), { got: { a: [1, 2] }, v: '1.41' });
     const empty = await call(t.socket, 'POST', '/echo');
-    assert.deepEqual(empty.json(), { v: '1.47' });
+    assert.deepEqual(empty.json(), { v: '1.50' });
     const bad = await call(t.socket, 'POST', '/echo', { body: '{"a":', headers: json });
     assert.equal(bad.status, 400);
     assert.match((bad.json() as { message: string }).message, /^invalid JSON in request body/);

@@ -31,6 +31,7 @@ function backend(calls: unknown[][]): ImagesBackend {
       calls.push(['pull', ref]);
       throw unavailable(`no pull for ${ref}`);
     },
+    distributionInspect: async (ref) => (calls.push(['distribution', ref]), { Descriptor: { mediaType: 'm', digest: 'sha256:1', size: 1 }, Platforms: [] }),
   };
 }
 

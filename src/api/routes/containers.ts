@@ -89,6 +89,22 @@ function waitBody(result: Promise<WaitResult>): Readable {
   );
 }
 
+/** attach's query; `streamsFromQuery` false attaches stdin, stdout and stderr whatever it says. */
+function attachOptions(ctx: RequestContext, streamsFromQuery: boolean): ContainerAttachOptions {
+  const q = ctx.query;
+  const pick = (name: string): boolean => !streamsFromQuery || boolQuery(q, name);
+  const opts: ContainerAttachOptions = {
+    stream: boolQuery(q, 'stream'),
+    stdin: pick('stdin'),
+    stdout: pick('stdout'),
+    stderr: pick('stderr'),
+    logs: boolQuery(q, 'logs'),
+  };
+  const keys = q.get('detachKeys');
+  if (keys !== null && keys !== '') opts.detachKeys = keys;
+  return opts;
+}
+
 export function containerRoutes(backend: ContainersBackend): Route[] {
   const route = (method: Route['method'], path: string, handler: Route['handler']): Route => ({ method, path, handler });
   return [
@@ -164,20 +180,29 @@ export function containerRoutes(backend: ContainersBackend): Route[] {
     }),
     route('POST', '/containers/:id/attach', async (ctx) => {
       const ref = id(ctx);
-      const q = ctx.query;
-      const opts: ContainerAttachOptions = {
-        stream: boolQuery(q, 'stream'),
-        stdin: boolQuery(q, 'stdin'),
-        stdout: boolQuery(q, 'stdout'),
-        stderr: boolQuery(q, 'stderr'),
-        logs: boolQuery(q, 'logs'),
-      };
-      const keys = q.get('detachKeys');
-      if (keys !== null && keys !== '') opts.detachKeys = keys;
+      const opts = attachOptions(ctx, true);
       const tty = backend.ttyOf(ref);
       return {
         kind: 'hijack',
         contentType: streamType(tty, ctx.apiVersion),
+        async handle(conn) {
+          try {
+            await backend.attach(ref, conn, opts);
+          } finally {
+            conn.close();
+          }
+        },
+      };
+    }),
+    // The same attach over a WebSocket (RFC 6455): raw output, never stdcopy, as dockerd sends it.
+    route('GET', '/containers/:id/attach/ws', async (ctx) => {
+      const ref = id(ctx);
+      backend.ttyOf(ref);
+      // Before API 1.42 dockerd attached all three streams whatever the query said.
+      const opts: ContainerAttachOptions = { ...attachOptions(ctx, compareVersions(ctx.apiVersion, '1.42') >= 0), multiplexed: false };
+      return {
+        kind: 'websocket',
+        binary: compareVersions(ctx.apiVersion, '1.28') >= 0,
         async handle(conn) {
           try {
             await backend.attach(ref, conn, opts);

@@ -3,6 +3,7 @@
 // object filters (container, plugin, daemon…) match the actor ID by prefix or
 // the `name` attribute; `label` needs every key (and value, if given).
 import type { EngineEvent } from '../../events/index.js';
+import { labelsSelect } from '../../filters/index.js';
 import { checkFilterNames, type Filters } from '../query.js';
 
 export const EVENT_FILTERS = [
@@ -54,15 +55,6 @@ export function stripTag(ref: string): string {
   return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
 }
 
-function labelsMatch(filters: Filters, attributes: Record<string, string>): boolean {
-  return values(filters, 'label').every((spec) => {
-    const eq = spec.indexOf('=');
-    const key = eq < 0 ? spec : spec.slice(0, eq);
-    if (!Object.prototype.hasOwnProperty.call(attributes, key)) return false;
-    return eq < 0 || attributes[key] === spec.slice(eq + 1);
-  });
-}
-
 function actionMatches(filters: Filters, action: string): boolean {
   const want = values(filters, 'event');
   if (want.length === 0) return true;
@@ -87,6 +79,6 @@ export function eventFilter(filters: Filters): EventPredicate {
     for (const key of BY_NAME) {
       if (!fuzzy(filters, key, event.Actor.ID, attrs.name)) return false;
     }
-    return imageMatches(filters, event) && labelsMatch(filters, attrs);
+    return imageMatches(filters, event) && labelsSelect(attrs, values(filters, 'label'));
   };
 }

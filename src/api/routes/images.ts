@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { invalidParameter, isKind, messageOf } from '../../errors/index.js';
 import type {
   DeleteItem,
+  DistributionInspect,
   HistoryItem,
   ImageInspect,
   ImageSummary,
@@ -36,6 +37,7 @@ export interface ImagesBackend {
   pull(ref: string, opts: PullOptions): Promise<Readable>;
   /** resolves once the tags to push are known; the stream is the push's progress */
   push(name: string, opts: PushOptions): Promise<Readable>;
+  distributionInspect(ref: string, opts: Pick<PullOptions, 'auth' | 'signal'>): Promise<DistributionInspect>;
 }
 
 function nameParam(ctx: RequestContext): string {
@@ -171,6 +173,14 @@ export function imageRoutes(svc: ImagesBackend): Route[] {
       handler: async (ctx) => ({
         kind: 'json',
         body: await svc.remove(nameParam(ctx), { force: boolQuery(ctx.query, 'force'), noprune: boolQuery(ctx.query, 'noprune') }),
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/distribution/:name*/json',
+      handler: async (ctx) => ({
+        kind: 'json',
+        body: await svc.distributionInspect(nameParam(ctx), { auth: decodeRegistryAuth(headerOf(ctx, 'x-registry-auth')), signal: ctx.signal }),
       }),
     },
     {

@@ -1,5 +1,6 @@
 // Network routes (/networks...): thin adapters over the network service.
 import { invalidParameter } from '../../errors/index.js';
+import { labelsSelect } from '../../filters/index.js';
 import type { CreateNetworkBody, EndpointConfigBody, NetworkRecord } from '../../network/index.js';
 import { checkFilterNames, parseFilters, type Filters } from '../query.js';
 import type { Reply, RequestContext, Route } from '../types.js';
@@ -18,18 +19,6 @@ export interface NetworkBackend {
 
 const BUILTIN_NAMES = new Set(['bridge', 'host', 'none']);
 
-function labelsMatch(wanted: readonly string[], labels: Record<string, string>): boolean {
-  return wanted.every((w) => {
-    const eq = w.indexOf('=');
-    if (eq < 0) return w in labels;
-    return labels[w.slice(0, eq)] === w.slice(eq + 1);
-  });
-}
-
-function labelsExcluded(unwanted: readonly string[], labels: Record<string, string>): boolean {
-  return unwanted.some((w) => labelsMatch([w], labels));
-}
-
 function matches(backend: NetworkBackend, n: NetworkRecord, f: Filters): boolean {
   const any = (key: string, test: (v: string) => boolean): boolean => {
     const vs = f.get(key);
@@ -42,7 +31,7 @@ function matches(backend: NetworkBackend, n: NetworkRecord, f: Filters): boolean
   if (!any('type', (v) => (v === 'builtin' ? BUILTIN_NAMES.has(n.Name) : v === 'custom' ? !BUILTIN_NAMES.has(n.Name) : false))) return false;
   if (!any('dangling', (v) => (v === 'true' || v === '1') === (!BUILTIN_NAMES.has(n.Name) && !backend.inUse(n)))) return false;
   const labels = f.get('label');
-  if (labels !== undefined && !labelsMatch(labels, n.Labels)) return false;
+  if (labels !== undefined && !labelsSelect(n.Labels, labels)) return false;
   return true;
 }
 
@@ -110,8 +99,8 @@ export function networkRoutes(backend: NetworkBackend): Route[] {
         checkFilterNames(f, ['label', 'label!']);
         const want = f.get('label') ?? [];
         const not = f.get('label!') ?? [];
-        const deleted = await backend.prune((labels) => labelsMatch(want, labels) && !labelsExcluded(not, labels));
-        return { kind: 'json', body: { NetworksDeleted: deleted } };
+        const deleted = await backend.prune((labels) => labelsSelect(labels, want, not));
+        return { kind: 'json', body: { NetworksDeleted: deleted.length > 0 ? deleted : null } };
       },
     },
     { method: 'GET', path: '/networks/:id', handler: async (ctx) => ({ kind: 'json', body: backend.inspectNetwork(backend.find(id(ctx))) }) },

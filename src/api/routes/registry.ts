@@ -1,11 +1,14 @@
 // POST /auth (docker login) and GET /images/search. The backend checks
-// credentials against the registry; nothing is stored by berthd.
-import { invalidParameter, notImplemented } from '../../errors/index.js';
-import type { AuthConfig, LoginResult } from '../../distribution/index.js';
+// credentials against the registry, and searches a registry's catalog;
+// nothing is stored by berthd.
+import { invalidParameter } from '../../errors/index.js';
+import { decodeRegistryAuth, searchLimit, type AuthConfig, type LoginResult, type SearchOptions, type SearchResult } from '../../distribution/index.js';
+import { parseFilters } from '../query.js';
 import type { Route } from '../types.js';
 
 export interface RegistryBackend {
   login(auth: AuthConfig, signal: AbortSignal): Promise<LoginResult>;
+  search(term: string, opts: SearchOptions): Promise<SearchResult[]>;
 }
 
 function authConfigOf(body: unknown): AuthConfig {
@@ -30,8 +33,15 @@ export function registryRoutes(backend: RegistryBackend): Route[] {
     {
       method: 'GET',
       path: '/images/search',
-      handler: () => {
-        throw notImplemented('berth does not search registries: registry 2 has no search API; browse the registry\'s catalog or its web page instead');
+      handler: async (ctx) => {
+        const raw = ctx.headers['x-registry-auth'];
+        const opts: SearchOptions = {
+          limit: searchLimit(ctx.query.get('limit')),
+          filters: parseFilters(ctx.query.get('filters')),
+          auth: decodeRegistryAuth(Array.isArray(raw) ? raw[0] : raw),
+          signal: ctx.signal,
+        };
+        return { kind: 'json', body: await backend.search(ctx.query.get('term') ?? '', opts) };
       },
     },
   ];

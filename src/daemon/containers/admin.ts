@@ -1,5 +1,6 @@
 // rename and prune: changes to the set of containers that need no task.
 import { invalidParameter } from '../../errors/index.js';
+import { labelsSelect, untilMs } from '../../filters/index.js';
 import type { Container } from './container.js';
 import type { ServiceContext } from './context.js';
 import { normalizeName } from './names.js';
@@ -31,25 +32,6 @@ export interface PruneResult {
 
 const PRUNE_FILTERS = new Set(['until', 'label', 'label!']);
 
-/** `until` as dockerd takes it: unix seconds, an RFC 3339 time or a duration like 10m. */
-function untilMs(v: string, now: number): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const d = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/.exec(v);
-  if (d) {
-    const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-    return now - Number(d[1]) * (unit[d[2] as string] as number);
-  }
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalidParameter(`invalid filter 'until=${v}': use a timestamp or a duration such as 10m`);
-  return t;
-}
-
-function labelMatches(labels: Record<string, string>, wanted: string): boolean {
-  const i = wanted.indexOf('=');
-  if (i < 0) return Object.prototype.hasOwnProperty.call(labels, wanted);
-  return labels[wanted.slice(0, i)] === wanted.slice(i + 1);
-}
-
 export async function pruneContainers(
   ctx: ServiceContext,
   filters: ListFilters,
@@ -69,8 +51,7 @@ export async function pruneContainers(
     if (c.isRunning() || c.removing || c.removed) continue;
     const created = timestampMs(c.state.Created);
     if (until.some((t) => created >= t)) continue;
-    if (!labels.every((l) => labelMatches(c.state.Config.Labels, l))) continue;
-    if (notLabels.some((l) => labelMatches(c.state.Config.Labels, l))) continue;
+    if (!labelsSelect(c.state.Config.Labels, labels, notLabels)) continue;
     try {
       reclaimed += (await remove(c)) ?? 0;
       deleted.push(c.id);

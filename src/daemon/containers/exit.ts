@@ -4,6 +4,7 @@ import { releaseShareableShm } from './namespaces.js';
 import { isKind } from '../../errors/index.js';
 import type { Container } from './container.js';
 import type { ServiceContext } from './context.js';
+import { mountPointsOf, publishVolumeEvents } from './mounts.js';
 import { nowTimestamp, timestampMs } from './status.js';
 import { formatRfc3339Nano } from '../io/index.js';
 import { scheduleRestart, wantsRestart } from './restart-policy.js';
@@ -74,6 +75,7 @@ export async function handleInitExit(ctx: ServiceContext, c: Container, report: 
     c.initProcess = undefined;
     await ctx.persistQuietly(c);
     const durationS = Math.max(0, Math.round((timestampMs(s.FinishedAt) - startedMs) / 1000));
+    publishVolumeEvents(ctx, c.id, mountPointsOf(c.state), 'unmount');
     c.publish('die', { exitCode: String(s.ExitCode), execDuration: String(durationS) });
     c.signalExit(c.waitResult());
     return true;

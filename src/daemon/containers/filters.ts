@@ -2,6 +2,7 @@
 // listing hundreds of containers stays fast. Different keys must all match;
 // values of one key are alternatives.
 import { invalidParameter } from '../../errors/index.js';
+import { labelMatches, parsePortFilter, portFilterMatches, splitPortKey } from '../../filters/index.js';
 import type { Container, StateName } from './container.js';
 import { networkName } from './views.js';
 import { mountPointsOf } from './mounts.js';
@@ -34,11 +35,21 @@ function matches(pattern: string, source: string): boolean {
   }
 }
 
-function labelMatches(labels: Record<string, string>, wanted: string): boolean {
-  const i = wanted.indexOf('=');
-  if (i < 0) return Object.prototype.hasOwnProperty.call(labels, wanted);
-  const key = wanted.slice(0, i);
-  return Object.prototype.hasOwnProperty.call(labels, key) && labels[key] === wanted.slice(i + 1);
+/** What a list entry shows of a container's networking, which the network and publish filters look at. */
+export interface ListNetView {
+  Ports: unknown[];
+  Networks: Record<string, unknown>;
+}
+
+/** A list entry's port: a host port it is published on, and its protocol. */
+function publishedPort(p: unknown): { port: number; proto: string } | undefined {
+  const { PublicPort, Type } = (p ?? {}) as { PublicPort?: unknown; Type?: unknown };
+  return typeof PublicPort === 'number' && typeof Type === 'string' ? { port: PublicPort, proto: Type } : undefined;
+}
+
+function networkIdOf(endpoint: unknown): string {
+  const id = (endpoint as { NetworkID?: unknown } | null)?.NetworkID;
+  return typeof id === 'string' ? id : '';
 }
 
 export interface CompiledFilters {
@@ -47,8 +58,12 @@ export interface CompiledFilters {
   test(c: Container): boolean;
 }
 
-/** Checks names and values once, then returns a predicate. `lookup` resolves before/since references. */
-export function compileFilters(filters: ListFilters, lookup: (ref: string) => Container): CompiledFilters {
+/**
+ * Checks names and values once, then returns a predicate. `lookup` resolves
+ * before/since references; `netOf` gives a container's networks and
+ * published ports (without it, only the network mode is known).
+ */
+export function compileFilters(filters: ListFilters, lookup: (ref: string) => Container, netOf?: (c: Container) => ListNetView | undefined): CompiledFilters {
   for (const key of filters.keys()) {
     if (!LIST_FILTERS.includes(key)) throw invalidParameter(`Invalid filter '${key}'`);
   }
@@ -62,6 +77,8 @@ export function compileFilters(filters: ListFilters, lookup: (ref: string) => Co
   for (const v of get('is-task')) {
     if (v !== 'true' && v !== 'false') throw invalidParameter(`Invalid filter 'is-task=${v}': use true or false`);
   }
+  const publish = get('publish').map((v) => parsePortFilter('publish', v));
+  const expose = get('expose').map((v) => parsePortFilter('expose', v));
   const before = get('before').map((r) => timestampMs(lookup(r).state.Created));
   const since = get('since').map((r) => timestampMs(lookup(r).state.Created));
 
@@ -73,7 +90,12 @@ export function compileFilters(filters: ListFilters, lookup: (ref: string) => Co
   any('id', (c, v) => matches(v, c.id));
   any('name', (c, v) => matches(v, `/${c.name}`) || matches(v, c.name));
   any('status', (c, v) => c.stateName() === v);
-  any('network', (c, v) => networkName(c.state.HostConfig) === v || c.state.HostConfig.NetworkMode === v);
+  // dockerd: a network's name, or a prefix of its ID, among those the container is on.
+  any('network', (c, v) => {
+    const networks = netOf?.(c)?.Networks;
+    if (networks === undefined) return networkName(c.state.HostConfig) === v || c.state.HostConfig.NetworkMode === v;
+    return Object.prototype.hasOwnProperty.call(networks, v) || Object.values(networks).some((ep) => v !== '' && networkIdOf(ep).startsWith(v));
+  });
   any('ancestor', (c, v) => {
     const s = c.state;
     const bare = v.replace(/:latest$/, '');
@@ -85,8 +107,19 @@ export function compileFilters(filters: ListFilters, lookup: (ref: string) => Co
   any('health', (c, v) => (c.state.State.Health?.Status ?? 'none') === v);
   any('isolation', (_c, v) => v === 'default' || v === '');
   any('is-task', (_c, v) => v === 'false');
-  any('publish', () => false);
-  any('expose', (c, v) => Object.keys(c.state.Config.ExposedPorts ?? {}).some((p) => p === v || p === `${v}/tcp`));
+  // publish: a host port the container's ports are published on; expose: a port of its config.
+  if (publish.length > 0) {
+    checks.push((c) => {
+      const ports = (netOf?.(c)?.Ports ?? []).map(publishedPort).filter((p) => p !== undefined);
+      return publish.some((f) => ports.some((p) => portFilterMatches(f, p.port, p.proto)));
+    });
+  }
+  if (expose.length > 0) {
+    checks.push((c) => {
+      const keys = Object.keys(c.state.Config.ExposedPorts ?? {}).map(splitPortKey);
+      return expose.some((f) => keys.some((k) => portFilterMatches(f, k.port, k.proto)));
+    });
+  }
   const labels = get('label');
   if (labels.length > 0) checks.push((c) => labels.every((l) => labelMatches(c.state.Config.Labels, l)));
   if (exited.length > 0) {

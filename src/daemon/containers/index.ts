@@ -10,7 +10,7 @@ export type { ShutdownOptions } from './restore.js';
 export type { PruneResult } from './admin.js';
 export { plannedHostConfig, type UpdateResult } from './update.js';
 export type { ListEntry } from './views.js';
-export { LIST_FILTERS, type ListOptions, type ListFilters } from './filters.js';
+export { LIST_FILTERS, compileFilters, type ListOptions, type ListFilters, type ListNetView } from './filters.js';
 export { parseWaitCondition, type WaitCondition, type LogsOptions } from './streams.js';
 export { parseSignal, signalName } from './signals.js';
 export { parseCreateBody } from './create-request.js';

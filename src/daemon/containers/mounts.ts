@@ -27,3 +27,17 @@ export function planContainerMounts(ctx: ServiceContext, config: ContainerConfig
     configVolumes: config.Volumes,
   });
 }
+
+/**
+ * dockerd's volume events around a container's run: `mount` of each named
+ * volume as it starts (with destination, read/write and propagation),
+ * `unmount` as it stops.
+ */
+export function publishVolumeEvents(ctx: ServiceContext, containerId: string, points: readonly MountPoint[], action: 'mount' | 'unmount'): void {
+  for (const p of points) {
+    if (p.Type !== 'volume' || p.Name === '') continue;
+    const attrs: Record<string, string> = { driver: p.Driver, container: containerId };
+    if (action === 'mount') Object.assign(attrs, { destination: p.Destination, 'read/write': String(p.RW), propagation: p.Propagation });
+    ctx.deps.events.publish('volume', action, p.Name, attrs);
+  }
+}

@@ -12,7 +12,7 @@ import { ServiceContext, type ContainerHooks } from './context.js';
 import { createContainer, type CreateResult } from './create.js';
 import { ExitMonitor } from './exit-monitor.js';
 import { handleInitExit, type ExitReport } from './exit.js';
-import { compileFilters, type ListOptions } from './filters.js';
+import { compileFilters, type ListNetView, type ListOptions } from './filters.js';
 import { removeContainer, type RemoveOptions } from './remove.js';
 import { restoreContainers, shutdownContainers, type ShutdownOptions } from './restore.js';
 import { startContainer } from './start.js';
@@ -40,6 +40,8 @@ export interface ContainerAttachOptions {
   stream: boolean;
   /** e.g. "ctrl-p,ctrl-q" */
   detachKeys?: string;
+  /** stdcopy framing; !tty when absent (attach/ws never multiplexes) */
+  multiplexed?: boolean;
 }
 
 export class ContainerService {
@@ -219,7 +221,13 @@ export class ContainerService {
   }
 
   list(opts: ListOptions): ListEntry[] {
-    const filter = compileFilters(opts.filters, (r) => this.get(r));
+    // Each container's networking view is built once, for the filters and the entry.
+    const views = new Map<Container, ListNetView | undefined>();
+    const netOf = (c: Container): ListNetView | undefined => {
+      if (!views.has(c)) views.set(c, this.ctx.deps.network?.listView(containerFacts(c), c.isRunning()));
+      return views.get(c);
+    };
+    const filter = compileFilters(opts.filters, (r) => this.get(r), netOf);
     const all = opts.all || filter.forceAll || opts.limit > 0;
     const now = Date.now();
     const out: ListEntry[] = [];
@@ -228,7 +236,7 @@ export class ContainerService {
       if (c.removed) continue;
       if (!all && !c.isRunning()) continue;
       if (!filter.test(c)) continue;
-      out.push(listView(c, now, this.ctx.deps.network?.listView(containerFacts(c), c.isRunning())));
+      out.push(listView(c, now, netOf(c)));
       if (opts.limit > 0 && out.length >= opts.limit) break;
     }
     return out;

@@ -19,7 +19,7 @@ import { nowTimestamp } from './status.js';
 import { SNAPSHOTTER, type LockedRuntime } from './types.js';
 import { resolveUser } from './user.js';
 import { containerFacts, resolveHostGateway } from './network.js';
-import { mountPointsOf } from './mounts.js';
+import { mountPointsOf, publishVolumeEvents } from './mounts.js';
 import { joinNamespaces, mountShareableShm, releaseShareableShm } from './namespaces.js';
 
 // cgroup.controllers exists only at the root of a unified (v2) hierarchy.
@@ -60,6 +60,7 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
   }
   const mountPoints = mountPointsOf(s);
   await ctx.deps.volumes?.prepareStart(mountPoints);
+  publishVolumeEvents(ctx, c.id, mountPoints, 'mount');
   return buildSpec({
     id: c.id,
     namespace: ctx.deps.namespace,

@@ -29,7 +29,7 @@ export function waitFor(c: Container, condition: WaitCondition): Promise<WaitRes
   }
 }
 
-function replayLog(ctx: ServiceContext, c: Container, conn: HijackedConnection): Promise<void> {
+function replayLog(ctx: ServiceContext, c: Container, conn: HijackedConnection, multiplexed: boolean): Promise<void> {
   const stream = ctx.deps.io.readLogs(c.state.LogPath, {
     stdout: true,
     stderr: true,
@@ -38,7 +38,7 @@ function replayLog(ctx: ServiceContext, c: Container, conn: HijackedConnection):
     since: 0,
     until: 0,
     timestamps: false,
-    multiplexed: !c.state.Config.Tty,
+    multiplexed,
   });
   return new Promise((resolve) => {
     stream.on('end', resolve);
@@ -59,7 +59,7 @@ export async function attachContainer(ctx: ServiceContext, c: Container, conn: H
     await c.io.attach(conn, opts);
     return;
   }
-  if (opts.logs) await replayLog(ctx, c, conn);
+  if (opts.logs) await replayLog(ctx, c, conn, opts.multiplexed ?? !c.state.Config.Tty);
   if (!opts.stream) return;
   const pending: PendingAttach = { conn, opts: { ...opts, logs: false }, done: deferred() };
   c.pendingAttaches.add(pending);

@@ -55,8 +55,12 @@ function networkSettings(s: ContainerRecordState): Record<string, unknown> {
   };
 }
 
+/** inspect's and ps's Mounts: dockerd lists no `--tmpfs` mount there (HostConfig.Tmpfs shows those), only `--mount type=tmpfs`. */
 export function mountsView(s: Pick<ContainerRecordState, 'MountPoints' | 'HostConfig'>): Array<Record<string, unknown>> {
-  return mountPointsOf(s).map((p) => ({ ...mountView(p) }));
+  const flagTmpfs = new Set(Object.keys(s.HostConfig.Tmpfs ?? {}).map((k) => k.replace(/\/+$/, '') || '/'));
+  return mountPointsOf(s)
+    .filter((p) => !(p.Type === 'tmpfs' && flagTmpfs.has(p.Destination)))
+    .map((p) => ({ ...mountView(p) }));
 }
 
 /** `net`: the network module's NetworkSettings, when it runs. */

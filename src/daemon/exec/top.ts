@@ -8,7 +8,7 @@ import type { ExecTarget, TopResult } from './types.js';
 const execFileAsync = promisify(execFile);
 const PS_OUTPUT_LIMIT = 16 * 1024 * 1024;
 
-export type TopTarget = Pick<ExecTarget, 'id' | 'client' | 'isRunning'>;
+export type TopTarget = Pick<ExecTarget, 'id' | 'client' | 'isRunning' | 'publish'>;
 
 /** Refuse `-o user=PID`-style renames that would hide which column holds the pid. */
 export function validatePsArgs(psArgs: string): void {
@@ -68,5 +68,7 @@ export async function top(target: TopTarget, psArgs = ''): Promise<TopResult> {
       throw internal(`ps: ${first !== '' ? first : (err as Error).message}`, err);
     }
   }
-  return parsePsOutput(output, pids);
+  const result = parsePsOutput(output, pids);
+  target.publish('top', {});
+  return result;
 }

@@ -1,11 +1,13 @@
 // Filters of GET /images/json: reference (Go path.Match globs on the
 // familiar name), dangling, label, before, since.
 import { invalidParameter } from '../../errors/index.js';
+import { labelsSelect, untilMs } from '../../filters/index.js';
 import type { ImageEntry } from './catalog.js';
 import { familiarName, parseReference, familiarString } from './reference.js';
 import { createdSeconds } from './views.js';
 
 export const IMAGE_FILTERS = ['reference', 'dangling', 'label', 'before', 'since'] as const;
+export const PRUNE_FILTERS: readonly string[] = ['dangling', 'label', 'label!', 'until'];
 
 /** Go's path.Match pattern as an anchored RegExp; throws on a malformed pattern. */
 export function globToRegExp(pattern: string): RegExp {
@@ -50,12 +52,6 @@ function boolFilter(values: string[]): boolean {
   throw invalidParameter(`Invalid filter 'dangling=${values[values.length - 1]}'`);
 }
 
-function labelMatches(labels: Record<string, string> | undefined, want: string): boolean {
-  const i = want.indexOf('=');
-  if (i < 0) return labels !== undefined && want in labels;
-  return labels?.[want.slice(0, i)] === want.slice(i + 1);
-}
-
 export interface FilteredImage {
   entry: ImageEntry;
   /** the names to show (all, or those the reference filter matched) */
@@ -88,7 +84,7 @@ export async function filterImages(
     const isDangling = entry.names.length === 0;
     if (dangling === true && !isDangling) continue;
     if (dangling === false && isDangling) continue;
-    if (!labels.every((l) => labelMatches(entry.image.config?.Labels, l))) continue;
+    if (!labelsSelect(entry.image.config?.Labels, labels)) continue;
     const created = createdSeconds(entry);
     if (before !== undefined && !(created < before)) continue;
     if (since !== undefined && !(created > since)) continue;
@@ -100,4 +96,23 @@ export async function filterImages(
     out.push({ entry, names });
   }
   return out;
+}
+
+/**
+ * The images POST /images/prune may remove, by its filters (dockerd's):
+ * `dangling` (default true: untagged only; false: every image), `until`
+ * (created before), `label` and `label!`. Images in use are the caller's check.
+ */
+export function pruneCandidates(entries: readonly ImageEntry[], filters: ReadonlyMap<string, readonly string[]>, now: number): ImageEntry[] {
+  for (const key of filters.keys()) if (!PRUNE_FILTERS.includes(key)) throw invalidParameter(`invalid filter '${key}'`);
+  const dangling = filters.has('dangling') ? boolFilter([...filters.get('dangling')!]) : true;
+  const until = (filters.get('until') ?? []).map((v) => untilMs(v, now) / 1000);
+  const labels = filters.get('label') ?? [];
+  const notLabels = filters.get('label!') ?? [];
+  return entries.filter(
+    (e) =>
+      (!dangling || e.names.length === 0) &&
+      until.every((t) => createdSeconds(e) < t) &&
+      labelsSelect(e.image.config?.Labels, labels, notLabels),
+  );
 }

@@ -12,7 +12,7 @@ import { writeImageContent, type PreparedImage } from './content.js';
 import { withLease, type ImageContext } from './context.js';
 import { HashingStream, looksLikeTar, sha256Digest } from './digest.js';
 import { MT } from './mediatypes.js';
-import { assignNames } from './records.js';
+import { assignNames, publishImageEvent } from './records.js';
 import { fullString, referenceForTag } from './reference.js';
 import { decompressed } from './streams.js';
 import type { ImportOptions, ProgressMessage } from './types.js';
@@ -68,7 +68,7 @@ export async function importImage(ctx: ImageContext, input: Readable, opts: Impo
       ctx.catalog.remember(manifestDesc, { id, manifest: { descriptor: manifestDesc, config: configDesc, layers: [layerDesc] }, image });
       await ctx.names.run(() => assignNames(ctx, { id, target: manifestDesc, size: layer.size }, name ? [name] : []));
     });
-    ctx.events.publish('image', 'import', id, { name: id });
+    publishImageEvent(ctx.events, 'import', id, id, image);
     ctx.logger.info({ image: id, name }, 'image imported');
     return { id, messages: [{ status: id }] };
   } finally {

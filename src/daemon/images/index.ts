@@ -33,7 +33,7 @@ export {
   type Reference,
 } from './reference.js';
 export { chainIds, shortId, HashingStream, detectCompression } from './digest.js';
-export type { PullOptions } from './pull.js';
+export type { DistributionInspect, PullOptions } from './pull.js';
 export type { PushOptions } from './push.js';
 export type { AuthConfig } from '../../distribution/index.js';
 export { decompressed, peek } from './streams.js';

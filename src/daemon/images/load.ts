@@ -9,7 +9,7 @@ import { readArchive, type ArchiveImage } from './archive.js';
 import { writeImageContent, type PreparedImage } from './content.js';
 import { withLease, type ImageContext } from './context.js';
 import { HashingStream } from './digest.js';
-import { assignNames } from './records.js';
+import { assignNames, publishImageEvent } from './records.js';
 import { familiarOf } from './reference.js';
 import { StagedArchive, type StagedFile } from './staging.js';
 import type { LoadOptions, ProgressMessage } from './types.js';
@@ -81,7 +81,7 @@ export async function loadImages(ctx: ImageContext, input: Readable, _opts: Load
           image: image.config.image,
         });
         await ctx.names.run(() => assignNames(ctx, { id, target: image.manifest.descriptor, size: sizes[i] }, image.names));
-        ctx.events.publish('image', 'load', id, { name: id });
+        publishImageEvent(ctx.events, 'load', id, id, image.config.image);
         if (image.names.length === 0) messages.push({ stream: `Loaded image ID: ${id}\n` });
         for (const name of image.names) messages.push({ stream: `Loaded image: ${familiarOf(name)}\n` });
       }

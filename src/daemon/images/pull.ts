@@ -25,7 +25,7 @@ import type { ImageContext } from './context.js';
 import { chainIds, topChainId } from './digest.js';
 import { LABELS } from './mediatypes.js';
 import { ProgressStream } from './progress.js';
-import { assignNames } from './records.js';
+import { assignNames, publishImageEvent } from './records.js';
 import { familiarName, familiarString, fullString, parseNormalizedNamed, type Reference } from './reference.js';
 import type { OciImage, Platform } from './types.js';
 import { snapshotExists, unpackLayers } from './unpack.js';
@@ -366,7 +366,7 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     const resolved = { id: manifest.config.digest, manifest: { descriptor: manifest.desc as Descriptor, config: manifest.config as Descriptor, layers: manifest.layers as Descriptor[] }, image };
     ctx.catalog.remember(top, resolved);
     await ctx.names.run(() => assignNames(ctx, { id: manifest.config.digest, target: top, size, labels: { [LABELS.fromRegistry]: 'true' } }, [p.name]));
-    ctx.events.publish('image', 'pull', familiarString(p.ref), { name: familiarString(p.ref) });
+    publishImageEvent(ctx.events, 'pull', familiarString(p.ref), familiarString(p.ref), image);
     keepLease = false;
     out.message(`Digest: ${top.digest}`);
     out.message(before === top.digest ? `Status: Image is up to date for ${familiarString(p.ref)}` : `Status: Downloaded newer image for ${familiarString(p.ref)}`);
@@ -424,4 +424,52 @@ export async function pullAllTags(ctx: ImageContext, deps: PullDeps, repoText: s
     (err: unknown) => out.fail(err),
   );
   return out;
+}
+
+/** GET /distribution/{name}/json: what the registry holds under a name, without pulling it. */
+export interface DistributionInspect {
+  Descriptor: { mediaType: string; digest: string; size: number };
+  Platforms: Array<{ architecture: string; os: string; 'os.version'?: string; 'os.features'?: string[]; variant?: string }>;
+}
+
+type InspectPlatform = DistributionInspect['Platforms'][number];
+
+function platformOf(v: Record<string, unknown>): InspectPlatform {
+  const text = (k: string): string => (typeof v[k] === 'string' ? (v[k] as string) : '');
+  const p: InspectPlatform = { architecture: text('architecture'), os: text('os') };
+  if (text('os.version') !== '') p['os.version'] = text('os.version');
+  const features = v['os.features'];
+  if (Array.isArray(features) && features.length > 0) p['os.features'] = features.filter((f): f is string => typeof f === 'string');
+  if (text('variant') !== '') p.variant = text('variant');
+  return p;
+}
+
+/**
+ * dockerd's distribution inspect: the descriptor the name (tag `latest` when
+ * none) resolves to, and the platforms it serves: each entry of an index,
+ * or the platform of a single manifest's config.
+ */
+export async function distributionInspect(deps: PullDeps, refText: string, opts: Pick<PullOptions, 'auth' | 'signal'>): Promise<DistributionInspect> {
+  let ref = parseNormalizedNamed(refText);
+  if (ref.tag === undefined && ref.digest === undefined) ref = { ...ref, tag: 'latest' };
+  const repo = new Repository({ hosts: deps.hosts(), domain: ref.domain, path: ref.path, auth: opts.auth ?? {}, signal: opts.signal });
+  let top: RegistryDescriptor;
+  let data: Buffer;
+  try {
+    top = await repo.resolve(ref.digest ?? ref.tag!);
+    if (isSchema1MediaType(top.mediaType)) throw invalidParameter(SCHEMA1_REMOVED);
+    data = await repo.manifest(top);
+  } catch (err) {
+    throw resolveError(err, ref);
+  }
+  const manifest = parseJson(data, top.digest);
+  let platforms: InspectPlatform[];
+  if (isIndexMediaType(top.mediaType)) {
+    if (!Array.isArray(manifest.manifests)) throw invalidParameter(`invalid index ${top.digest}: no manifests`);
+    platforms = manifest.manifests.map((m) => platformOf(isObject(m) && isObject(m.platform) ? m.platform : {}));
+  } else {
+    const config = parseJson(await repo.smallBlob(asDescriptor(manifest.config, top.digest)), top.digest);
+    platforms = [platformOf(config)];
+  }
+  return { Descriptor: { mediaType: top.mediaType, digest: top.digest, size: data.length }, Platforms: platforms };
 }

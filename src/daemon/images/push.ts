@@ -11,6 +11,7 @@ import { hexOf } from './digest.js';
 import { ProgressStream } from './progress.js';
 import { familiarName, fullString, parseNormalizedNamed, repositoryName, type Reference } from './reference.js';
 import { memory } from '../memory.js';
+import { publishImageEvent } from './records.js';
 
 export interface PushOptions {
   /** one tag; all local tags of the repository without it */
@@ -177,7 +178,8 @@ export async function pushImage(ctx: ImageContext, hosts: RegistryHosts, name: s
     for (const t of tags) {
       const target = await targetOf(ctx, t.name, t.tag);
       await pushTarget(ctx, repo, repo.host, target, limiter, out);
-      ctx.events.publish('image', 'push', `${familiarName(ref)}:${t.tag}`, { name: `${familiarName(ref)}:${t.tag}` });
+      const pushed = `${familiarName(ref)}:${t.tag}`;
+      publishImageEvent(ctx.events, 'push', pushed, pushed, (await ctx.catalog.resolve(target.top).catch(() => undefined))?.image);
     }
   })()
     .then(

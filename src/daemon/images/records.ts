@@ -7,6 +7,7 @@ import { isKind } from '../../errors/index.js';
 import type { Catalog, ImageEntry } from './catalog.js';
 import { danglingName, isDanglingName, LABELS } from './mediatypes.js';
 import { familiarOf } from './reference.js';
+import type { OciImage } from './types.js';
 
 export interface NamedImage {
   id: string;
@@ -15,6 +16,11 @@ export interface NamedImage {
   size?: number;
   /** more labels for the records made or re-pointed */
   labels?: Record<string, string>;
+}
+
+/** dockerd's image event: the image's labels as attributes, then its name. */
+export function publishImageEvent(events: EventBus, action: string, id: string, name: string, image: Pick<OciImage, 'config'> | undefined): void {
+  events.publish('image', action, id, { ...(image?.config?.Labels ?? {}), name });
 }
 
 export interface RecordDeps {
@@ -103,7 +109,7 @@ async function assign(deps: RecordDeps, image: NamedImage, names: readonly strin
     const previous = existing ? await deps.catalog.resolve(existing.target) : undefined;
     if (!(await putRecord(deps.client, name, image, existing))) continue;
     changed.push(name);
-    deps.events.publish('image', 'tag', image.id, { name: familiarOf(name) });
+    publishImageEvent(deps.events, 'tag', image.id, familiarOf(name), (await deps.catalog.resolve(image.target).catch(() => undefined))?.image);
     if (previous && previous.id !== image.id) {
       // The image that had this name may have no record left at all.
       const entries = await deps.catalog.all();
@@ -125,7 +131,7 @@ async function assign(deps: RecordDeps, image: NamedImage, names: readonly strin
 export function removeName(deps: RecordDeps, entry: ImageEntry, name: string, keep: boolean): Promise<void> {
   return deps.catalog.write(async () => {
     await deps.client.images.delete(name);
-    deps.events.publish('image', 'untag', entry.id, { name: entry.id });
+    publishImageEvent(deps.events, 'untag', entry.id, entry.id, entry.image);
     if (keep && entry.names.every((n) => n === name)) await keepDangling(deps, entry);
   });
 }
@@ -139,6 +145,6 @@ export function deleteImage(deps: RecordDeps, entry: ImageEntry): Promise<void> 
         if (!isKind(err, 'not-found')) throw err;
       });
     }
-    deps.events.publish('image', 'delete', entry.id, { name: entry.id });
+    publishImageEvent(deps.events, 'delete', entry.id, entry.id, entry.image);
   });
 }

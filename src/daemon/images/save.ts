@@ -10,6 +10,7 @@ import type { ImageEntry } from './catalog.js';
 import type { ImageContext } from './context.js';
 import { hexOf } from './digest.js';
 import { MT } from './mediatypes.js';
+import { publishImageEvent } from './records.js';
 import { familiarName, familiarString, parseNormalizedNamed, parseReference, repositoryName } from './reference.js';
 
 interface SaveItem {
@@ -161,7 +162,11 @@ export async function saveImages(ctx: ImageContext, refs: readonly string[]): Pr
   const items = await resolveItems(ctx, refs);
   const p = pack();
   writeArchive(ctx.client, p, items).then(
-    () => p.finalize(),
+    () => {
+      p.finalize();
+      // dockerd reports each image once the archive holds it all.
+      for (const item of new Map(items.map((i) => [i.entry.id, i.entry])).values()) publishImageEvent(ctx.events, 'save', item.id, item.id, item.image);
+    },
     (err: unknown) => {
       if (p.destroyed) ctx.logger.debug({ err }, 'image save ended early: the client went away');
       else {

@@ -10,15 +10,15 @@ import { Catalog, type ImageEntry } from './catalog.js';
 import { hostPlatform } from './config.js';
 import { withLease, type ImageContext } from './context.js';
 import { topChainId } from './digest.js';
-import { filterImages } from './filters.js';
+import { filterImages, pruneCandidates } from './filters.js';
 import { importImage } from './import.js';
 import { BUILD_LABELS, commitImage, isBuildCacheRecordName, nameImage, type CommitInput, type CommitResult } from './commit.js';
 import { loadImages } from './load.js';
 import { Mutex } from './lock.js';
 import { LABELS } from './mediatypes.js';
-import { assignNames } from './records.js';
+import { assignNames, publishImageEvent } from './records.js';
 import { familiarOf, fullString, normalizeName, referenceForTag } from './reference.js';
-import { pullAllTags, pullImage, type PullDeps, type PullOptions } from './pull.js';
+import { distributionInspect, pullAllTags, pullImage, type DistributionInspect, type PullDeps, type PullOptions } from './pull.js';
 import { pushImage, type PushOptions } from './push.js';
 import type { RegistryHosts } from '../../distribution/index.js';
 import { removeImage } from './remove.js';
@@ -212,7 +212,7 @@ export class ImageService {
       const target = entry.records[0]?.target ?? entry.manifest.descriptor;
       const changed = await assignNames(this.ctx, { id: entry.id, target, size: entry.size }, [name]);
       // dockerd reports a tag even when the name already pointed there.
-      if (changed.length === 0) this.ctx.events.publish('image', 'tag', entry.id, { name: familiarOf(name) });
+      if (changed.length === 0) publishImageEvent(this.ctx.events, 'tag', entry.id, familiarOf(name), entry.image);
     });
   }
 
@@ -223,17 +223,12 @@ export class ImageService {
 
   /** POST /images/prune: dangling images (all unused ones with dangling=false) that no container uses. */
   async prune(filters: Map<string, string[]> = new Map()): Promise<PruneResult> {
-    const danglingOnly = !['false', '0'].includes((filters.get('dangling') ?? ['true']).at(-1)!.toLowerCase());
-    const rest = new Map(filters);
-    rest.delete('dangling');
     const deleted: DeleteItem[] = [];
     let reclaimed = 0;
     await this.ctx.names.run(async () => {
       const entries = await this.ctx.catalog.all();
-      const candidates = await filterImages(entries, rest, async (ref) => (await this.ctx.catalog.find(ref, entries)).entry);
       const removed = new Set<string>();
-      for (const { entry } of candidates) {
-        if (danglingOnly && entry.names.length > 0) continue;
+      for (const entry of pruneCandidates(entries, filters, Date.now())) {
         if ((await this.ctx.isInUse(entry.id)).length > 0) continue;
         const items = await removeImage(this.ctx, entry.id, { force: true });
         deleted.push(...items);
@@ -241,6 +236,7 @@ export class ImageService {
       }
       reclaimed = freedBlobBytes(entries, removed);
     });
+    this.ctx.events.publish('image', 'prune', '', { reclaimed: String(reclaimed) });
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
@@ -320,6 +316,11 @@ export class ImageService {
   async pull(ref: string, opts: PullOptions = {}): Promise<Readable> {
     if (opts.allTags && !/[:@]/.test(ref.slice(ref.lastIndexOf('/') + 1))) return pullAllTags(this.ctx, this.pullDeps(), ref, opts);
     return pullImage(this.ctx, this.pullDeps(), ref, opts);
+  }
+
+  /** GET /distribution/{name}/json: the registry's descriptor and platforms for a name. */
+  distributionInspect(ref: string, opts: Pick<PullOptions, 'auth' | 'signal'> = {}): Promise<DistributionInspect> {
+    return distributionInspect(this.pullDeps(), ref, opts);
   }
 
   /** `docker push`: 404 before anything streams when the tag is not here. */
