@@ -206,3 +206,42 @@ export async function removeLocalhostGuard(chain: string): Promise<void> {
   await run('iptables', [...t, '-F', chain]).catch(() => undefined);
   await run('iptables', [...t, '-X', chain]).catch(() => undefined);
 }
+
+/**
+ * berth's filter chain for icc=false: one `-i BR -o BR -j DROP` per bridge
+ * whose containers may not talk to each other. Debian's firewall plugin
+ * (1.1.1) accepts all traffic of a container's address, so the chain is
+ * jumped to from the top of FORWARD, before the plugin's chains.
+ */
+export async function ensureIsolationChain(chain: string): Promise<void> {
+  await run('iptables', ['-w', '-N', chain]).catch(() => undefined);
+  await ensureIsolationFirst(chain);
+}
+
+/** Puts the jump to the isolation chain back on top of FORWARD when a plugin inserted its own above it. */
+export async function ensureIsolationFirst(chain: string): Promise<void> {
+  const rules = (await run('iptables', ['-w', '-S', 'FORWARD'])).split('\n').filter((l) => l.startsWith('-A '));
+  const jump = `-A FORWARD -j ${chain}`;
+  if (rules[0] === jump) return;
+  if (rules.includes(jump)) await run('iptables', ['-w', '-D', 'FORWARD', '-j', chain]).catch(() => undefined);
+  await run('iptables', ['-w', '-I', 'FORWARD', '1', '-j', chain]);
+}
+
+export async function isolateBridge(chain: string, dev: string): Promise<void> {
+  const rule = ['-i', dev, '-o', dev, '-j', 'DROP'];
+  const present = await run('iptables', ['-w', '-C', chain, ...rule]).then(
+    () => true,
+    () => false,
+  );
+  if (!present) await run('iptables', ['-w', '-A', chain, ...rule]);
+}
+
+export async function unisolateBridge(chain: string, dev: string): Promise<void> {
+  await run('iptables', ['-w', '-D', chain, '-i', dev, '-o', dev, '-j', 'DROP']).catch(() => undefined);
+}
+
+export async function removeIsolationChain(chain: string): Promise<void> {
+  await run('iptables', ['-w', '-D', 'FORWARD', '-j', chain]).catch(() => undefined);
+  await run('iptables', ['-w', '-F', chain]).catch(() => undefined);
+  await run('iptables', ['-w', '-X', chain]).catch(() => undefined);
+}

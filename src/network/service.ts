@@ -10,7 +10,7 @@ import { conflict, forbidden, invalidParameter, isKind, messageOf, notFound } fr
 import type { EventBus } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import { CniRuntime, type CniResult } from './cni.js';
-import { bridgeConflist, loopbackConflist } from './conflist.js';
+import { bridgeConflist, iccEnabled, loopbackConflist, type Conflist } from './conflist.js';
 import * as host from './host.js';
 import { chooseSubnet, contains, firstHost, formatCidr, formatIPv4, overlaps, parseCidr, parseIPv4, routeSubnets, usableIn, type Subnet } from './ipam.js';
 import { listPorts, planPorts, portKeys, portsView, type ListPort, type PortBinding, type PublishedPort } from './ports.js';
@@ -97,7 +97,7 @@ export class NetworkService {
 
   constructor(private readonly deps: NetworkServiceDeps) {
     this.store = new NetworkStore(deps.dataRoot, deps.execRoot);
-    this.cni = new CniRuntime(deps.pluginDirs ?? DEFAULT_PLUGIN_DIRS, this.store.cniCacheDir);
+    this.cni = new CniRuntime(deps.pluginDirs ?? DEFAULT_PLUGIN_DIRS, this.store.cniCacheDir, deps.logger);
     this.log = deps.logger;
     this.tag = rootTag(deps.dataRoot);
     this.dns = new EmbeddedDns(
@@ -165,6 +165,28 @@ export class NetworkService {
     return `BERTH-LOCAL-${this.tag}`;
   }
 
+  private get isolationChain(): string {
+    return `BERTH-ISOLATION-${this.tag}`;
+  }
+
+  /** Whether a network's containers are kept from reaching each other (icc=false) by berth's isolation chain. */
+  private isolated(n: NetworkRecord): boolean {
+    return this.settings.iptables && n.Driver === 'bridge' && n.bridge !== undefined && !iccEnabled(n, this.settings.icc);
+  }
+
+  /**
+   * The isolation chain made afresh from the networks (at start-up, so rules
+   * of networks removed while berthd was down go); no chain when no network
+   * has icc=false.
+   */
+  private async rebuildIsolation(): Promise<void> {
+    await host.removeIsolationChain(this.isolationChain);
+    const isolated = [...this.networks.values()].filter((n) => this.isolated(n));
+    if (isolated.length === 0) return;
+    await host.ensureIsolationChain(this.isolationChain);
+    for (const n of isolated) await host.isolateBridge(this.isolationChain, n.bridge!);
+  }
+
   /** Runs one container's network work at a time. */
   private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.busy.get(id) ?? Promise.resolve();
@@ -187,7 +209,10 @@ export class NetworkService {
     for (const [id, s] of await this.store.loadSandboxes()) this.sandboxes.set(id, s);
     await host.withHostLock(() => this.ensureBuiltins());
     if (this.settings.ipForward) await host.writeSysctl('net.ipv4.ip_forward', '1').catch((err: unknown) => this.log.warn({ err: messageOf(err) }, 'cannot enable ip_forward'));
-    if (this.settings.iptables) await host.ensureLocalhostGuard(this.guardChain);
+    if (this.settings.iptables) {
+      await host.ensureLocalhostGuard(this.guardChain);
+      await this.rebuildIsolation();
+    }
     for (const n of this.networks.values()) {
       if (n.Driver === 'bridge') await this.bringUp(n).catch((err: unknown) => this.log.error({ err: messageOf(err), network: n.Name }, 'cannot bring bridge %s up', n.bridge));
     }
@@ -211,20 +236,23 @@ export class NetworkService {
     }
     const existing = byName(BUILTIN.bridge);
     const wanted = await this.defaultBridgeIpam(existing);
-    if (existing !== undefined && existing.IPAM.Config[0]?.Subnet === wanted.Subnet && existing.bridge === this.defaultBridgeName()) return;
-    const n = existing ?? this.record(BUILTIN.bridge, 'bridge', { Config: [] });
-    n.IPAM.Config = [wanted];
-    n.bridge = this.defaultBridgeName();
-    n.isDefault = true;
-    if (existing === undefined) await this.bringUp({ ...n, IPAM: { ...n.IPAM, Config: [wanted] } });
-    n.Options = {
+    const bridge = this.defaultBridgeName();
+    // daemon.json icc, ip-masq and mtu may have changed since the last start: the options follow them.
+    const options = {
       'com.docker.network.bridge.default_bridge': 'true',
       'com.docker.network.bridge.enable_icc': String(this.settings.icc),
       'com.docker.network.bridge.enable_ip_masquerade': String(this.settings.ipMasq),
       'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
-      'com.docker.network.bridge.name': n.bridge,
+      'com.docker.network.bridge.name': bridge,
       'com.docker.network.driver.mtu': String(this.settings.mtu > 0 ? this.settings.mtu : 1500),
     };
+    if (existing !== undefined && existing.IPAM.Config[0]?.Subnet === wanted.Subnet && existing.bridge === bridge && JSON.stringify(existing.Options) === JSON.stringify(options)) return;
+    const n = existing ?? this.record(BUILTIN.bridge, 'bridge', { Config: [] });
+    n.IPAM.Config = [wanted];
+    n.bridge = bridge;
+    n.isDefault = true;
+    if (existing === undefined) await this.bringUp({ ...n, IPAM: { ...n.IPAM, Config: [wanted] } });
+    n.Options = options;
     this.networks.set(n.Id, n);
     await this.store.saveNetwork(n);
   }
@@ -403,6 +431,12 @@ export class NetworkService {
         return { netnsPath: sb.netns, hostsLines: [], joinedEtc: other.etc };
       }
       const netns = this.store.netnsPath(facts.id);
+      const att = this.attachments.get(facts.id)?.attachments ?? {};
+      const entries = Object.entries(att).filter(([id]) => this.networks.get(id)?.Driver === 'bridge');
+      const primary = entries[0] === undefined ? undefined : this.networks.get(entries[0][0]);
+      const requests = primary === undefined || primary.Internal ? [] : planPorts(facts.exposedPorts, facts.portBindings as Record<string, PortBinding[] | null> | undefined, facts.publishAll);
+      // A missing plugin fails the start before anything is made.
+      this.cni.requirePlugins([loopbackConflist(), ...entries.map(([netId, req], i) => this.conflistOf(this.networks.get(netId)!, req, i === 0 && requests.length > 0))]);
       const rec: SandboxRecord = { netns, endpoints: [], ports: [], hostname: facts.hostname, dns: facts.dns };
       let dnsReady: Promise<void> | undefined;
       this.sandboxes.set(facts.id, rec);
@@ -410,19 +444,10 @@ export class NetworkService {
       try {
         await host.createNetns(netns);
         await this.cni.add(loopbackConflist(), { containerId: facts.id, netns, ifName: 'lo' });
-        const att = this.attachments.get(facts.id)?.attachments ?? {};
-        const entries = Object.entries(att).filter(([id]) => this.networks.get(id)?.Driver === 'bridge');
         // The name server's helper needs only the namespace's loopback: it starts while the plugins run.
         dnsReady = entries.some(([id]) => this.isUserDefined(id)) ? this.dns.open(facts.id, netns) : undefined;
         dnsReady?.catch(() => undefined);
-        const primary = entries[0];
-        if (primary !== undefined) {
-          const requests = planPorts(facts.exposedPorts, facts.portBindings as Record<string, PortBinding[] | null> | undefined, facts.publishAll);
-          const net = this.networks.get(primary[0])!;
-          if (requests.length > 0 && !net.Internal) {
-            rec.ports = await this.ports.reserve(facts.id, requests, this.attachments.get(facts.id)?.lastPorts ?? []);
-          }
-        }
+        if (requests.length > 0) rec.ports = await this.ports.reserve(facts.id, requests, this.attachments.get(facts.id)?.lastPorts ?? []);
         let i = 0;
         for (const [netId, req] of entries) {
           const ep = await this.attach(facts, this.networks.get(netId)!, req, `eth${i++}`, i === 1 ? rec.ports : []);
@@ -458,9 +483,14 @@ export class NetworkService {
     return this.find(BUILTIN.bridge).IPAM.Config[0]?.Gateway ?? '';
   }
 
+  private conflistOf(n: NetworkRecord, req: AttachRequest, ports: boolean): Conflist {
+    return bridgeConflist(n, { ipamDir: this.store.ipamDir, ipMasq: this.settings.ipMasq, mtu: this.settings.mtu, mac: req.mac !== undefined, ports, iptables: this.settings.iptables });
+  }
+
   private async attach(facts: ContainerFacts, n: NetworkRecord, req: AttachRequest, ifName: string, ports: readonly PublishedPort[]): Promise<Endpoint> {
+    const list = this.conflistOf(n, req, ports.length > 0);
+    this.cni.requirePlugins([list]);
     if (n.bridge !== undefined && !(await host.linkExists(n.bridge))) await this.bringUp(n);
-    const list = bridgeConflist(n, { ipamDir: this.store.ipamDir, ipMasq: this.settings.ipMasq, mtu: this.settings.mtu, mac: req.mac !== undefined, ports: ports.length > 0, iptables: this.settings.iptables });
     const args: Record<string, string> = {};
     if (req.ipv4 !== undefined) args.IP = req.ipv4;
     const caps: Record<string, unknown> = {};
@@ -476,6 +506,8 @@ export class NetworkService {
       if (req.ipv4 !== undefined && /not available|already|duplicate/i.test(messageOf(err))) throw conflict(`Address already in use: ${req.ipv4} on network ${n.Name}`);
       throw err;
     }
+    // The firewall plugin inserts its jump when it finds none (another root may have removed it): above berth's DROP it would accept first.
+    if (this.isolated(n)) await host.ensureIsolationFirst(this.isolationChain);
     const ipc = result.ips?.[0];
     const iface = result.interfaces?.find((x) => x.name === ifName && x.sandbox !== undefined);
     const [ip, prefix] = (ipc?.address ?? '/0').split('/');
@@ -598,6 +630,7 @@ export class NetworkService {
       const tests = bridges.map((b) => host.namesDevice(b));
       await host.deleteRules((rule) => tests.some((t) => t(rule))).catch(() => undefined);
       await host.removeLocalhostGuard(this.guardChain);
+      await host.removeIsolationChain(this.isolationChain);
     }
   }
 
@@ -775,10 +808,17 @@ export class NetworkService {
     } else {
       n.bridge = `br-${n.Id.slice(0, 12)}`;
     }
+    // A bridge network needs the plugins: a missing one refuses the create before the bridge is made.
+    this.cni.requirePlugins([this.conflistOf(n, { aliases: [] }, true)]);
     await this.bringUp(n);
     try {
+      if (this.isolated(n)) {
+        await host.ensureIsolationChain(this.isolationChain);
+        await host.isolateBridge(this.isolationChain, n.bridge);
+      }
       await this.store.saveNetwork(n);
     } catch (err) {
+      if (this.isolated(n)) await host.unisolateBridge(this.isolationChain, n.bridge);
       await host.deleteLink(n.bridge);
       throw err;
     }
