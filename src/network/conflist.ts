@@ -80,8 +80,3 @@ export function bridgeConflist(net: NetworkRecord, opts: ConflistOptions): Confl
   if (opts.mac === true) plugins.push({ type: 'tuning', capabilities: { mac: true } });
   return { cniVersion: CNI_VERSION, name: net.Name, plugins };
 }
-
-/** The loopback device of a fresh namespace. */
-export function loopbackConflist(): Conflist {
-  return { cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] };
-}

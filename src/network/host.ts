@@ -3,7 +3,7 @@
 // iptables rules that name a container or a bridge. Runs `ip`, `iptables`,
 // `unshare` and `umount` from Debian.
 import { execFile } from 'node:child_process';
-import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { internal, unavailable } from '../errors/index.js';
@@ -25,11 +25,15 @@ export async function run(cmd: string, args: readonly string[]): Promise<string>
   }
 }
 
-/** A persistent network namespace bound on a file (as `ip netns add` does, but under berth's exec root). */
+/**
+ * A persistent network namespace bound on a file (as `ip netns add` does,
+ * but under berth's exec root), its loopback up: `ip` runs inside the new
+ * namespace, so one process does both.
+ */
 export async function createNetns(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, '', { flag: 'a', mode: 0o600 });
-  await run('unshare', [`--net=${path}`, 'true']);
+  await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'dev', 'lo', 'up']);
 }
 
 export async function deleteNetns(path: string): Promise<void> {
@@ -49,8 +53,10 @@ export async function boundNetns(dir: string): Promise<string[]> {
   return out;
 }
 
+/** Whether a device of berthd's namespace exists (sysfs: no `ip` to run on every start). */
 export async function linkExists(name: string): Promise<boolean> {
-  return run('ip', ['-o', 'link', 'show', 'dev', name]).then(
+  if (name === '' || name.includes('/') || name === '.' || name === '..') return false;
+  return access(`/sys/class/net/${name}`).then(
     () => true,
     () => false,
   );

@@ -10,7 +10,7 @@ import { conflict, forbidden, invalidParameter, isKind, messageOf, notFound } fr
 import type { EventBus } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import { CniRuntime, type CniResult } from './cni.js';
-import { bridgeConflist, iccEnabled, loopbackConflist, type Conflist } from './conflist.js';
+import { bridgeConflist, iccEnabled, type Conflist } from './conflist.js';
 import * as host from './host.js';
 import { chooseSubnet, contains, firstHost, formatCidr, formatIPv4, overlaps, parseCidr, parseIPv4, routeSubnets, usableIn, type Subnet } from './ipam.js';
 import { listPorts, planPorts, portKeys, portsView, type ListPort, type PortBinding, type PublishedPort } from './ports.js';
@@ -49,8 +49,12 @@ export interface EtcFiles {
 export interface SandboxSetup {
   /** the namespace the task joins; undefined for the host's network */
   netnsPath?: string;
-  /** lines for the container's /etc/hosts after the localhost ones */
-  hostsLines: string[];
+  /**
+   * settles when every endpoint is made (the task may be created meanwhile,
+   * not started): the lines for the container's /etc/hosts after the
+   * localhost ones; rejected when the set-up failed and was undone
+   */
+  ready: Promise<string[]>;
   /** the files of the container whose namespace this one joined (container:NAME) */
   joinedEtc?: EtcFiles;
   /** the name servers of its resolv.conf (127.0.0.11 on user-defined networks); undefined: the host's */
@@ -412,15 +416,19 @@ export class NetworkService {
   // ---- containers: start and stop -----------------------------------------------
 
   /**
-   * Makes the container's sandbox before its task starts: a namespace with
-   * loopback, an endpoint on each of its networks, its published ports. A
-   * failure half-way undoes what was made.
+   * Makes the container's sandbox before its task starts. It resolves once
+   * the namespace exists and the published ports are held, so the task can
+   * be created in it while the plugins still run; `ready` settles when every
+   * endpoint is made. A failure half-way undoes what was made (and rejects
+   * `ready`); the next network call on the container waits for all of it.
    */
   setUp(facts: ContainerFacts): Promise<SandboxSetup> {
-    return this.serial(facts.id, async () => {
+    let early!: (s: SandboxSetup) => void;
+    const made = new Promise<SandboxSetup>((resolve) => (early = resolve));
+    const work = this.serial(facts.id, async () => {
       if (this.sandboxes.has(facts.id)) await this.teardownNow(facts.id);
       const mode = facts.mode;
-      if (mode === 'host') return { hostsLines: [] };
+      if (mode === 'host') return early({ ready: Promise.resolve([]) });
       if (mode.startsWith('container:')) {
         const other = this.lookup(mode.slice('container:'.length));
         const sb = this.sandboxes.get(other.id);
@@ -428,7 +436,7 @@ export class NetworkService {
         const rec: SandboxRecord = { netns: sb.netns, joined: other.id, endpoints: [], ports: [] };
         this.sandboxes.set(facts.id, rec);
         await this.store.saveSandbox(facts.id, rec);
-        return { netnsPath: sb.netns, hostsLines: [], joinedEtc: other.etc };
+        return early({ netnsPath: sb.netns, joinedEtc: other.etc, ready: Promise.resolve([]) });
       }
       const netns = this.store.netnsPath(facts.id);
       const att = this.attachments.get(facts.id)?.attachments ?? {};
@@ -436,18 +444,36 @@ export class NetworkService {
       const primary = entries[0] === undefined ? undefined : this.networks.get(entries[0][0]);
       const requests = primary === undefined || primary.Internal ? [] : planPorts(facts.exposedPorts, facts.portBindings as Record<string, PortBinding[] | null> | undefined, facts.publishAll);
       // A missing plugin fails the start before anything is made.
-      this.cni.requirePlugins([loopbackConflist(), ...entries.map(([netId, req], i) => this.conflistOf(this.networks.get(netId)!, req, i === 0 && requests.length > 0))]);
+      this.cni.requirePlugins([...entries.map(([netId, req], i) => this.conflistOf(this.networks.get(netId)!, req, i === 0 && requests.length > 0))]);
       const rec: SandboxRecord = { netns, endpoints: [], ports: [], hostname: facts.hostname, dns: facts.dns };
+      const served = entries.some(([id]) => this.isUserDefined(id));
       let dnsReady: Promise<void> | undefined;
       this.sandboxes.set(facts.id, rec);
-      await this.store.saveSandbox(facts.id, rec);
+      const undo = async (err: unknown): Promise<never> => {
+        await dnsReady?.catch(() => undefined);
+        await this.teardownNow(facts.id).catch((e: unknown) => this.log.warn({ err: messageOf(e), container: facts.id }, 'undoing a failed network set-up failed'));
+        throw err;
+      };
       try {
+        await this.store.saveSandbox(facts.id, rec);
         await host.createNetns(netns);
-        await this.cni.add(loopbackConflist(), { containerId: facts.id, netns, ifName: 'lo' });
-        // The name server's helper needs only the namespace's loopback: it starts while the plugins run.
-        dnsReady = entries.some(([id]) => this.isUserDefined(id)) ? this.dns.open(facts.id, netns) : undefined;
-        dnsReady?.catch(() => undefined);
+        // Held before the task exists: a taken port fails the start before anything runs.
         if (requests.length > 0) rec.ports = await this.ports.reserve(facts.id, requests, this.attachments.get(facts.id)?.lastPorts ?? []);
+      } catch (err) {
+        return undo(err);
+      }
+      let ready!: (lines: string[]) => void;
+      let failed!: (err: unknown) => void;
+      const endpoints = new Promise<string[]>((resolve, reject) => {
+        ready = resolve;
+        failed = reject;
+      });
+      endpoints.catch(() => undefined);
+      early({ netnsPath: netns, ...(served ? { nameservers: [RESOLVER_IP] } : {}), ready: endpoints });
+      try {
+        // The name server's helper needs only the namespace's loopback (up since createNetns): it starts while the plugins run.
+        dnsReady = served ? this.dns.open(facts.id, netns) : undefined;
+        dnsReady?.catch(() => undefined);
         let i = 0;
         for (const [netId, req] of entries) {
           const ep = await this.attach(facts, this.networks.get(netId)!, req, `eth${i++}`, i === 1 ? rec.ports : []);
@@ -461,14 +487,13 @@ export class NetworkService {
           await this.store.saveContainer(facts.id, prev);
         }
       } catch (err) {
-        await dnsReady?.catch(() => undefined);
-        await this.teardownNow(facts.id).catch((e: unknown) => this.log.warn({ err: messageOf(e), container: facts.id }, 'undoing a failed network set-up failed'));
-        throw err;
+        await undo(err).catch(failed);
+        return;
       }
-      const setup: SandboxSetup = { netnsPath: netns, hostsLines: this.hostsLines(facts, rec) };
-      if (this.dns.has(facts.id)) setup.nameservers = [RESOLVER_IP];
-      return setup;
+      ready(this.hostsLines(facts, rec));
     });
+    // A failure before the namespace was handed out is the start's error.
+    return Promise.race([made, work.then(() => made)]);
   }
 
   private hostsLines(facts: ContainerFacts, rec: SandboxRecord): string[] {
