@@ -168,9 +168,10 @@ export class CniRuntime {
       result: null,
     };
     // Cached before the first plugin runs: a crash in the middle still leaves a record to DEL from.
+    // Not flushed to disk: the cache is runtime state, like the namespaces it names.
     await mkdir(this.cacheDir, { recursive: true });
     const path = this.cachePath(list.name, inv.containerId, inv.ifName);
-    await writeFileAtomic(path, JSON.stringify(entry));
+    await writeFileAtomic(path, JSON.stringify(entry), { durable: false });
     try {
       for (const plugin of list.plugins) {
         const out = await this.exec(plugin, 'ADD', inv, this.pluginConfig(list, plugin, inv, prev));
@@ -183,7 +184,7 @@ export class CniRuntime {
       throw err;
     }
     entry.result = prev;
-    await writeFileAtomic(path, JSON.stringify(entry));
+    await writeFileAtomic(path, JSON.stringify(entry), { durable: false });
     return prev ?? {};
   }
 

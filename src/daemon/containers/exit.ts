@@ -58,7 +58,11 @@ export async function handleInitExit(ctx: ServiceContext, c: Container, report: 
     const io = c.io;
     c.io = undefined;
     await io?.close().catch((err: unknown) => ctx.log.warn({ err, container: c.id }, 'closing container I/O failed'));
-    await networkDown;
+    // A --rm container's removal waits for its network (forget queues behind
+    // the teardown) while containerd removes the rest: only a container that
+    // stays has to be down before its exit is told.
+    if (!c.state.HostConfig.AutoRemove || c.restarting) await networkDown;
+    else if (networkDown !== undefined) ctx.track(networkDown);
     const startedMs = timestampMs(s.StartedAt);
     Object.assign(s, {
       Running: false,
