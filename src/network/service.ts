@@ -833,6 +833,8 @@ export class NetworkService {
     } else {
       n.bridge = `br-${n.Id.slice(0, 12)}`;
     }
+    // icc=false is an iptables rule: without iptables it would be silently ignored.
+    if (!this.settings.iptables && !iccEnabled(n, this.settings.icc)) throw invalidParameter('com.docker.network.bridge.enable_icc=false needs iptables, which daemon.json turns off (iptables: false)');
     // A bridge network needs the plugins: a missing one refuses the create before the bridge is made.
     this.cni.requirePlugins([this.conflistOf(n, { aliases: [] }, true)]);
     await this.bringUp(n);

@@ -50,13 +50,15 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
   let etc = etcPaths(ctx.store.dir(c.id));
   const net = ctx.deps.network;
   const sandbox = net === undefined ? undefined : await net.setUp(containerFacts(c));
-  let networkReady: Promise<void> = sandbox?.ready.then(() => undefined) ?? Promise.resolve();
-  if (sandbox?.joinedEtc !== undefined) etc = sandbox.joinedEtc;
-  else {
+  let networkReady: Promise<void> = Promise.resolve();
+  if (sandbox?.joinedEtc !== undefined) {
+    etc = sandbox.joinedEtc;
+    networkReady = sandbox.ready.then(() => undefined);
+  } else {
     const extraHosts = net === undefined ? undefined : resolveHostGateway(s.HostConfig.ExtraHosts ?? [], net.hostGateway());
-    const files = etc;
+    const paths = etc;
     const write = (hostsLines: string[]): Promise<void> =>
-      writeEtcFiles(files, s.Config, s.HostConfig, ctx.deps.hostFiles, { hostsLines, ...(extraHosts !== undefined ? { extraHosts } : {}), ...(sandbox?.nameservers !== undefined ? { nameservers: sandbox.nameservers } : {}) });
+      writeEtcFiles(paths, s.Config, s.HostConfig, ctx.deps.hostFiles, { hostsLines, ...(extraHosts !== undefined ? { extraHosts } : {}), ...(sandbox?.nameservers !== undefined ? { nameservers: sandbox.nameservers } : {}) });
     // The files exist for the task's bind mounts now; /etc/hosts gets the
     // address once the plugins gave it (written in place, so the mount sees it).
     await write([]);
