@@ -194,20 +194,23 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
   it('icc=false: containers of one network cannot reach each other, their published ports answer; on the default bridge they can', async () => {
     const chain = `BERTH-ISOLATION-${rootTag(d.dataRoot)}`;
     ok(await docker('network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', 'neticc'), 'create');
-    assert.equal(iptablesLines(`-A ${chain} `), 1, 'one DROP rule for the network');
-    ok(await docker('run', '-d', '--name', 'isrv', '--hostname', 'isrv', '--network', 'neticc', '-p', '127.0.0.1::80', 'busybox', ...HTTPD), 'isrv');
-    const ip = ok(await docker('inspect', '-f', '{{.NetworkSettings.Networks.neticc.IPAddress}}', 'isrv'), 'inspect').trim();
-    const peer = await docker('run', '--rm', '--network', 'neticc', 'busybox', ...wget(3, `http://${ip}/`));
-    assert.notEqual(peer.code, 0, 'a peer on an icc=false network cannot reach isrv');
-    const hostPort = Number(ok(await docker('port', 'isrv', '80/tcp'), 'port').trim().split(':')[1]);
-    assert.equal((await httpGet(hostPort)).trim(), 'isrv');
-    // Names still resolve there (the resolver is inside each namespace).
-    assert.match(ok(await docker('run', '--rm', '--network', 'neticc', 'busybox', 'busybox', 'nslookup', 'isrv', '127.0.0.11'), 'nslookup'), new RegExp(`Address: ${ip.replace(/\./g, '\\.')}`));
-    ok(await docker('run', '-d', '--name', 'bsrv', '--hostname', 'bsrv', 'busybox', ...HTTPD), 'bsrv');
-    const bip = ok(await docker('inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'bsrv'), 'inspect').trim();
-    assert.equal(ok(await docker('run', '--rm', 'busybox', ...wget(5, `http://${bip}/`)), 'default bridge peer').trim(), 'bsrv');
-    ok(await docker('rm', '-f', 'isrv', 'bsrv'), 'rm');
-    ok(await docker('network', 'rm', 'neticc'), 'net rm');
+    try {
+      assert.equal(iptablesLines(`-A ${chain} `), 1, 'one DROP rule for the network');
+      ok(await docker('run', '-d', '--name', 'isrv', '--hostname', 'isrv', '--network', 'neticc', '-p', '127.0.0.1::80', 'busybox', ...HTTPD), 'isrv');
+      const hostPort = Number(ok(await docker('port', 'isrv', '80/tcp'), 'port').trim().split(':')[1]);
+      assert.equal((await httpGet(hostPort, 30_000)).trim(), 'isrv');
+      const ip = ok(await docker('inspect', '-f', '{{.NetworkSettings.Networks.neticc.IPAddress}}', 'isrv'), 'inspect').trim();
+      const peer = await docker('run', '--rm', '--network', 'neticc', 'busybox', ...wget(3, `http://${ip}/`));
+      assert.notEqual(peer.code, 0, 'a peer on an icc=false network cannot reach isrv');
+      // Names still resolve there (the resolver is inside each namespace).
+      assert.match(ok(await docker('run', '--rm', '--network', 'neticc', 'busybox', 'busybox', 'nslookup', 'isrv', '127.0.0.11'), 'nslookup'), new RegExp(`Address: ${ip.replace(/\./g, '\\.')}`));
+      ok(await docker('run', '-d', '--name', 'bsrv', '--hostname', 'bsrv', 'busybox', ...HTTPD), 'bsrv');
+      const bip = ok(await docker('inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'bsrv'), 'inspect').trim();
+      assert.equal(ok(await docker('run', '--rm', 'busybox', ...wget(5, `http://${bip}/`)), 'default bridge peer').trim(), 'bsrv');
+    } finally {
+      await docker('rm', '-f', 'isrv', 'bsrv');
+      ok(await docker('network', 'rm', 'neticc'), 'net rm');
+    }
     assert.equal(iptablesLines(`-A ${chain} `), 0, 'the rule went with the network');
   });
 
