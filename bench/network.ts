@@ -50,7 +50,12 @@ async function withNetwork(ctx: BenchContext, containers: (d: BenchDaemon) => Pr
     for (const d of ctx.daemons) {
       const ids = state.get(d.name) ?? [];
       if (ids.length > 0) await d.docker(['rm', '-f', ...ids]).catch(() => undefined);
-      await d.docker(['network', 'rm', NET]).catch(() => undefined);
+      // dockerd removes the last --rm containers after their clients returned: the network may still have endpoints for a moment.
+      for (let i = 0; i < 50; i++) {
+        const r = await d.docker(['network', 'rm', NET]).catch(() => undefined);
+        if (r === undefined || r.code === 0 || /not found/.test(r.stderr)) break;
+        await sleep(200);
+      }
     }
   }
 }

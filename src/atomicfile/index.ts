@@ -10,6 +10,12 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** also flush the folder, so that the rename itself survives a crash */
   syncFolder?: boolean;
+  /**
+   * false: no flush to disk. For runtime state that a reboot is meant to
+   * wipe anyway: the rename still keeps a crash of the process from leaving
+   * a mix, and the page cache outlives the process.
+   */
+  durable?: boolean;
 }
 
 async function syncFolder(dir: string): Promise<void> {
@@ -29,7 +35,7 @@ export async function writeFileAtomic(path: string, data: string | Buffer, opts:
   try {
     await fh.writeFile(data);
     await fh.chmod(mode);
-    await fh.sync();
+    if (opts.durable !== false) await fh.sync();
   } finally {
     await fh.close();
   }

@@ -67,6 +67,7 @@ export const FILE_KEYS = {
   'dns-opts': 'dnsOpts',
   'userland-proxy': 'userlandProxy',
   'dns-upstream': 'dnsUpstream',
+  'cni-plugin-dirs': 'cniPluginDirs',
   'seccomp-profile': 'seccompProfile',
   'no-new-privileges': 'noNewPrivileges',
   'default-ulimits': 'defaultUlimits',

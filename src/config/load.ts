@@ -193,7 +193,7 @@ function valueErrors(config: DaemonConfig): string[] {
   return errors;
 }
 
-type NetworkFields = Pick<DaemonConfig, 'bip' | 'bridge' | 'defaultAddressPools' | 'iptables' | 'ipForward' | 'ipMasq' | 'icc' | 'mtu' | 'dns' | 'dnsSearch' | 'dnsOpts' | 'userlandProxy' | 'dnsUpstream'>;
+type NetworkFields = Pick<DaemonConfig, 'bip' | 'bridge' | 'defaultAddressPools' | 'iptables' | 'ipForward' | 'ipMasq' | 'icc' | 'mtu' | 'dns' | 'dnsSearch' | 'dnsOpts' | 'userlandProxy' | 'dnsUpstream' | 'cniPluginDirs'>;
 
 const IPV4_CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
 const IPV4_PORT = /^(\d{1,3}\.){3}\d{1,3}(:\d{1,5})?$/;
@@ -219,12 +219,16 @@ function networkFields(file: FileValues, errors: string[]): NetworkFields {
   set('dnsSearch', strs('dns-search'));
   set('dnsOpts', strs('dns-opts'));
   set('dnsUpstream', strs('dns-upstream'));
+  set('cniPluginDirs', strs('cni-plugin-dirs'));
   const pools = file['default-address-pools'];
   if (Array.isArray(pools)) out.defaultAddressPools = pools as Array<{ base: string; size: number }>;
   if (out.bip !== undefined && !IPV4_CIDR.test(out.bip)) errors.push(`invalid bip '${out.bip}': use an IPv4 address with its prefix, e.g. 10.213.0.1/24`);
   for (const p of out.defaultAddressPools ?? []) {
     if (!IPV4_CIDR.test(p.base) || Number(p.base.split('/')[1]) > p.size) errors.push(`invalid default-address-pools entry ${JSON.stringify(p)}: base is an IPv4 CIDR whose prefix is at most size`);
   }
+  // dockerd's refusal: icc=false is made of iptables rules.
+  if (out.icc === false && out.iptables === false) errors.push('You specified --iptables=false with --icc=false. ICC=false uses iptables to function. Please set --icc or --iptables to true.');
+  for (const dir of out.cniPluginDirs ?? []) if (!dir.startsWith('/')) errors.push(`invalid cni-plugin-dirs entry '${dir}': use an absolute path`);
   for (const d of [...(out.dns ?? []), ...(out.dnsUpstream ?? [])]) {
     if (!IPV4_PORT.test(d)) errors.push(`invalid DNS server '${d}': use an IPv4 address (dns-upstream also takes IP:PORT)`);
   }

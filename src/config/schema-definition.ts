@@ -51,6 +51,7 @@ export const DAEMON_JSON_SCHEMA = {
     'dns-opts': stringArray,
     'userland-proxy': { type: 'boolean' },
     'dns-upstream': stringArray,
+    'cni-plugin-dirs': stringArray,
     'seccomp-profile': { type: 'string' },
     'no-new-privileges': { type: 'boolean' },
     'default-ulimits': {

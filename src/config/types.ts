@@ -52,6 +52,8 @@ export interface DaemonConfig {
   userlandProxy?: boolean;
   /** berth's own: where the embedded resolver forwards outside names ("IP" or "IP:PORT") */
   dnsUpstream?: string[];
+  /** berth's own: the folders searched for CNI plugin binaries, in order (default /usr/lib/cni, /opt/cni/bin) */
+  cniPluginDirs?: string[];
   /** daemon.json `seccomp-profile`: builtin, unconfined or a file path */
   seccompProfile?: string;
   noNewPrivileges?: boolean;

@@ -156,6 +156,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     logger: logger.child({ component: 'network' }),
     events,
     settings: networkSettingsFrom(config),
+    ...(config.cniPluginDirs !== undefined && config.cniPluginDirs.length > 0 ? { pluginDirs: config.cniPluginDirs } : {}),
   });
   try {
     await network.init();

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomicfile/index.js';
-import { BerthError, internal, unavailable } from '../errors/index.js';
+import { BerthError, internal, notFound } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
 import type { Conflist, PluginConf } from './conflist.js';
 
 export interface CniInvocation {
@@ -58,17 +59,32 @@ export class CniRuntime {
   constructor(
     private readonly pluginDirs: readonly string[],
     private readonly cacheDir: string,
+    private readonly log?: Logger,
   ) {}
 
-  /** Where a plugin binary is; a clear error naming the package when it is missing. */
+  /**
+   * Where a plugin binary is; a missing one is dockerd's answer to a network
+   * driver plugin it cannot find (404), naming the package to install.
+   */
   findPlugin(type: string): string {
     for (const dir of this.pluginDirs) {
       const p = join(dir, type);
       if (existsSync(p)) return p;
     }
-    throw unavailable(
+    throw notFound(
       `CNI plugin ${type} not found in ${this.pluginDirs.join(':')}: install the Debian package containernetworking-plugins (apt-get install containernetworking-plugins)`,
     );
+  }
+
+  /** Checks, before anything is made, that every plugin of the lists (and the IPAM plugin the bridge runs) is there. */
+  requirePlugins(lists: readonly Conflist[]): void {
+    for (const list of lists) {
+      for (const plugin of list.plugins) {
+        this.findPlugin(plugin.type);
+        const ipam = plugin.ipam as { type?: unknown } | undefined;
+        if (typeof ipam?.type === 'string') this.findPlugin(ipam.type);
+      }
+    }
   }
 
   private cachePath(network: string, containerId: string, ifName: string): string {
@@ -80,6 +96,7 @@ export class CniRuntime {
     const cniArgs = Object.entries({ IgnoreUnknown: '1', ...(inv.args ?? {}) })
       .map(([k, v]) => `${k}=${v}`)
       .join(';');
+    const started = performance.now();
     return new Promise((resolve, reject) => {
       const child = spawn(bin, [], {
         env: {
@@ -100,6 +117,7 @@ export class CniRuntime {
       child.stderr.on('data', (d: Buffer) => err.push(d));
       child.on('error', (e) => reject(internal(`cannot run CNI plugin ${plugin.type}: ${e.message}`, e)));
       child.on('close', (code) => {
+        this.log?.debug({ plugin: plugin.type, command, ifName: inv.ifName, container: inv.containerId, ms: Math.round(performance.now() - started), code }, 'CNI plugin run');
         const stdout = Buffer.concat(out).toString();
         if (code === 0) return resolve(stdout);
         let msg = Buffer.concat(err).toString().trim() || `exit status ${code}`;
@@ -150,9 +168,10 @@ export class CniRuntime {
       result: null,
     };
     // Cached before the first plugin runs: a crash in the middle still leaves a record to DEL from.
+    // Not flushed to disk: the cache is runtime state, like the namespaces it names.
     await mkdir(this.cacheDir, { recursive: true });
     const path = this.cachePath(list.name, inv.containerId, inv.ifName);
-    await writeFileAtomic(path, JSON.stringify(entry));
+    await writeFileAtomic(path, JSON.stringify(entry), { durable: false });
     try {
       for (const plugin of list.plugins) {
         const out = await this.exec(plugin, 'ADD', inv, this.pluginConfig(list, plugin, inv, prev));
@@ -165,7 +184,7 @@ export class CniRuntime {
       throw err;
     }
     entry.result = prev;
-    await writeFileAtomic(path, JSON.stringify(entry));
+    await writeFileAtomic(path, JSON.stringify(entry), { durable: false });
     return prev ?? {};
   }
 

@@ -36,6 +36,15 @@ function optionBool(net: NetworkRecord, key: string, fallback: boolean): boolean
   return v === undefined ? fallback : v === 'true' || v === '1';
 }
 
+/**
+ * Whether containers of one network may reach each other: the default
+ * bridge follows daemon.json icc, other networks their enable_icc option
+ * (true when not given), as on dockerd.
+ */
+export function iccEnabled(net: NetworkRecord, daemonIcc: boolean): boolean {
+  return optionBool(net, 'com.docker.network.bridge.enable_icc', net.isDefault === true ? daemonIcc : true);
+}
+
 export function bridgeConflist(net: NetworkRecord, opts: ConflistOptions): Conflist {
   const ipam = net.IPAM.Config[0];
   const range: Record<string, string> = { subnet: ipam?.Subnet ?? '', gateway: ipam?.Gateway ?? '' };
@@ -65,15 +74,9 @@ export function bridgeConflist(net: NetworkRecord, opts: ConflistOptions): Confl
   if (mtu > 0) bridge.mtu = mtu;
   const plugins: PluginConf[] = [bridge];
   if (rules && !net.Internal && opts.ports !== false) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
-  // Debian's firewall plugin (1.1.1) knows "same-bridge" only; icc=false
-  // ("isolated") needs 1.7.1, so berth keeps containers of one bridge
-  // reachable to each other whatever icc says.
+  // Debian's firewall plugin (1.1.1) knows "same-bridge" only ("isolated"
+  // needs 1.7.1): icc=false is berth's own DROP in its isolation chain.
   if (rules) plugins.push({ type: 'firewall', ingressPolicy: 'same-bridge' });
   if (opts.mac === true) plugins.push({ type: 'tuning', capabilities: { mac: true } });
   return { cniVersion: CNI_VERSION, name: net.Name, plugins };
-}
-
-/** The loopback device of a fresh namespace. */
-export function loopbackConflist(): Conflist {
-  return { cniVersion: CNI_VERSION, name: 'berth-loopback', plugins: [{ type: 'loopback' }] };
 }

@@ -3,7 +3,7 @@
 // iptables rules that name a container or a bridge. Runs `ip`, `iptables`,
 // `unshare` and `umount` from Debian.
 import { execFile } from 'node:child_process';
-import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { internal, unavailable } from '../errors/index.js';
@@ -25,11 +25,15 @@ export async function run(cmd: string, args: readonly string[]): Promise<string>
   }
 }
 
-/** A persistent network namespace bound on a file (as `ip netns add` does, but under berth's exec root). */
+/**
+ * A persistent network namespace bound on a file (as `ip netns add` does,
+ * but under berth's exec root), its loopback up: `ip` runs inside the new
+ * namespace, so one process does both.
+ */
 export async function createNetns(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, '', { flag: 'a', mode: 0o600 });
-  await run('unshare', [`--net=${path}`, 'true']);
+  await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'dev', 'lo', 'up']);
 }
 
 export async function deleteNetns(path: string): Promise<void> {
@@ -49,8 +53,10 @@ export async function boundNetns(dir: string): Promise<string[]> {
   return out;
 }
 
+/** Whether a device of berthd's namespace exists (sysfs: no `ip` to run on every start). */
 export async function linkExists(name: string): Promise<boolean> {
-  return run('ip', ['-o', 'link', 'show', 'dev', name]).then(
+  if (name === '' || name.includes('/') || name === '.' || name === '..') return false;
+  return access(`/sys/class/net/${name}`).then(
     () => true,
     () => false,
   );
@@ -205,4 +211,43 @@ export async function removeLocalhostGuard(chain: string): Promise<void> {
   await run('iptables', [...t, '-D', 'PREROUTING', '-j', chain]).catch(() => undefined);
   await run('iptables', [...t, '-F', chain]).catch(() => undefined);
   await run('iptables', [...t, '-X', chain]).catch(() => undefined);
+}
+
+/**
+ * berth's filter chain for icc=false: one `-i BR -o BR -j DROP` per bridge
+ * whose containers may not talk to each other. Debian's firewall plugin
+ * (1.1.1) accepts all traffic of a container's address, so the chain is
+ * jumped to from the top of FORWARD, before the plugin's chains.
+ */
+export async function ensureIsolationChain(chain: string): Promise<void> {
+  await run('iptables', ['-w', '-N', chain]).catch(() => undefined);
+  await ensureIsolationFirst(chain);
+}
+
+/** Puts the jump to the isolation chain back on top of FORWARD when a plugin inserted its own above it. */
+export async function ensureIsolationFirst(chain: string): Promise<void> {
+  const rules = (await run('iptables', ['-w', '-S', 'FORWARD'])).split('\n').filter((l) => l.startsWith('-A '));
+  const jump = `-A FORWARD -j ${chain}`;
+  if (rules[0] === jump) return;
+  if (rules.includes(jump)) await run('iptables', ['-w', '-D', 'FORWARD', '-j', chain]).catch(() => undefined);
+  await run('iptables', ['-w', '-I', 'FORWARD', '1', '-j', chain]);
+}
+
+export async function isolateBridge(chain: string, dev: string): Promise<void> {
+  const rule = ['-i', dev, '-o', dev, '-j', 'DROP'];
+  const present = await run('iptables', ['-w', '-C', chain, ...rule]).then(
+    () => true,
+    () => false,
+  );
+  if (!present) await run('iptables', ['-w', '-A', chain, ...rule]);
+}
+
+export async function unisolateBridge(chain: string, dev: string): Promise<void> {
+  await run('iptables', ['-w', '-D', chain, '-i', dev, '-o', dev, '-j', 'DROP']).catch(() => undefined);
+}
+
+export async function removeIsolationChain(chain: string): Promise<void> {
+  await run('iptables', ['-w', '-D', 'FORWARD', '-j', chain]).catch(() => undefined);
+  await run('iptables', ['-w', '-F', chain]).catch(() => undefined);
+  await run('iptables', ['-w', '-X', chain]).catch(() => undefined);
 }

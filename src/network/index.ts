@@ -4,7 +4,7 @@
 // and tests use.
 export { NetworkService, DEFAULT_PLUGIN_DIRS, rootTag, type NetworkServiceDeps, type ContainerRef, type EtcFiles, type SandboxSetup, type EndpointConfigBody, type CreateNetworkBody } from './service.js';
 export { CniRuntime, CniError, type CniInvocation, type CniResult } from './cni.js';
-export { bridgeConflist, loopbackConflist, CNI_VERSION, type Conflist, type PluginConf } from './conflist.js';
+export { bridgeConflist, iccEnabled, CNI_VERSION, type Conflist, type PluginConf } from './conflist.js';
 export { planPorts, parsePortKey, parseHostPort, portKeys, portsView, listPorts, type PortBinding, type PortRequest, type PublishedPort, type ListPort, type Protocol } from './ports.js';
 export { parseCidr, parseIPv4, formatCidr, formatIPv4, chooseSubnet, overlaps, routeSubnets, type Subnet, type AddressPool } from './ipam.js';
 export { splitRule, namesContainer, namesDevice } from './host.js';

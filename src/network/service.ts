@@ -10,7 +10,7 @@ import { conflict, forbidden, invalidParameter, isKind, messageOf, notFound } fr
 import type { EventBus } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import { CniRuntime, type CniResult } from './cni.js';
-import { bridgeConflist, loopbackConflist } from './conflist.js';
+import { bridgeConflist, iccEnabled, type Conflist } from './conflist.js';
 import * as host from './host.js';
 import { chooseSubnet, contains, firstHost, formatCidr, formatIPv4, overlaps, parseCidr, parseIPv4, routeSubnets, usableIn, type Subnet } from './ipam.js';
 import { listPorts, planPorts, portKeys, portsView, type ListPort, type PortBinding, type PublishedPort } from './ports.js';
@@ -49,8 +49,12 @@ export interface EtcFiles {
 export interface SandboxSetup {
   /** the namespace the task joins; undefined for the host's network */
   netnsPath?: string;
-  /** lines for the container's /etc/hosts after the localhost ones */
-  hostsLines: string[];
+  /**
+   * settles when every endpoint is made (the task may be created meanwhile,
+   * not started): the lines for the container's /etc/hosts after the
+   * localhost ones; rejected when the set-up failed and was undone
+   */
+  ready: Promise<string[]>;
   /** the files of the container whose namespace this one joined (container:NAME) */
   joinedEtc?: EtcFiles;
   /** that container's host and domain name, which the joiner takes as dockerd does */
@@ -99,7 +103,7 @@ export class NetworkService {
 
   constructor(private readonly deps: NetworkServiceDeps) {
     this.store = new NetworkStore(deps.dataRoot, deps.execRoot);
-    this.cni = new CniRuntime(deps.pluginDirs ?? DEFAULT_PLUGIN_DIRS, this.store.cniCacheDir);
+    this.cni = new CniRuntime(deps.pluginDirs ?? DEFAULT_PLUGIN_DIRS, this.store.cniCacheDir, deps.logger);
     this.log = deps.logger;
     this.tag = rootTag(deps.dataRoot);
     this.dns = new EmbeddedDns(
@@ -167,6 +171,28 @@ export class NetworkService {
     return `BERTH-LOCAL-${this.tag}`;
   }
 
+  private get isolationChain(): string {
+    return `BERTH-ISOLATION-${this.tag}`;
+  }
+
+  /** Whether a network's containers are kept from reaching each other (icc=false) by berth's isolation chain. */
+  private isolated(n: NetworkRecord): boolean {
+    return this.settings.iptables && n.Driver === 'bridge' && n.bridge !== undefined && !iccEnabled(n, this.settings.icc);
+  }
+
+  /**
+   * The isolation chain made afresh from the networks (at start-up, so rules
+   * of networks removed while berthd was down go); no chain when no network
+   * has icc=false.
+   */
+  private async rebuildIsolation(): Promise<void> {
+    await host.removeIsolationChain(this.isolationChain);
+    const isolated = [...this.networks.values()].filter((n) => this.isolated(n));
+    if (isolated.length === 0) return;
+    await host.ensureIsolationChain(this.isolationChain);
+    for (const n of isolated) await host.isolateBridge(this.isolationChain, n.bridge!);
+  }
+
   /** Runs one container's network work at a time. */
   private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.busy.get(id) ?? Promise.resolve();
@@ -189,7 +215,10 @@ export class NetworkService {
     for (const [id, s] of await this.store.loadSandboxes()) this.sandboxes.set(id, s);
     await host.withHostLock(() => this.ensureBuiltins());
     if (this.settings.ipForward) await host.writeSysctl('net.ipv4.ip_forward', '1').catch((err: unknown) => this.log.warn({ err: messageOf(err) }, 'cannot enable ip_forward'));
-    if (this.settings.iptables) await host.ensureLocalhostGuard(this.guardChain);
+    if (this.settings.iptables) {
+      await host.ensureLocalhostGuard(this.guardChain);
+      await this.rebuildIsolation();
+    }
     for (const n of this.networks.values()) {
       if (n.Driver === 'bridge') await this.bringUp(n).catch((err: unknown) => this.log.error({ err: messageOf(err), network: n.Name }, 'cannot bring bridge %s up', n.bridge));
     }
@@ -213,20 +242,23 @@ export class NetworkService {
     }
     const existing = byName(BUILTIN.bridge);
     const wanted = await this.defaultBridgeIpam(existing);
-    if (existing !== undefined && existing.IPAM.Config[0]?.Subnet === wanted.Subnet && existing.bridge === this.defaultBridgeName()) return;
-    const n = existing ?? this.record(BUILTIN.bridge, 'bridge', { Config: [] });
-    n.IPAM.Config = [wanted];
-    n.bridge = this.defaultBridgeName();
-    n.isDefault = true;
-    if (existing === undefined) await this.bringUp({ ...n, IPAM: { ...n.IPAM, Config: [wanted] } });
-    n.Options = {
+    const bridge = this.defaultBridgeName();
+    // daemon.json icc, ip-masq and mtu may have changed since the last start: the options follow them.
+    const options = {
       'com.docker.network.bridge.default_bridge': 'true',
       'com.docker.network.bridge.enable_icc': String(this.settings.icc),
       'com.docker.network.bridge.enable_ip_masquerade': String(this.settings.ipMasq),
       'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
-      'com.docker.network.bridge.name': n.bridge,
+      'com.docker.network.bridge.name': bridge,
       'com.docker.network.driver.mtu': String(this.settings.mtu > 0 ? this.settings.mtu : 1500),
     };
+    if (existing !== undefined && existing.IPAM.Config[0]?.Subnet === wanted.Subnet && existing.bridge === bridge && JSON.stringify(existing.Options) === JSON.stringify(options)) return;
+    const n = existing ?? this.record(BUILTIN.bridge, 'bridge', { Config: [] });
+    n.IPAM.Config = [wanted];
+    n.bridge = bridge;
+    n.isDefault = true;
+    if (existing === undefined) await this.bringUp({ ...n, IPAM: { ...n.IPAM, Config: [wanted] } });
+    n.Options = options;
     this.networks.set(n.Id, n);
     await this.store.saveNetwork(n);
   }
@@ -386,15 +418,19 @@ export class NetworkService {
   // ---- containers: start and stop -----------------------------------------------
 
   /**
-   * Makes the container's sandbox before its task starts: a namespace with
-   * loopback, an endpoint on each of its networks, its published ports. A
-   * failure half-way undoes what was made.
+   * Makes the container's sandbox before its task starts. It resolves once
+   * the namespace exists and the published ports are held, so the task can
+   * be created in it while the plugins still run; `ready` settles when every
+   * endpoint is made. A failure half-way undoes what was made (and rejects
+   * `ready`); the next network call on the container waits for all of it.
    */
   setUp(facts: ContainerFacts): Promise<SandboxSetup> {
-    return this.serial(facts.id, async () => {
+    let early!: (s: SandboxSetup) => void;
+    const made = new Promise<SandboxSetup>((resolve) => (early = resolve));
+    const work = this.serial(facts.id, async () => {
       if (this.sandboxes.has(facts.id)) await this.teardownNow(facts.id);
       const mode = facts.mode;
-      if (mode === 'host') return { hostsLines: [] };
+      if (mode === 'host') return early({ ready: Promise.resolve([]) });
       if (mode.startsWith('container:')) {
         const other = this.lookup(mode.slice('container:'.length));
         const sb = this.sandboxes.get(other.id);
@@ -402,29 +438,44 @@ export class NetworkService {
         const rec: SandboxRecord = { netns: sb.netns, joined: other.id, endpoints: [], ports: [] };
         this.sandboxes.set(facts.id, rec);
         await this.store.saveSandbox(facts.id, rec);
-        return { netnsPath: sb.netns, hostsLines: [], joinedEtc: other.etc, joinedNames: { hostname: other.facts.hostname, domainname: other.facts.domainname } };
+        return early({ netnsPath: sb.netns, joinedEtc: other.etc, joinedNames: { hostname: other.facts.hostname, domainname: other.facts.domainname }, ready: Promise.resolve([]) });
       }
       const netns = this.store.netnsPath(facts.id);
+      const att = this.attachments.get(facts.id)?.attachments ?? {};
+      const entries = Object.entries(att).filter(([id]) => this.networks.get(id)?.Driver === 'bridge');
+      const primary = entries[0] === undefined ? undefined : this.networks.get(entries[0][0]);
+      const requests = primary === undefined || primary.Internal ? [] : planPorts(facts.exposedPorts, facts.portBindings as Record<string, PortBinding[] | null> | undefined, facts.publishAll);
+      // A missing plugin fails the start before anything is made.
+      this.cni.requirePlugins([...entries.map(([netId, req], i) => this.conflistOf(this.networks.get(netId)!, req, i === 0 && requests.length > 0))]);
       const rec: SandboxRecord = { netns, endpoints: [], ports: [], hostname: facts.hostname, dns: facts.dns };
+      const served = entries.some(([id]) => this.isUserDefined(id));
       let dnsReady: Promise<void> | undefined;
       this.sandboxes.set(facts.id, rec);
-      await this.store.saveSandbox(facts.id, rec);
+      const undo = async (err: unknown): Promise<never> => {
+        await dnsReady?.catch(() => undefined);
+        await this.teardownNow(facts.id).catch((e: unknown) => this.log.warn({ err: messageOf(e), container: facts.id }, 'undoing a failed network set-up failed'));
+        throw err;
+      };
       try {
+        await this.store.saveSandbox(facts.id, rec);
         await host.createNetns(netns);
-        await this.cni.add(loopbackConflist(), { containerId: facts.id, netns, ifName: 'lo' });
-        const att = this.attachments.get(facts.id)?.attachments ?? {};
-        const entries = Object.entries(att).filter(([id]) => this.networks.get(id)?.Driver === 'bridge');
-        // The name server's helper needs only the namespace's loopback: it starts while the plugins run.
-        dnsReady = entries.some(([id]) => this.isUserDefined(id)) ? this.dns.open(facts.id, netns) : undefined;
+        // Held before the task exists: a taken port fails the start before anything runs.
+        if (requests.length > 0) rec.ports = await this.ports.reserve(facts.id, requests, this.attachments.get(facts.id)?.lastPorts ?? []);
+      } catch (err) {
+        return undo(err);
+      }
+      let ready!: (lines: string[]) => void;
+      let failed!: (err: unknown) => void;
+      const endpoints = new Promise<string[]>((resolve, reject) => {
+        ready = resolve;
+        failed = reject;
+      });
+      endpoints.catch(() => undefined);
+      early({ netnsPath: netns, ...(served ? { nameservers: [RESOLVER_IP] } : {}), ready: endpoints });
+      try {
+        // The name server's helper needs only the namespace's loopback (up since createNetns): it starts while the plugins run.
+        dnsReady = served ? this.dns.open(facts.id, netns) : undefined;
         dnsReady?.catch(() => undefined);
-        const primary = entries[0];
-        if (primary !== undefined) {
-          const requests = planPorts(facts.exposedPorts, facts.portBindings as Record<string, PortBinding[] | null> | undefined, facts.publishAll);
-          const net = this.networks.get(primary[0])!;
-          if (requests.length > 0 && !net.Internal) {
-            rec.ports = await this.ports.reserve(facts.id, requests, this.attachments.get(facts.id)?.lastPorts ?? []);
-          }
-        }
         let i = 0;
         for (const [netId, req] of entries) {
           const ep = await this.attach(facts, this.networks.get(netId)!, req, `eth${i++}`, i === 1 ? rec.ports : []);
@@ -438,16 +489,15 @@ export class NetworkService {
           await this.store.saveContainer(facts.id, prev);
         }
       } catch (err) {
-        await dnsReady?.catch(() => undefined);
-        await this.teardownNow(facts.id).catch((e: unknown) => this.log.warn({ err: messageOf(e), container: facts.id }, 'undoing a failed network set-up failed'));
-        throw err;
+        await undo(err).catch(failed);
+        return;
       }
       // dockerd reports each network a starting container joins.
       for (const ep of rec.endpoints) this.publishEndpointEvent('connect', ep.networkId, facts.id);
-      const setup: SandboxSetup = { netnsPath: netns, hostsLines: this.hostsLines(facts, rec) };
-      if (this.dns.has(facts.id)) setup.nameservers = [RESOLVER_IP];
-      return setup;
+      ready(this.hostsLines(facts, rec));
     });
+    // A failure before the namespace was handed out is the start's error.
+    return Promise.race([made, work.then(() => made)]);
   }
 
   private hostsLines(facts: ContainerFacts, rec: SandboxRecord): string[] {
@@ -462,9 +512,14 @@ export class NetworkService {
     return this.find(BUILTIN.bridge).IPAM.Config[0]?.Gateway ?? '';
   }
 
+  private conflistOf(n: NetworkRecord, req: AttachRequest, ports: boolean): Conflist {
+    return bridgeConflist(n, { ipamDir: this.store.ipamDir, ipMasq: this.settings.ipMasq, mtu: this.settings.mtu, mac: req.mac !== undefined, ports, iptables: this.settings.iptables });
+  }
+
   private async attach(facts: ContainerFacts, n: NetworkRecord, req: AttachRequest, ifName: string, ports: readonly PublishedPort[]): Promise<Endpoint> {
+    const list = this.conflistOf(n, req, ports.length > 0);
+    this.cni.requirePlugins([list]);
     if (n.bridge !== undefined && !(await host.linkExists(n.bridge))) await this.bringUp(n);
-    const list = bridgeConflist(n, { ipamDir: this.store.ipamDir, ipMasq: this.settings.ipMasq, mtu: this.settings.mtu, mac: req.mac !== undefined, ports: ports.length > 0, iptables: this.settings.iptables });
     const args: Record<string, string> = {};
     if (req.ipv4 !== undefined) args.IP = req.ipv4;
     const caps: Record<string, unknown> = {};
@@ -480,6 +535,8 @@ export class NetworkService {
       if (req.ipv4 !== undefined && /not available|already|duplicate/i.test(messageOf(err))) throw conflict(`Address already in use: ${req.ipv4} on network ${n.Name}`);
       throw err;
     }
+    // The firewall plugin inserts its jump when it finds none (another root may have removed it): above berth's DROP it would accept first.
+    if (this.isolated(n)) await host.ensureIsolationFirst(this.isolationChain);
     const ipc = result.ips?.[0];
     const iface = result.interfaces?.find((x) => x.name === ifName && x.sandbox !== undefined);
     const [ip, prefix] = (ipc?.address ?? '/0').split('/');
@@ -611,6 +668,7 @@ export class NetworkService {
       const tests = bridges.map((b) => host.namesDevice(b));
       await host.deleteRules((rule) => tests.some((t) => t(rule))).catch(() => undefined);
       await host.removeLocalhostGuard(this.guardChain);
+      await host.removeIsolationChain(this.isolationChain);
     }
   }
 
@@ -788,10 +846,19 @@ export class NetworkService {
     } else {
       n.bridge = `br-${n.Id.slice(0, 12)}`;
     }
+    // icc=false is an iptables rule: without iptables it would be silently ignored.
+    if (!this.settings.iptables && !iccEnabled(n, this.settings.icc)) throw invalidParameter('com.docker.network.bridge.enable_icc=false needs iptables, which daemon.json turns off (iptables: false)');
+    // A bridge network needs the plugins: a missing one refuses the create before the bridge is made.
+    this.cni.requirePlugins([this.conflistOf(n, { aliases: [] }, true)]);
     await this.bringUp(n);
     try {
+      if (this.isolated(n)) {
+        await host.ensureIsolationChain(this.isolationChain);
+        await host.isolateBridge(this.isolationChain, n.bridge);
+      }
       await this.store.saveNetwork(n);
     } catch (err) {
+      if (this.isolated(n)) await host.unisolateBridge(this.isolationChain, n.bridge);
       await host.deleteLink(n.bridge);
       throw err;
     }

@@ -91,7 +91,8 @@ export class NetworkStore {
   }
 
   saveSandbox(id: string, s: SandboxRecord): Promise<void> {
-    return writeFileAtomic(join(this.sandboxesDir, `${id}.json`), JSON.stringify(s), { mode: 0o600 });
+    // Runtime state under the exec root: it only has to outlive berthd, not a reboot.
+    return writeFileAtomic(join(this.sandboxesDir, `${id}.json`), JSON.stringify(s), { mode: 0o600, durable: false });
   }
 
   removeSandbox(id: string): Promise<void> {

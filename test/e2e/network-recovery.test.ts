@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { importBusybox } from '../fixtures/images.js';
 import { cleanupWithContainers, ok, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
-import { counts, httpGet, iptablesLines, leaseFiles, netnsFiles } from '../helpers/network.js';
+import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanupHostNetwork, counts, httpGet, iptablesLines, leaseFiles, leftoversOf, netnsFiles, rootBridges } from '../helpers/network.js';
 
 
 const HTTPD = ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec busybox httpd -f -p 80 -h /www'];
@@ -91,5 +93,34 @@ describe('networking across berthd restarts; container:NAME', { timeout: 600_000
     ok(await docker('network', 'rm', 'lr'), 'net rm');
     assert.deepEqual(counts(d), base);
     assert.equal(iptablesLines(id), 0);
+  });
+
+  it('a missing plugin binary: network create and start answer 404 naming the package, and make nothing', async () => {
+    // The plugins of Debian's package but the firewall plugin.
+    const dir = mkdtempSync(join(d.root, 'cni-'));
+    for (const f of readdirSync('/usr/lib/cni')) if (f !== 'firewall') symlinkSync(join('/usr/lib/cni', f), join(dir, f));
+    await d.stop();
+    d = await startBerthd({ root: d.root, config: { ...config, 'cni-plugin-dirs': [dir] } });
+    try {
+      const base = counts(d);
+      const bridges = rootBridges(d.dataRoot);
+      const create = await d.api('POST', '/networks/create', { Name: 'nofw', Driver: 'bridge' });
+      assert.equal(create.status, 404, create.body);
+      assert.match(create.body, /CNI plugin firewall not found.*containernetworking-plugins/);
+      assert.deepEqual(rootBridges(d.dataRoot), bridges);
+      assert.doesNotMatch(ok(await docker('network', 'ls', '--format', '{{.Name}}'), 'ls'), /nofw/);
+      const id = ok(await docker('create', 'busybox', 'true'), 'create').trim();
+      const start = await d.api('POST', `/containers/${id}/start`);
+      assert.equal(start.status, 404, start.body);
+      assert.match(start.body, /install the Debian package containernetworking-plugins/);
+      assert.deepEqual(counts(d), base);
+      assert.deepEqual(leftoversOf(d.execRoot, id), { iptables: 0, leases: 0, netns: false });
+      // --network none needs no plugin but loopback.
+      ok(await docker('run', '--rm', '--network', 'none', 'busybox', 'true'), 'none');
+      ok(await docker('rm', id), 'rm');
+    } finally {
+      await d.stop();
+      d = await startBerthd({ root: d.root, config });
+    }
   });
 });

@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ok, runCommand, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 import { cleanupHostNetwork, counts, httpGet, iptablesLines, leftoversOf, netnsFiles } from '../helpers/network.js';
+import { rootTag } from '../../src/network/index.js';
 
 
 function freePort(): Promise<number> {
@@ -188,6 +189,29 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
     ok(await docker('rm', '-f', 'srv', 'cli'), 'rm');
     ok(await docker('network', 'rm', 'neta', 'netb'), 'net rm');
     assert.deepEqual(netnsFiles(d.execRoot), []);
+  });
+
+  it('icc=false: containers of one network cannot reach each other, their published ports answer; on the default bridge they can', async () => {
+    const chain = `BERTH-ISOLATION-${rootTag(d.dataRoot)}`;
+    ok(await docker('network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', 'neticc'), 'create');
+    try {
+      assert.equal(iptablesLines(`-A ${chain} `), 1, 'one DROP rule for the network');
+      ok(await docker('run', '-d', '--name', 'isrv', '--hostname', 'isrv', '--network', 'neticc', '-p', '127.0.0.1::80', 'busybox', ...HTTPD), 'isrv');
+      const hostPort = Number(ok(await docker('port', 'isrv', '80/tcp'), 'port').trim().split(':')[1]);
+      assert.equal((await httpGet(hostPort, 30_000)).trim(), 'isrv');
+      const ip = ok(await docker('inspect', '-f', '{{.NetworkSettings.Networks.neticc.IPAddress}}', 'isrv'), 'inspect').trim();
+      const peer = await docker('run', '--rm', '--network', 'neticc', 'busybox', ...wget(3, `http://${ip}/`));
+      assert.notEqual(peer.code, 0, 'a peer on an icc=false network cannot reach isrv');
+      // Names still resolve there (the resolver is inside each namespace).
+      assert.match(ok(await docker('run', '--rm', '--network', 'neticc', 'busybox', 'busybox', 'nslookup', 'isrv', '127.0.0.11'), 'nslookup'), new RegExp(`Address: ${ip.replace(/\./g, '\\.')}`));
+      ok(await docker('run', '-d', '--name', 'bsrv', '--hostname', 'bsrv', 'busybox', ...HTTPD), 'bsrv');
+      const bip = ok(await docker('inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'bsrv'), 'inspect').trim();
+      assert.equal(ok(await docker('run', '--rm', 'busybox', ...wget(5, `http://${bip}/`)), 'default bridge peer').trim(), 'bsrv');
+    } finally {
+      await docker('rm', '-f', 'isrv', 'bsrv');
+      ok(await docker('network', 'rm', 'neticc'), 'net rm');
+    }
+    assert.equal(iptablesLines(`-A ${chain} `), 0, 'the rule went with the network');
   });
 
   it('names on a user network: name, alias, short id, hostname at 127.0.0.11; outside names through the upstream', async () => {

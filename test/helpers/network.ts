@@ -120,8 +120,9 @@ function deleteRulesMatching(test: (line: string) => boolean): void {
 
 /**
  * Removes what a test root's berthd made on the host: rules naming its
- * containers and their chains, its bridges with their isolation rules, and
- * its localhost guard (the plugins' shared chains go at the end of the suite).
+ * containers and their chains, its bridges with their isolation rules, its
+ * localhost guard and its icc=false chain (the plugins' shared chains go at
+ * the end of the suite).
  */
 export function cleanupHostNetwork(dataRoot: string): void {
   const ids = new Set<string>();
@@ -147,10 +148,14 @@ export function cleanupHostNetwork(dataRoot: string): void {
     deleteRulesMatching((l) => new RegExp(`-[io] ${b.replace(/\./g, '\\.')}( |$)`).test(l));
     sh('ip', ['link', 'del', 'dev', b]);
   }
-  const guard = `BERTH-LOCAL-${rootTag(dataRoot)}`;
-  sh('iptables', ['-w', '-t', 'raw', '-D', 'PREROUTING', '-j', guard]);
-  sh('iptables', ['-w', '-t', 'raw', '-F', guard]);
-  sh('iptables', ['-w', '-t', 'raw', '-X', guard]);
+  for (const [table, hook, chain] of [
+    ['raw', 'PREROUTING', `BERTH-LOCAL-${rootTag(dataRoot)}`],
+    ['filter', 'FORWARD', `BERTH-ISOLATION-${rootTag(dataRoot)}`],
+  ] as const) {
+    sh('iptables', ['-w', '-t', table, '-D', hook, '-j', chain]);
+    sh('iptables', ['-w', '-t', table, '-F', chain]);
+    sh('iptables', ['-w', '-t', table, '-X', chain]);
+  }
   for (const [table, chain] of ownChains) {
     const s = sh('iptables', ['-w', '-t', table, '-S']);
     if (new RegExp(`-j ${chain}\\b`).test(s)) continue;

@@ -264,3 +264,12 @@ test('log-driver and log-opts come from the file or the flags, and are checked w
   assert.deepEqual(errorsOf({}, '{"log-opts":{"bogus":"1"}}'), ["invalid log configuration: unknown log opt 'bogus' for json-file log driver"]);
   assert.equal(errorsOf({}, '{"log-opts":{"max-size":1}}').length, 1);
 });
+
+test('networking keys: icc=false needs iptables, as dockerd says; cni-plugin-dirs are absolute paths', () => {
+  assert.deepEqual(errorsOf({}, '{"icc": false, "iptables": false}'), [
+    'You specified --iptables=false with --icc=false. ICC=false uses iptables to function. Please set --icc or --iptables to true.',
+  ]);
+  assert.equal(loadConfig({}, '{"icc": false}', 'F').icc, false);
+  assert.deepEqual(loadConfig({}, '{"cni-plugin-dirs": ["/opt/cni/bin"]}', 'F').cniPluginDirs, ['/opt/cni/bin']);
+  assert.deepEqual(errorsOf({}, '{"cni-plugin-dirs": ["cni"]}'), ["invalid cni-plugin-dirs entry 'cni': use an absolute path"]);
+});

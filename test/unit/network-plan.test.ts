@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   bridgeConflist,
+  iccEnabled,
   chooseSubnet,
   formatCidr,
   listPorts,
@@ -121,4 +122,15 @@ test('iptables rules: quoted comments split, rules naming a container or a devic
   assert.ok(!namesContainer('abd')(rule));
   assert.ok(namesDevice('br-1')('-A CNI-ISOLATION-STAGE-2 -o br-1 -j DROP'));
   assert.ok(!namesDevice('br-1')('-A CNI-ISOLATION-STAGE-2 -o br-12 -j DROP'));
+});
+
+test('icc: the default bridge follows the daemon, other networks their enable_icc option (true when unset)', () => {
+  const net = (options: Record<string, string>, isDefault = false): NetworkRecord => ({
+    Name: 'n', Id: 'b'.repeat(64), Created: '', Driver: 'bridge', Internal: false, Attachable: false, Labels: {}, Options: options,
+    IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: '10.6.0.0/24', Gateway: '10.6.0.1' }] }, bridge: 'br-b', ...(isDefault ? { isDefault: true } : {}),
+  });
+  assert.equal(iccEnabled(net({}), false), true);
+  assert.equal(iccEnabled(net({ 'com.docker.network.bridge.enable_icc': 'false' }), true), false);
+  assert.equal(iccEnabled(net({}, true), false), false);
+  assert.equal(iccEnabled(net({ 'com.docker.network.bridge.enable_icc': 'true' }, true), true), true);
 });

@@ -60,7 +60,13 @@ export async function handleInitExit(ctx: ServiceContext, c: Container, report: 
     const io = c.io;
     c.io = undefined;
     await io?.close().catch((err: unknown) => ctx.log.warn({ err, container: c.id }, 'closing container I/O failed'));
-    await Promise.all([networkDown, releaseShareableShm(c)]);
+    const shmReleased = releaseShareableShm(c);
+    // A --rm container's removal waits for its network (forget queues behind
+    // the teardown) while containerd removes the rest: only a container that
+    // stays has to be down before its exit is told.
+    if (!c.state.HostConfig.AutoRemove || c.restarting) await networkDown;
+    else if (networkDown !== undefined) ctx.track(networkDown);
+    await shmReleased;
     const startedMs = timestampMs(s.StartedAt);
     Object.assign(s, {
       Running: false,

@@ -36,7 +36,12 @@ async function rootfsMounts(ctx: ServiceContext, c: Container): Promise<Mount[]>
   }
 }
 
-async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mount[], snapshot: Snapshot): Promise<OciSpec> {
+/**
+ * The spec of this start, and the sandbox's completion: its promise settles
+ * once every network endpoint is made and /etc/hosts names the container's
+ * address (the plugins run while the task is created; it starts after).
+ */
+async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mount[], snapshot: Snapshot): Promise<{ spec: OciSpec; networkReady: Promise<void> }> {
   const s = c.state;
   const [passwd, group] = await Promise.all([readRootfsFile(mounts, '/etc/passwd'), readRootfsFile(mounts, '/etc/group')]);
   const files: { passwd?: string; group?: string } = {};
@@ -48,20 +53,29 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
   if (s.HostConfig.IpcMode === 'shareable') joined.shmSource = await mountShareableShm(c);
   const net = ctx.deps.network;
   const sandbox = net === undefined ? undefined : await net.setUp(containerFacts(c));
+  let networkReady: Promise<void> = Promise.resolve();
   if (sandbox?.joinedEtc !== undefined) {
     etc = sandbox.joinedEtc;
     if (sandbox.joinedNames !== undefined) {
       s.Config.Hostname = sandbox.joinedNames.hostname;
       s.Config.Domainname = sandbox.joinedNames.domainname;
     }
+    networkReady = sandbox.ready.then(() => undefined);
   } else {
     const extraHosts = net === undefined ? undefined : resolveHostGateway(s.HostConfig.ExtraHosts ?? [], net.hostGateway());
-    await writeEtcFiles(etc, s.Config, s.HostConfig, ctx.deps.hostFiles, { hostsLines: sandbox?.hostsLines ?? [], ...(extraHosts !== undefined ? { extraHosts } : {}), ...(sandbox?.nameservers !== undefined ? { nameservers: sandbox.nameservers } : {}) });
+    const paths = etc;
+    const write = (hostsLines: string[]): Promise<void> =>
+      writeEtcFiles(paths, s.Config, s.HostConfig, ctx.deps.hostFiles, { hostsLines, ...(extraHosts !== undefined ? { extraHosts } : {}), ...(sandbox?.nameservers !== undefined ? { nameservers: sandbox.nameservers } : {}) });
+    // The files exist for the task's bind mounts now; /etc/hosts gets the
+    // address once the plugins gave it (written in place, so the mount sees it).
+    await write([]);
+    if (sandbox !== undefined) networkReady = sandbox.ready.then((lines) => (lines.length > 0 ? write(lines) : undefined));
   }
+  networkReady.catch(() => undefined);
   const mountPoints = mountPointsOf(s);
   await ctx.deps.volumes?.prepareStart(mountPoints);
   publishVolumeEvents(ctx, c.id, mountPoints, 'mount');
-  return buildSpec({
+  const spec = buildSpec({
     id: c.id,
     namespace: ctx.deps.namespace,
     config: s.Config,
@@ -76,6 +90,7 @@ async function buildContainerSpec(ctx: ServiceContext, c: Container, mounts: Mou
     joined,
     security: { defaults: securityDefaults(snapshot.config), facts: hostSecurityFacts() },
   });
+  return { spec, networkReady };
 }
 
 /** The containerd record with this start's runtime and spec; recreated when the shim changed (its runtime is immutable). */
@@ -166,7 +181,7 @@ async function runTask(ctx: ServiceContext, c: Container, snapshot: Snapshot): P
     await Promise.all([ctx.deps.network?.tearDown(c.id).catch(() => undefined), releaseShareableShm(c)]);
     throw err;
   };
-  const spec = await buildContainerSpec(ctx, c, mounts, snapshot).catch(undoNetwork);
+  const { spec, networkReady } = await buildContainerSpec(ctx, c, mounts, snapshot).catch(undoNetwork);
   await upsertRecord(ctx, c, shim, spec).catch(undoNetwork);
 
   let io: ProcessIO | undefined;
@@ -194,6 +209,7 @@ async function runTask(ctx: ServiceContext, c: Container, snapshot: Snapshot): P
     if (shim.options !== undefined) req.options = shim.options;
     await createTask(ctx, req);
     created = true;
+    await networkReady;
     const { pid } = await ctx.client.tasks.start(c.id);
     started();
     c.initProcess = spec.process;
