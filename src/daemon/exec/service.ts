@@ -232,6 +232,7 @@ export class ExecService {
         spec: jsonAny(OCI_PROCESS_TYPE_URL, spec),
       });
       created = true;
+      io.shimReady();
       const exited = tasks.wait(target.id, rec.id);
       exited.catch(() => undefined);
       const { pid } = await tasks.start(target.id, rec.id);

@@ -21,13 +21,21 @@ export class StdinPipe {
   /** the FIFO cannot be written (no reader any more, or it could not be opened): input is discarded */
   private broken = false;
   private drainWaiters: (() => void)[] = [];
+  private pollDelay = FIRST_POLL_MS;
 
   constructor(
     private readonly path: string,
     private readonly log: Logger,
     private readonly onClosed?: () => void,
   ) {
-    this.tryOpen(FIRST_POLL_MS);
+    this.tryOpen();
+  }
+
+  /** The shim has the FIFO open by now: try at once instead of at the next poll. */
+  openNow(): void {
+    if (this.fifo !== undefined || this.destroyed || this.broken) return;
+    clearTimeout(this.timer);
+    this.tryOpen();
   }
 
   /** false when the caller should wait for onDrain. */
@@ -73,7 +81,8 @@ export class StdinPipe {
     for (const cb of waiters) cb();
   }
 
-  private tryOpen(delay: number): void {
+  /** Opens the FIFO, or polls for its reader from 10 ms, doubling to 100 ms (until openNow). */
+  private tryOpen(): void {
     if (this.destroyed) return;
     let fifo: Socket | undefined;
     try {
@@ -86,8 +95,9 @@ export class StdinPipe {
       return;
     }
     if (fifo === undefined) {
-      this.timer = setTimeout(() => this.tryOpen(Math.min(delay * 2, MAX_POLL_MS)), delay);
+      this.timer = setTimeout(() => this.tryOpen(), this.pollDelay);
       this.timer.unref();
+      this.pollDelay = Math.min(this.pollDelay * 2, MAX_POLL_MS);
       return;
     }
     this.fifo = fifo;
