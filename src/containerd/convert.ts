@@ -44,9 +44,26 @@ export function anyTypeName(typeUrl: string): string {
 }
 
 /** An Any carrying JSON, as containerd stores OCI specs. */
+/**
+ * A JSON-encoded Any. Rlimits of RLIM_INFINITY are 2^64 as JavaScript
+ * numbers (no double is 2^64-1), which JSON.stringify would write as
+ * 18446744073709552000, a number runc cannot read into its uint64: they are
+ * written as 18446744073709551615.
+ */
 export function jsonAny(typeUrl: string, value: unknown): AnyMessage {
-  return { typeUrl, value: Buffer.from(JSON.stringify(value)) };
+  let unlimited = false;
+  const text = JSON.stringify(value, (key, v: unknown) => {
+    if (v === UNLIMITED && (key === 'hard' || key === 'soft')) {
+      unlimited = true;
+      return UNLIMITED_MARK;
+    }
+    return v;
+  });
+  return { typeUrl, value: Buffer.from(unlimited ? text.replaceAll(`"${UNLIMITED_MARK}"`, '18446744073709551615') : text) };
 }
+
+const UNLIMITED = 2 ** 64;
+const UNLIMITED_MARK = 'berth:RLIM_INFINITY';
 
 export function decodeJsonAny(a: AnyMessage): unknown {
   return JSON.parse(a.value.toString('utf8'));

@@ -29,9 +29,9 @@ function readUlimit(v: unknown): Ulimit {
   if (typeof soft !== 'number' || typeof hard !== 'number' || !Number.isInteger(soft) || !Number.isInteger(hard)) {
     throw invalidParameter(`invalid ulimit ${name}: limits must be integers`);
   }
-  // RLIM_INFINITY (2^64-1) has no exact JSON number in JavaScript.
-  if (soft < 0 || hard < 0) throw invalidParameter(`invalid ulimit ${name}: limits must be 0 or more`);
-  if (soft > hard) throw invalidParameter(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+  // -1 is unlimited: dockerd makes the limits uint64, and -1 becomes RLIM_INFINITY.
+  if (soft < -1 || hard < -1) throw invalidParameter(`invalid ulimit ${name}: limits must be 0 or more, or -1 for unlimited`);
+  if (rlimitValue(soft) > rlimitValue(hard)) throw invalidParameter(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
   return { Name: name, Soft: soft, Hard: hard };
 }
 
@@ -46,7 +46,17 @@ export function checkUlimits(list: unknown): Ulimit[] {
 export function rlimits(defaults: readonly Ulimit[], own: readonly Ulimit[]): OciRlimit[] {
   const byName = new Map<string, Ulimit>();
   for (const u of [...defaults, ...own]) byName.set(u.Name, u);
-  return [...byName.values()].map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, hard: u.Hard, soft: u.Soft }));
+  return [...byName.values()].map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, hard: rlimitValue(u.Hard), soft: rlimitValue(u.Soft) }));
+}
+
+/**
+ * RLIM_INFINITY (2^64-1) as a JavaScript number: 2^64, the double that
+ * JSON.parse makes of it too; jsonAny (containerd) writes it back exactly.
+ */
+export const RLIM_INFINITY = 2 ** 64;
+
+function rlimitValue(limit: number): number {
+  return limit === -1 ? RLIM_INFINITY : limit;
 }
 
 const IPC_SYSCTLS = new Set([

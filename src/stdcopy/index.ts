@@ -13,8 +13,9 @@ export const HEADER_SIZE = 8;
 export const DEFAULT_MAX_FRAME = 32 * 1024;
 
 export function frameHeader(stream: StreamId, size: number): Buffer {
-  const header = Buffer.alloc(HEADER_SIZE);
-  header[0] = stream;
+  // From the shared pool: a header per read of bulk output.
+  const header = Buffer.allocUnsafe(HEADER_SIZE);
+  header.writeUInt32BE(stream << 24, 0);
   header.writeUInt32BE(size, 4);
   return header;
 }

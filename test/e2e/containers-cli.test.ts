@@ -1,6 +1,6 @@
 // The container lifecycle driven by the real docker CLI against bin/berthd.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { importBusybox } from '../fixtures/images.js';
@@ -104,6 +104,23 @@ describe('containers through the docker CLI', { timeout: 300_000 }, () => {
     assert.equal(started.code, 0);
     assert.equal(started.stdout, 'a\nb\n');
     ok(await docker('rm', 'follow'), 'rm');
+  });
+
+  it('binary and escaped output: docker run prints it and docker logs reads it back byte for byte from a json-file log in dockerd format', async () => {
+    const script = "head -c 300000 /dev/zero; printf 'tab\\there <b>&amp; \\342\\200\\250 \\303\\274 \\\\ \"q\"\\r\\n'; head -c 70000 /dev/zero | tr '\\0' x; printf '\\001\\002'";
+    const want = `${'\0'.repeat(300000)}tab\there <b>&amp; \u2028 ü \\ "q"\r\n${'x'.repeat(70000)}\u0001\u0002`;
+    const run = await docker('run', '--name', 'bytes', 'busybox', 'sh', '-c', script);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(run.stdout === want, `docker run printed ${run.stdout.length} characters, not the ${want.length} written`);
+    const logs = ok(await docker('logs', 'bytes'), 'logs');
+    assert.ok(logs === want, `docker logs read ${logs.length} characters back, not the ${want.length} written`);
+    const path = ok(await docker('inspect', '-f', '{{.LogPath}}', 'bytes'), 'inspect').trim();
+    const lines = readFileSync(path, 'utf8').split('\n');
+    // 300000 NULs: 16 KiB partial entries as dockerd cuts them, each NUL written as \u0000.
+    assert.ok(lines[0]?.startsWith(`{"log":"${'\\u0000'.repeat(16384)}","stream":"stdout","time":"`), lines[0]?.slice(0, 80));
+    const text = lines.find((l) => l.includes('tab'));
+    assert.match(text ?? '', /^\{"log":"(\\u0000)*tab\\u0009here \\u003cb\\u003e\\u0026amp; \\u2028 ü \\\\ \\"q\\"\\r\\n","stream":"stdout","time":"[^"]+"\}$/);
+    ok(await docker('rm', 'bytes'), 'rm');
   });
 
   it('state survives a berthd restart; without live-restore running containers are stopped', async () => {

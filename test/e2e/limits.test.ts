@@ -67,6 +67,29 @@ describe('resource limits and process settings', { timeout: 300_000 }, () => {
     assert.equal(ok(await docker('ps', '-aq'), 'ps'), '');
   });
 
+  it('--ulimit -1 is unlimited (RLIM_INFINITY in the spec), for the container and its execs', async () => {
+    assert.equal(await sh(['--ulimit', 'core=-1', '--ulimit', 'stack=-1:-1'], 'ulimit -c; ulimit -Hc; ulimit -s; ulimit -Hs'), 'unlimited\nunlimited\nunlimited\nunlimited\n');
+    // An exec's process is built from the init process read back from containerd.
+    const name = 'ulimit-unlimited';
+    ok(await docker('run', '-d', '--name', name, '--ulimit', 'core=-1:-1', 'busybox', 'sleep', '300'), 'run -d');
+    try {
+      assert.equal(ok(await docker('exec', name, 'sh', '-c', 'ulimit -c; ulimit -Hc'), 'exec'), 'unlimited\nunlimited\n');
+      assert.equal(ok(await docker('inspect', '-f', '{{json .HostConfig.Ulimits}}', name), 'inspect'), '[{"Name":"core","Hard":-1,"Soft":-1}]\n');
+    } finally {
+      await docker('rm', '-f', name);
+    }
+    // Accepted as dockerd accepts it; the kernel caps nofile at fs.nr_open, so runc refuses it at start, as under dockerd.
+    const nofile = await docker('run', '--rm', '--ulimit', 'nofile=-1', 'busybox', 'true');
+    assert.notEqual(nofile.code, 0);
+    assert.match(nofile.stderr, /error setting rlimit type 7: operation not permitted/);
+    const below = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { Ulimits: [{ Name: 'core', Soft: -2, Hard: -2 }] } });
+    assert.equal(below.status, 400);
+    const mixed = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { Ulimits: [{ Name: 'core', Soft: -1, Hard: 100 }] } });
+    assert.equal(mixed.status, 400);
+    assert.match(mixed.body, /soft limit must be less than or equal to hard limit/);
+    await docker('container', 'prune', '-f');
+  });
+
   it('--device (renamed, with permissions) and --device-cgroup-rule', async () => {
     const out = await sh(['--device', '/dev/loop-control:/dev/lc:rw'], 'ls -l /dev/lc | cut -c1; cat /sys/fs/cgroup/devices/devices.list 2>/dev/null | grep -c "c 10:237 rw" || true');
     assert.match(out, /^c\n/);

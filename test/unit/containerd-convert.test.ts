@@ -77,6 +77,11 @@ test('Any converts both ways and type names are found in type URLs', () => {
   const spec = jsonAny(OCI_SPEC_TYPE_URL, { ociVersion: '1.0.2', process: { args: ['sh'] } });
   assert.equal(spec.typeUrl, OCI_SPEC_TYPE_URL);
   assert.deepEqual(decodeJsonAny(spec), { ociVersion: '1.0.2', process: { args: ['sh'] } });
+  // RLIM_INFINITY is written exactly (runc reads it into a uint64), and reads back as the same number.
+  const limited = { process: { rlimits: [{ type: 'RLIMIT_CORE', hard: 2 ** 64, soft: 1024 }], env: ['hard=18446744073709551616', '"berth:RLIM_INFINITY"'] } };
+  const text = jsonAny(OCI_SPEC_TYPE_URL, limited).value.toString();
+  assert.equal(text, '{"process":{"rlimits":[{"type":"RLIMIT_CORE","hard":18446744073709551615,"soft":1024}],"env":["hard=18446744073709551616","\\"berth:RLIM_INFINITY\\""]}}');
+  assert.deepEqual(decodeJsonAny(jsonAny(OCI_SPEC_TYPE_URL, limited)), limited);
 });
 
 test('Timestamps convert both ways; zero values are absent', () => {

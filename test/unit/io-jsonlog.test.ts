@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   decodeLogEntry,
   decodeLogLines,
+  encodeLogAttrs,
   encodeLogEntry,
   formatRfc3339Nano,
   LineSplitter,
@@ -46,14 +47,14 @@ describe('json-file time format', () => {
 
 describe('json-file entries', () => {
   it('encodes one JSON object per line in Docker field order', () => {
-    const line = encodeLogEntry({ stream: 'stderr', log: Buffer.from('a "quoted"\tline\n'), timeNs: T0 });
-    assert.equal(line, '{"log":"a \\"quoted\\"\\tline\\n","stream":"stderr","time":"2024-01-01T00:00:00.123456789Z"}\n');
+    const line = encodeLogEntry({ stream: 'stderr', log: Buffer.from('a "quoted"\tline\n'), timeNs: T0 }).toString();
+    assert.equal(line, '{"log":"a \\"quoted\\"\\u0009line\\n","stream":"stderr","time":"2024-01-01T00:00:00.123456789Z"}\n');
     const back = decodeLogEntry(line.trimEnd());
     assert.deepEqual(back, { stream: 'stderr', text: 'a "quoted"\tline\n', timeNs: T0 });
   });
   it('decodes a block of lines the fast way and the JSON way alike, leaving an incomplete line', () => {
     const texts = ['plain\n', 'no newline', '', 'tab\there\n', 'quote " and back\\slash\n', 'end in \\', 'ünïcødé ✓\n', '\u0001ctl\n', '\\n literal\n'];
-    const lines = texts.map((text, i) => encodeLogEntry({ stream: i % 3 === 1 ? 'stderr' : 'stdout', log: Buffer.from(text), timeNs: T0 + BigInt(i) }));
+    const lines = texts.map((text, i) => encodeLogEntry({ stream: i % 3 === 1 ? 'stderr' : 'stdout', log: Buffer.from(text), timeNs: T0 + BigInt(i) }).toString());
     const dockerd = '{"log":"a\\u003cb\\n","stream":"stdout","attrs":{"x":"y"},"time":"2024-01-01T00:00:01Z"}\n';
     const junk = 'not json\n{"log":"x","stream":"stdout","time":"yesterday"}\n';
     const tail = Buffer.from('{"log":"cut in th');
@@ -70,6 +71,34 @@ describe('json-file entries', () => {
     assert.deepEqual(decodeLogLines(tail), { entries: [], consumed: 0 });
   });
 
+  it('escapes bytes as dockerd 20.10 wrote them (captured from its json-file log)', () => {
+    const cases: [Buffer, string][] = [
+      [Buffer.from('a\tb\bc\fd\re<f>g&h"i\\j\x01k\x7fl\n', 'latin1'), '{"log":"a\\u0009b\\u0008c\\u000cd\\re\\u003cf\\u003eg\\u0026h\\"i\\\\j\\u0001k\x7fl\\n"'],
+      [
+        Buffer.from('\xe2\x80\xa8x\xe2\x80\xa9y\xef\xbf\xbdz\xffw\xe2\x82a\xc0\x80\xed\xa0\x80\n', 'latin1'),
+        '{"log":"\\u2028x\\u2029y\ufffdz\\ufffdw\\ufffd\\ufffda\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\n"',
+      ],
+    ];
+    for (const [log, head] of cases) {
+      assert.equal(encodeLogEntry({ stream: 'stdout', log, timeNs: T0 }).toString(), `${head},"stream":"stdout","time":"2024-01-01T00:00:00.123456789Z"}\n`);
+    }
+    assert.equal(encodeLogAttrs({ a: '<&>', 'k"': 'tab\there' }), '{"a":"\\u003c\\u0026\\u003e","k\\"":"tab\\u0009here"}');
+  });
+  it('escapes runs of NULs, long entries and random bytes as a byte-by-byte encoder does', () => {
+    const zeros = Buffer.alloc(MAX_LOG_LINE);
+    const line = encodeLogEntry({ stream: 'stdout', log: zeros, timeNs: T0 }).toString();
+    assert.equal(line, `{"log":"${'\\u0000'.repeat(MAX_LOG_LINE)}","stream":"stdout","time":"2024-01-01T00:00:00.123456789Z"}\n`);
+    let seed = 12345;
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 256;
+    const samples = [Buffer.from('plain ascii text that needs nothing\n'), Buffer.from('ünïcødé ✓ 𝄞 mixed with \x00\x00\x00 and <tags>\n')];
+    for (let n = 0; n < 200; n++) samples.push(Buffer.from(Array.from({ length: 1 + (n % 37) * 3 }, () => (n % 2 === 0 ? rand() : rand() % 8 === 0 ? 0xe2 : rand() & 0x7f))));
+    for (const log of samples) {
+      const got = encodeLogEntry({ stream: 'stdout', log, timeNs: T0 }).toString('latin1');
+      assert.equal(got, `{"log":"${referenceEscape(log)}","stream":"stdout","time":"2024-01-01T00:00:00.123456789Z"}\n`, `input ${log.toString('hex')}`);
+    }
+    // Valid UTF-8 reads back as it was written.
+    for (const log of samples.slice(0, 2)) assert.equal(decodeLogEntry(encodeLogEntry({ stream: 'stdout', log, timeNs: T0 }).toString().trimEnd())?.text, log.toString());
+  });
   it('decodes what dockerd writes and rejects junk', () => {
     const e = decodeLogEntry('{"log":"hi\\u003cthere\\u003e\\n","stream":"stdout","time":"2024-01-01T00:00:00.5Z"}');
     assert.equal(e?.text, 'hi<there>\n');
@@ -148,3 +177,40 @@ describe('detach keys', () => {
     assert.deepEqual(s.feed(Buffer.from([17, 99])), { data: Buffer.alloc(0), detach: true });
   });
 });
+
+/** A straightforward byte-at-a-time encoder with Go's rules (utf8.DecodeRune), as latin1 text. */
+function referenceEscape(src: Buffer): string {
+  let out = '';
+  for (let i = 0; i < src.length; ) {
+    const b = src[i] as number;
+    if (b < 0x80) {
+      if (b === 0x22) out += '\\"';
+      else if (b === 0x5c) out += '\\\\';
+      else if (b === 0x0a) out += '\\n';
+      else if (b === 0x0d) out += '\\r';
+      else if (b < 0x20 || b === 0x3c || b === 0x3e || b === 0x26) out += `\\u00${b.toString(16).padStart(2, '0')}`;
+      else out += String.fromCharCode(b);
+      i++;
+      continue;
+    }
+    const size = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    const lo = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+    const hi = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+    let ok = size > 0 && i + size <= src.length;
+    for (let k = 1; ok && k < size; k++) {
+      const c = src[i + k] as number;
+      ok = k === 1 ? c >= lo && c <= hi : c >= 0x80 && c <= 0xbf;
+    }
+    if (!ok) {
+      out += '\\ufffd';
+      i++;
+    } else if (size === 3 && b === 0xe2 && src[i + 1] === 0x80 && (src[i + 2] === 0xa8 || src[i + 2] === 0xa9)) {
+      out += src[i + 2] === 0xa8 ? '\\u2028' : '\\u2029';
+      i += 3;
+    } else {
+      out += src.toString('latin1', i, i + size);
+      i += size;
+    }
+  }
+  return out;
+}

@@ -10,7 +10,7 @@ const BASE = 1704067200n * 1_000_000_000n; // 2024-01-01T00:00:00Z
 const sec = (n: number): bigint => BASE + BigInt(n) * 1_000_000_000n;
 
 function entry(n: number, stream: 'stdout' | 'stderr', text: string): string {
-  return encodeLogEntry({ stream, log: Buffer.from(text), timeNs: sec(n) + 5n });
+  return encodeLogEntry({ stream, log: Buffer.from(text), timeNs: sec(n) + 5n }).toString();
 }
 
 const defaults: LogReadOptions = {

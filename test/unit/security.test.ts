@@ -109,6 +109,12 @@ test('ulimits and device rules', () => {
     { type: 'RLIMIT_NPROC', hard: 5, soft: 5 },
   ]);
   assert.throws(() => checkUlimits([{ Name: 'nofile', Soft: 3, Hard: 2 }]), /3 > 2/);
+  assert.deepEqual(rlimits([], checkUlimits([{ Name: 'core', Soft: -1, Hard: -1 }, { Name: 'nofile', Soft: 10, Hard: -1 }])), [
+    { type: 'RLIMIT_CORE', hard: 2 ** 64, soft: 2 ** 64 },
+    { type: 'RLIMIT_NOFILE', hard: 2 ** 64, soft: 10 },
+  ]);
+  assert.throws(() => checkUlimits([{ Name: 'core', Soft: -1, Hard: 5 }]), /-1 > 5/);
+  assert.throws(() => checkUlimits([{ Name: 'core', Soft: -2, Hard: -2 }]), /-1 for unlimited/);
   assert.deepEqual(parseDeviceCgroupRule('c 1:3 mr'), { allow: true, type: 'c', major: 1, minor: 3, access: 'mr' });
   assert.deepEqual(parseDeviceCgroupRule('a *:* rwm'), { allow: true, type: 'a', access: 'rwm' });
   assert.throws(() => parseDeviceCgroupRule('c 1 rwm'), /invalid device cgroup format/);

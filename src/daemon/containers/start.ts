@@ -209,6 +209,7 @@ async function runTask(ctx: ServiceContext, c: Container, snapshot: Snapshot): P
     if (shim.options !== undefined) req.options = shim.options;
     await createTask(ctx, req);
     created = true;
+    io.shimReady();
     await networkReady;
     const { pid } = await ctx.client.tasks.start(c.id);
     started();

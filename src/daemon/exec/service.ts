@@ -2,7 +2,7 @@
 // once, inspected for their exit code, dropped with their container.
 import { randomBytes } from 'node:crypto';
 import type { HijackedConnection } from '../../api/types.js';
-import { OCI_PROCESS_TYPE_URL } from '../../containerd/index.js';
+import { jsonAny, OCI_PROCESS_TYPE_URL } from '../../containerd/index.js';
 import { conflict, internal, invalidParameter, isBerthError, messageOf, notFound } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import { openProcessIO, parseDetachKeys, stdcopyFrame, STDOUT, type ProcessIO, type ProcessIOOpener } from '../io/index.js';
@@ -229,9 +229,10 @@ export class ExecService {
         stdout: io.fifos.stdout,
         stderr: io.fifos.stderr,
         terminal: rec.tty,
-        spec: { typeUrl: OCI_PROCESS_TYPE_URL, value: Buffer.from(JSON.stringify(spec)) },
+        spec: jsonAny(OCI_PROCESS_TYPE_URL, spec),
       });
       created = true;
+      io.shimReady();
       const exited = tasks.wait(target.id, rec.id);
       exited.catch(() => undefined);
       const { pid } = await tasks.start(target.id, rec.id);

@@ -3,11 +3,14 @@
 // net.Socket, whose pipe handles are driven by epoll rather than the threadpool.
 import { execFile } from 'node:child_process';
 import { constants, openSync, promises as fsp } from 'node:fs';
-import { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { promisify } from 'node:util';
 import { internal } from '../../errors/index.js';
 
 const execFileAsync = promisify(execFile);
+
+/** Bytes of input queued for the stdin FIFO before the client is paused. */
+export const STDIN_QUEUE = 1024 * 1024;
 
 /** Create a FIFO (mode 0600); an existing FIFO at that path is reused (e.g. after a daemon restart). */
 export async function makeFifo(path: string): Promise<void> {
@@ -46,7 +49,10 @@ export function tryOpenFifoWriter(path: string): Socket | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENXIO') return undefined;
     throw err;
   }
-  return new Socket({ fd, readable: false, writable: true });
+  // net.Socket passes stream options on (its types omit them): a deeper
+  // queue keeps the FIFO full while the client's next reads arrive.
+  const opts: SocketConstructorOpts & { writableHighWaterMark: number } = { fd, readable: false, writable: true, writableHighWaterMark: STDIN_QUEUE };
+  return new Socket(opts);
 }
 
 export async function removeFifo(path: string): Promise<void> {

@@ -17,6 +17,6 @@ export {
   type DecodedFrame as StdFrame,
   type StreamId as StdStreamId,
 } from '../../stdcopy/index.js';
-export { encodeLogEntry, decodeLogEntry, decodeLogLines, LineSplitter, MAX_LOG_LINE, type LogEntry, type LoggedLine, type OutputStream } from './jsonlog.js';
+export { encodeLogAttrs, encodeLogEntry, decodeLogEntry, decodeLogLines, LineSplitter, MAX_LOG_LINE, type LogEntry, type LoggedLine, type OutputStream } from './jsonlog.js';
 export { formatRfc3339Nano, parseRfc3339Nano } from './timefmt.js';
 export { nowNs } from '../../clock/index.js';

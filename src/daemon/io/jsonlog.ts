@@ -1,6 +1,7 @@
 // Docker's json-file log format: one JSON object per line,
 // {"log":"text\n","stream":"stdout","time":"2024-01-01T00:00:00.123456789Z"}.
 import { STDERR, STDOUT, type StreamId } from '../../stdcopy/index.js';
+import { escapeJsonBytes, jsonString, maxEscapedLength } from './json-escape.js';
 import { formatRfc3339Nano, parseRfc3339Nano } from './timefmt.js';
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -21,11 +22,40 @@ export interface LogEntry {
 /** Docker's copier splits lines longer than its 16 KiB buffer into partial entries. */
 export const MAX_LOG_LINE = 16 * 1024;
 
-/** One json-file line; `attrs` is the JSON of the entry's attributes, placed before the time as dockerd writes it. */
-export function encodeLogEntry(entry: LogEntry, attrs?: string): string {
-  // Buffer→string replaces invalid UTF-8 with U+FFFD, as Go's encoder does.
+/** What follows an entry's log text on its line: stream, attributes and time. */
+export function logEntryTail(entry: LogEntry, attrs?: string): string {
   const extra = attrs === undefined ? '' : `,"attrs":${attrs}`;
-  return `{"log":${JSON.stringify(entry.log.toString('utf8'))},"stream":"${entry.stream}"${extra},"time":"${formatRfc3339Nano(entry.timeNs, false)}"}\n`;
+  return `","stream":"${entry.stream}"${extra},"time":"${formatRfc3339Nano(entry.timeNs, false)}"}\n`;
+}
+
+/** The most bytes encodeLogEntryInto writes for an entry with this tail. */
+export function logEntryBound(entry: LogEntry, tail: string): number {
+  return LINE_HEAD.length + maxEscapedLength(entry.log.length) + 3 * tail.length;
+}
+
+/**
+ * Writes one json-file line, byte for byte as dockerd writes it (escapes in
+ * json-escape.ts), into `out` at `off` (logEntryBound bytes free) and
+ * returns the offset after it.
+ */
+export function encodeLogEntryInto(entry: LogEntry, tail: string, out: Buffer, off: number): number {
+  off += out.write(LINE_HEAD, off, 'latin1');
+  off = escapeJsonBytes(entry.log, out, off);
+  return off + out.write(tail, off, 'utf8');
+}
+
+/** One json-file line; `attrs` is the JSON of the entry's attributes, placed before the time as dockerd writes it. */
+export function encodeLogEntry(entry: LogEntry, attrs?: string): Buffer {
+  const tail = logEntryTail(entry, attrs);
+  const out = Buffer.allocUnsafe(logEntryBound(entry, tail));
+  return out.subarray(0, encodeLogEntryInto(entry, tail, out, 0));
+}
+
+/** The `attrs` JSON object of json-file entries, its strings escaped as dockerd's. */
+export function encodeLogAttrs(attrs: Readonly<Record<string, string>>): string {
+  return `{${Object.entries(attrs)
+    .map(([k, v]) => `${jsonString(k)}:${jsonString(v)}`)
+    .join(',')}}`;
 }
 
 /**
@@ -166,7 +196,8 @@ export class LineSplitter {
   }
 
   private emitPending(timeNs: bigint, partial: boolean): void {
-    const log = this.pending.length === 1 ? Buffer.from(this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingLen);
+    // One piece is passed as the view of the chunk it came in: emit consumes it before returning.
+    const log = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingLen);
     this.pending = [];
     this.pendingLen = 0;
     const t = this.partialTimeNs ?? timeNs;

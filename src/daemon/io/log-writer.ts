@@ -6,7 +6,8 @@
 import { createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../../log/index.js';
-import { encodeLogEntry, type LogEntry } from './jsonlog.js';
+import { CHUNK_SIZE, takeChunk, type LogChunk } from './chunk-pool.js';
+import { encodeLogAttrs, encodeLogEntryInto, logEntryBound, logEntryTail, type LogEntry } from './jsonlog.js';
 import { shiftLogFiles } from './log-files.js';
 
 /** Above this many unwritten bytes the producer should pause its input. */
@@ -22,6 +23,12 @@ export interface LogFileOptions {
   attrs?: Readonly<Record<string, string>>;
 }
 
+/** An encoded entry and the chunk holding it. */
+interface Encoded {
+  data: Buffer;
+  chunk: LogChunk;
+}
+
 export class LogFileWriter {
   private queued: number;
   private written: number;
@@ -29,10 +36,13 @@ export class LogFileWriter {
   private failed = false;
   private closed = false;
   private rotating: Promise<void> | undefined;
-  private backlog: Buffer[] = [];
+  private backlog: Encoded[] = [];
   private backlogBytes = 0;
   private drainWaiters: (() => void)[] = [];
   private readonly attrs: string | undefined;
+  /** where entries are encoded; retired at the end of each burst of appends */
+  private chunk: LogChunk | undefined;
+  private retireQueued = false;
 
   private constructor(
     private stream: WriteStream,
@@ -43,7 +53,7 @@ export class LogFileWriter {
   ) {
     this.queued = startSize;
     this.written = startSize;
-    this.attrs = opts.attrs !== undefined && Object.keys(opts.attrs).length > 0 ? JSON.stringify(opts.attrs) : undefined;
+    this.attrs = opts.attrs !== undefined && Object.keys(opts.attrs).length > 0 ? encodeLogAttrs(opts.attrs) : undefined;
     this.watch(stream);
   }
 
@@ -56,18 +66,43 @@ export class LogFileWriter {
 
   append(entry: LogEntry): void {
     if (this.failed || this.closed) return;
-    this.appendData(Buffer.from(encodeLogEntry(entry, this.attrs), 'utf8'));
+    const tail = logEntryTail(entry, this.attrs);
+    const bound = logEntryBound(entry, tail);
+    let chunk = this.chunk;
+    if (chunk === undefined || chunk.room() < bound) {
+      chunk?.retire();
+      chunk = takeChunk(bound);
+      // An entry too big for a pooled chunk gets one of its own.
+      this.chunk = bound > CHUNK_SIZE ? undefined : chunk;
+      this.queueRetire();
+    }
+    const start = chunk.used;
+    chunk.used = encodeLogEntryInto(entry, tail, chunk.buf, start);
+    chunk.refs++;
+    if (this.chunk !== chunk) chunk.retire();
+    this.appendData({ data: chunk.buf.subarray(start, chunk.used), chunk });
   }
 
-  private appendData(data: Buffer): void {
+  /** The chunk goes back to the pool once this burst of output is written. */
+  private queueRetire(): void {
+    if (this.retireQueued) return;
+    this.retireQueued = true;
+    setImmediate(() => {
+      this.retireQueued = false;
+      this.chunk?.retire();
+      this.chunk = undefined;
+    });
+  }
+
+  private appendData(item: Encoded): void {
     const max = this.opts.maxSize;
-    if (this.rotating === undefined && max !== undefined && this.queued > 0 && this.queued + data.length > max) this.rotate();
+    if (this.rotating === undefined && max !== undefined && this.queued > 0 && this.queued + item.data.length > max) this.rotate();
     if (this.rotating !== undefined) {
-      this.backlog.push(data);
-      this.backlogBytes += data.length;
+      this.backlog.push(item);
+      this.backlogBytes += item.data.length;
       return;
     }
-    this.write(data);
+    this.write(item);
   }
 
   /** True when the producer should pause until `onDrain`. */
@@ -95,11 +130,12 @@ export class LogFileWriter {
     await endStream(this.stream);
   }
 
-  private write(data: Buffer): void {
+  private write({ data, chunk }: Encoded): void {
     this.queued += data.length;
     const target = this.queued;
     const stream = this.stream;
     stream.write(data, (err) => {
+      chunk.unref();
       if (err || stream !== this.stream) return;
       if (target > this.written) this.written = target;
       this.wake();
@@ -139,7 +175,7 @@ export class LogFileWriter {
       this.backlogBytes = 0;
       this.rotating = undefined;
       // The backlog may fill several files: it goes through the same size check.
-      for (const data of backlog) this.appendData(data);
+      for (const item of backlog) this.appendData(item);
       // Another rotation took over (and will wake producers), or producers paused on the old file wait for this one now.
       if (this.rotating !== undefined) return;
       if (this.congested) this.stream.once('drain', () => this.fireDrain());

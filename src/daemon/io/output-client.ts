@@ -6,12 +6,13 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from '../../log/index.js';
 import { streamId, type OutputStream } from './jsonlog.js';
-import { frameLines } from '../../stdcopy/index.js';
+import { frameHeader, frameLines } from '../../stdcopy/index.js';
 
 export const CLIENT_BUFFER_CAP = 4 * 1024 * 1024;
 
 export class OutputClient {
-  private held: Buffer[] | undefined;
+  /** frames held during a replay, each as the buffers that make it up */
+  private held: Buffer[][] | undefined;
   private heldBytes = 0;
   private inFlight = 0;
   private idle: (() => void) | undefined;
@@ -37,18 +38,22 @@ export class OutputClient {
   /** Live output from the process. While held (during a log replay) it is queued. */
   deliver(stream: OutputStream, chunk: Buffer): void {
     if (!this.wants(stream) || chunk.length === 0) return;
-    // A frame per line, as SDK users expect; one buffer per read of the output.
-    const data = this.multiplexed ? frameLines(streamId(stream), chunk) : chunk;
+    // A frame per line, as SDK users expect; one buffer per read of the
+    // output. A chunk with no line break before its end is one frame: its
+    // header and the chunk itself, not a copy of it.
+    const nl = this.multiplexed ? chunk.indexOf(0x0a) : -1;
+    const parts = !this.multiplexed ? [chunk] : nl === -1 || nl === chunk.length - 1 ? [frameHeader(streamId(stream), chunk.length), chunk] : [frameLines(streamId(stream), chunk)];
+    const bytes = totalLength(parts);
     if (this.held !== undefined) {
-      if (this.heldBytes + data.length > CLIENT_BUFFER_CAP) {
-        this.noteDrop(data.length);
+      if (this.heldBytes + bytes > CLIENT_BUFFER_CAP) {
+        this.noteDrop(bytes);
         return;
       }
-      this.held.push(data);
-      this.heldBytes += data.length;
+      this.held.push(parts);
+      this.heldBytes += bytes;
       return;
     }
-    this.send(data);
+    this.send(parts, bytes);
   }
 
   /** Write already-rendered bytes (replayed log) and wait until the client accepted them. */
@@ -72,7 +77,7 @@ export class OutputClient {
     const held = this.held ?? [];
     this.held = undefined;
     this.heldBytes = 0;
-    for (const data of held) this.send(data);
+    for (const parts of held) this.send(parts, totalLength(parts));
   }
 
   /** Resolves when every write handed to the client has been flushed (or the client is gone). */
@@ -91,17 +96,22 @@ export class OutputClient {
     return this.gone;
   }
 
-  private send(data: Buffer): void {
+  /** One frame (or raw output), whole or not at all; several parts go out in one writev. */
+  private send(parts: Buffer[], bytes: number): void {
     if (this.gone) return;
     if (this.output.writableLength > CLIENT_BUFFER_CAP) {
-      this.noteDrop(data.length);
+      this.noteDrop(bytes);
       return;
     }
     this.inFlight++;
-    this.output.write(data, () => {
+    const last = parts.length - 1;
+    if (last > 0) this.output.cork();
+    for (let i = 0; i < last; i++) this.output.write(parts[i]);
+    this.output.write(parts[last] as Buffer, () => {
       this.inFlight--;
       if (this.inFlight === 0) this.fireIdle();
     });
+    if (last > 0) this.output.uncork();
   }
 
   private markGone(): void {
@@ -119,4 +129,10 @@ export class OutputClient {
     if (this.dropped === 0) this.log.warn('an attached client cannot keep up; dropping its output until it catches up');
     this.dropped += bytes;
   }
+}
+
+function totalLength(parts: readonly Buffer[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
 }

@@ -87,6 +87,10 @@ class PipeProcessIO implements ProcessIO, IOHub {
     return attachClient(this, conn, opts, this.log);
   }
 
+  shimReady(): void {
+    this.stdin?.openNow();
+  }
+
   closeStdin(): void {
     if (this.stdin === undefined || this.stdinClosed) return;
     this.stdinClosed = true;

@@ -68,6 +68,11 @@ export interface ProcessIO {
   attach(conn: HijackedConnection, opts: AttachOptions): Promise<void>;
   /** Close the process's stdin (EOF). */
   closeStdin(): void;
+  /**
+   * The shim has created the process (Tasks.Create or Exec returned), so it
+   * holds the stdin FIFO open: connect stdin now rather than at the next poll.
+   */
+  shimReady(): void;
   /** Resolves once stdout/stderr reached EOF and the log is flushed (after the process exits). */
   drained(): Promise<void>;
   /** Close every FIFO and file and remove the FIFOs. */
