@@ -5,11 +5,12 @@
 // staging directory and handed on as files or a tar stream.
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { lstat, mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
 import { pack } from 'tar-stream';
 import { detectCompression, peek } from '../daemon/images/index.js';
@@ -42,24 +43,52 @@ export function parseGitRemote(remote: string): { url: string; ref: string; subd
   return { url, ref, subdir };
 }
 
-async function get(url: string, signal?: AbortSignal): Promise<Response> {
-  let res: Response;
-  try {
-    res = await fetch(url, { redirect: 'follow', ...(signal ? { signal } : {}) });
-  } catch (err) {
-    const cause = (err as { cause?: unknown }).cause;
-    throw invalidParameter(`error downloading remote context ${url}: ${messageOf(cause ?? err)}`, err);
-  }
-  if (res.status >= 400) {
-    const body = await res.text().catch(() => '');
-    throw invalidParameter(`failed to GET ${url} with status ${res.status} ${res.statusText}: ${body.trim()}`);
-  }
-  return res;
+interface Fetched {
+  body: Readable;
+  header(name: string): string | null;
 }
 
-function bodyOf(res: Response): Readable {
-  if (res.body === null) return Readable.from([]);
-  return Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
+const MAX_REDIRECTS = 10;
+
+/** GET through node:http(s) (berthd runs without WebAssembly, which fetch needs), following redirects. */
+function request(url: string, signal: AbortSignal | undefined, redirects = 0): Promise<{ res: IncomingMessage; url: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const get = u.protocol === 'https:' ? httpsGet : httpGet;
+    const req = get(u, { ...(signal ? { signal } : {}), headers: { 'User-Agent': 'berth' } }, (res) => {
+      const location = res.headers.location;
+      if (res.statusCode !== undefined && res.statusCode >= 300 && res.statusCode < 400 && location !== undefined) {
+        res.resume();
+        if (redirects >= MAX_REDIRECTS) return reject(new Error(`stopped after ${MAX_REDIRECTS} redirects`));
+        return resolve(request(new URL(location, u).toString(), signal, redirects + 1));
+      }
+      resolve({ res, url });
+    });
+    req.on('error', reject);
+  });
+}
+
+async function get(url: string, signal?: AbortSignal): Promise<Fetched> {
+  let res: IncomingMessage;
+  try {
+    ({ res } = await request(url, signal));
+  } catch (err) {
+    throw invalidParameter(`error downloading remote context ${url}: ${messageOf(err)}`, err);
+  }
+  const status = res.statusCode ?? 0;
+  if (status >= 400) {
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8').trim();
+    throw invalidParameter(`failed to GET ${url} with status ${status} ${res.statusMessage ?? ''}: ${body}`);
+  }
+  return {
+    body: res,
+    header: (name) => {
+      const v = res.headers[name.toLowerCase()];
+      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+    },
+  };
 }
 
 /** The name ADD gives a downloaded file: the URL path's last part, else Content-Disposition's filename. */
@@ -88,13 +117,13 @@ export interface Downloaded {
 /** `ADD <url>`: the file, mode 0600, with the server's Last-Modified time. */
 export async function downloadSource(url: string, tmpRoot: string, signal?: AbortSignal): Promise<Downloaded> {
   const res = await get(url, signal);
-  const name = downloadName(url, res.headers.get('content-disposition'));
+  const name = downloadName(url, res.header('content-disposition'));
   await mkdir(tmpRoot, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(join(tmpRoot, 'build-add-'));
   try {
     const path = join(dir, name);
-    await pipeline(bodyOf(res), createWriteStream(path, { mode: 0o600 }));
-    const modified = Date.parse(res.headers.get('last-modified') ?? '');
+    await pipeline(res.body, createWriteStream(path, { mode: 0o600 }));
+    const modified = Date.parse(res.header('last-modified') ?? '');
     if (!Number.isNaN(modified)) await utimes(path, new Date(modified), new Date(modified));
     return { dir, path, name };
   } catch (err) {
@@ -119,10 +148,10 @@ const looksLikeText = (b: Buffer): boolean => !b.includes(0);
  */
 async function urlContext(url: string, dockerfile: string, signal?: AbortSignal): Promise<Readable> {
   const res = await get(url, signal);
-  const { head, stream } = await peek(bodyOf(res), 512);
+  const { head, stream } = await peek(res.body, 512);
   if (head.length === 0) throw invalidParameter(`error downloading remote context ${url}: empty response`);
   const isTar = detectCompression(head) !== 'none' || (head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar');
-  const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = (res.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (isTar || !(type === 'text/plain' || ((type === '' || type === 'application/octet-stream') && looksLikeText(head)))) return stream;
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
