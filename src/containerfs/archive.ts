@@ -5,7 +5,9 @@
 // during a copy can point it at the host.
 import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, openSync, readSync, unlinkSync, writevSync, type Stats } from 'node:fs';
 import { lchown, link, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, utimes, type FileHandle } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { posix } from 'node:path';
+import { promisify } from 'node:util';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -15,6 +17,8 @@ type Headers = Partial<Header> & { name: string };
 import { invalidParameter, isBerthError } from '../errors/index.js';
 import { at, components, notADirectory, openDirAt, self, type ContainerRoot } from './resolve.js';
 import { scanTar } from './tarscan.js';
+
+const execFileAsync = promisify(execFile);
 
 /** Docker's PathStat (api/types/container). */
 export interface PathStat {
@@ -622,9 +626,41 @@ class Unpacker {
         await link(at(lparent, lp[lp.length - 1] as string), target);
         return;
       }
+      case 'character-device':
+      case 'block-device':
+      case 'fifo': {
+        await drain(body);
+        if (!(await makeNode(parent, name, h, mode))) return;
+        await lchown(target, own.uid, own.gid);
+        await lutimes(target, mtime, mtime).catch(() => undefined);
+        return;
+      }
       default:
-        // devices and FIFOs need mknod, which Node does not have: skipped, as an unprivileged dockerd would.
         await drain(body);
     }
+  }
+}
+
+/**
+ * Creates a device node or FIFO named `name` in the held directory `dir`.
+ * Node has neither mknod(2) nor mkfifo(3), so mknod(1)/mkfifo(1) run with
+ * that directory as their working directory (entered through this process's
+ * descriptor, so nothing in the container can swap a path under them) and a
+ * single-component name, which mknod never follows. false when the kernel
+ * refuses (no CAP_MKNOD, a user namespace): dockerd skips the entry then.
+ */
+async function makeNode(dir: FileHandle, name: string, h: Headers, mode: number): Promise<boolean> {
+  const perm = (mode & 0o7777).toString(8);
+  const [cmd, args] =
+    h.type === 'fifo'
+      ? ['mkfifo', ['-m', perm, '--', name]]
+      : ['mknod', ['-m', perm, '--', name, h.type === 'block-device' ? 'b' : 'c', String(h.devmajor ?? 0), String(h.devminor ?? 0)]];
+  try {
+    await execFileAsync(cmd, args, { cwd: `/proc/${process.pid}/fd/${dir.fd}` });
+    return true;
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '');
+    if (/Operation not permitted/.test(stderr)) return false;
+    throw invalidParameter(`could not create ${JSON.stringify(h.name)}: ${stderr.trim() || (err as Error).message}`, err);
   }
 }
