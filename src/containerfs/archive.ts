@@ -3,7 +3,7 @@
 // unpacked into a directory. Every name is opened relative to a directory
 // already held (O_NOFOLLOW), so nothing the container does to its files
 // during a copy can point it at the host.
-import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, openSync, readSync, unlinkSync, writevSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, openSync, readSync, unlinkSync, writevSync, type Stats } from 'node:fs';
 import { lchown, link, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { posix } from 'node:path';
@@ -11,12 +11,12 @@ import { promisify } from 'node:util';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { extract, pack, type Header, type Pack } from 'tar-stream';
+import { pack, type Header, type Pack } from 'tar-stream';
 
 type Headers = Partial<Header> & { name: string };
 import { invalidParameter, isBerthError } from '../errors/index.js';
 import { at, components, notADirectory, openDirAt, self, type ContainerRoot } from './resolve.js';
-import { scanTar } from './tarscan.js';
+import { streamTar, type StreamedEntry } from './tarscan.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -301,109 +301,34 @@ export function entryPath(name: string, dest: string): string[] {
   return parts;
 }
 
-/** Uploads up to this size are held in memory; bigger ones go to a file. */
-const MEMORY_SPOOL = 96 * 1024 * 1024;
+/** Entries up to this size are read whole (a write each, several in flight); bigger ones stream. */
+const GATHER_MAX = 4 * 1024 * 1024;
 
-/** A request body kept whole: in memory while small, else in a file. */
-export class Spool {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  private ws: ReturnType<typeof createWriteStream> | undefined;
-  gzip = false;
-
-  constructor(private readonly file: string) {}
-
-  async write(chunk: Buffer): Promise<void> {
-    if (this.size === 0 && this.chunks.length === 0) this.gzip = chunk[0] === 0x1f && chunk[1] === 0x8b;
-    this.size += chunk.length;
-    if (this.ws === undefined && this.size <= MEMORY_SPOOL) {
-      this.chunks.push(chunk);
-      return;
-    }
-    if (this.ws === undefined) {
-      this.ws = createWriteStream(this.file, { mode: 0o600 });
-      for (const c of this.chunks.splice(0)) this.ws.write(c);
-    }
-    if (!this.ws.write(chunk)) await new Promise<void>((r) => this.ws?.once('drain', () => r()));
+/** The request body as plain tar bytes (gzip undone), read as the reader asks. */
+async function* plainTar(input: Readable): AsyncGenerator<Buffer> {
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await it.next();
+  if (first.done) return;
+  const rest = async function* (): AsyncGenerator<Buffer> {
+    yield first.value;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  };
+  if (!(first.value[0] === 0x1f && first.value[1] === 0x8b)) {
+    yield* rest();
+    return;
   }
-
-  async end(): Promise<void> {
-    const ws = this.ws;
-    if (ws !== undefined) await new Promise<void>((r, j) => ws.end((err?: Error | null) => (err ? j(err) : r())));
-  }
-
-  /** The whole upload as one buffer when it was kept in memory (and is plain tar). */
-  memory(): Buffer | undefined {
-    if (this.ws !== undefined || this.gzip) return undefined;
-    if (this.chunks.length !== 1) this.chunks = [Buffer.concat(this.chunks, this.size)];
-    return this.chunks[0] ?? Buffer.alloc(0);
-  }
-
-  /** The bytes again, from the start. */
-  read(): Readable {
-    return this.ws === undefined ? Readable.from(this.chunks, { objectMode: false }) : createReadStream(this.file);
-  }
-}
-
-/** The entries of a spooled tar (plain or gzip). */
-async function* entriesOf(spooled: Spool): AsyncGenerator<{ header: Headers; body: AsyncIterable<Buffer> & Readable }> {
-  const ex = extract();
-  const src = spooled.read();
-  const feeding = spooled.gzip ? pipeline(src, createGunzip(), ex) : pipeline(src, ex);
-  feeding.catch((err: unknown) => ex.destroy(err as Error));
-  for await (const e of ex) {
-    const entry = e as unknown as AsyncIterable<Buffer> & Readable & { header: Headers };
-    yield { header: entry.header, body: entry };
-  }
-}
-
-async function drain(body: Buffer | AsyncIterable<unknown>): Promise<void> {
-  if (Buffer.isBuffer(body)) return;
-  for await (const _ of body) {
-    // discard
-  }
-}
-
-/** Checks every entry of the spooled tar before anything is written, so that a bad archive changes nothing. */
-async function validateTar(spooled: Spool, dest: string): Promise<void> {
-  try {
-    for await (const e of entriesOf(spooled)) {
-      checkHeader(e.header, dest);
-      await drain(e.body);
-    }
-  } catch (err) {
-    if (isBerthError(err)) throw err;
-    throw invalidParameter(`the archive is not a valid tar file: ${(err as Error).message}`, err);
-  }
-}
-
-function checkHeader(h: Pick<Headers, 'name' | 'type' | 'linkname'>, dest: string): void {
-  entryPath(h.name, dest);
-  if (h.type === 'link' && h.linkname) entryPath(h.linkname, dest);
+  const gunzip = createGunzip();
+  pipeline(Readable.from(rest()), gunzip).catch((err: unknown) => gunzip.destroy(err as Error));
+  yield* gunzip as AsyncIterable<Buffer>;
 }
 
 /**
- * Keeps the request body whole (memory or `file`) and checks every entry
- * name before anything is unpacked, so that a bad archive changes nothing.
+ * PUT archive: unpacks the tar of `body` into the directory `path`
+ * (resolved in the container, symlinks followed in scope) as it arrives,
+ * as dockerd does. Each entry is checked as it comes; an archive refused
+ * part way removes what it had created.
  */
-export async function spool(input: Readable, file: string, dest: string): Promise<Spool> {
-  const spooled = new Spool(file);
-  try {
-    for await (const chunk of input) await spooled.write(chunk as Buffer);
-  } finally {
-    await spooled.end();
-  }
-  const buf = spooled.memory();
-  if (buf === undefined) await validateTar(spooled, dest);
-  else for (const e of scanTar(buf)) checkHeader(e, dest);
-  return spooled;
-}
-
-/**
- * PUT archive: unpacks the tar spooled in `file` into the directory `path`
- * (resolved in the container, symlinks followed in scope).
- */
-export async function extractTo(root: ContainerRoot, path: string, file: Spool, opts: ExtractOptions): Promise<void> {
+export async function extractTo(root: ContainerRoot, path: string, body: Readable, opts: ExtractOptions): Promise<void> {
   const r = await root.resolve(path, { followFinal: true });
   let destDir: FileHandle;
   try {
@@ -413,7 +338,7 @@ export async function extractTo(root: ContainerRoot, path: string, file: Spool, 
     if (r.name !== '') await r.parent.close().catch(() => undefined);
   }
   try {
-    await new Unpacker(destDir, r.path, opts).run(file);
+    await new Unpacker(destDir, r.path, opts).run(streamTar(plainTar(body), GATHER_MAX));
   } finally {
     await destDir.close().catch(() => undefined);
   }
@@ -435,20 +360,22 @@ class Unpacker {
     this.dirs.set('', dest);
   }
 
-  async run(file: Spool): Promise<void> {
+  /** what this extraction created (not what it replaced), by relative path: removed again if it fails */
+  private readonly created: string[][] = [];
+
+  async run(entries: AsyncIterable<StreamedEntry>): Promise<void> {
     try {
-      const buf = file.memory();
       try {
-        if (buf !== undefined) {
-          for (const e of scanTar(buf)) await this.entry(e, e.data);
-        } else {
-          for await (const e of entriesOf(file)) await this.entry(e.header, e.body);
-        }
+        for await (const e of entries) await this.entry(e.entry, e.body);
         await this.settle();
       } catch (err) {
+        await Promise.all(this.writing.values());
+        await this.rollBack();
         // a read-only volume or bind below the extraction point
         if ((err as NodeJS.ErrnoException).code === 'EROFS') throw invalidParameter('mounted volume is marked read-only', err);
-        throw err;
+        if (isBerthError(err) || (err as NodeJS.ErrnoException).syscall !== undefined) throw err;
+        // the gzip layer's errors
+        throw invalidParameter(`the archive is not a valid tar file: ${(err as Error).message}`, err);
       }
       // Directory times last: writing into a directory changes its mtime.
       for (const t of this.dirTimes.reverse()) {
@@ -460,6 +387,27 @@ class Unpacker {
     } finally {
       await Promise.all(this.writing.values());
       for (const [k, h] of this.dirs) if (k !== '') await h.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Removes what the extraction created, newest first, each through its
+   * held parent directory (a removal never follows a symlink). What it
+   * replaced stays replaced, as with dockerd.
+   */
+  private async rollBack(): Promise<void> {
+    const gone = new Set<string>();
+    for (const parts of this.created.reverse()) {
+      const key = parts.join('/');
+      if (parts.some((_, i) => gone.has(parts.slice(0, i).join('/')))) continue;
+      gone.add(key);
+      const parent = this.dirs.get(parts.slice(0, -1).join('/'));
+      if (parent === undefined) continue;
+      if (this.dirs.has(key)) {
+        await this.dirs.get(key)!.close().catch(() => undefined);
+        this.dirs.delete(key);
+      }
+      await rm(at(parent, parts[parts.length - 1] as string), { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
@@ -511,6 +459,7 @@ class Unpacker {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
         await mkdir(at(parent, name), { mode: 0o755 });
+        this.created.push([...parts]);
         h = await openDirAt(parent, name);
       } else if (code === 'ELOOP' || code === 'ENOTDIR') {
         // A symlink (or file) where the archive has a directory: never followed.
@@ -530,12 +479,10 @@ class Unpacker {
     return this.opts.owner ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
   }
 
-  private async entry(h: Headers, body: Buffer | (AsyncIterable<Buffer> & Readable)): Promise<void> {
+  private async entry(h: Headers, body: Buffer | AsyncIterable<Buffer>): Promise<void> {
     const parts = entryPath(h.name, this.destPath);
-    if (parts.length === 0) {
-      await drain(body);
-      return;
-    }
+    // The reader skips whatever data an entry leaves unread.
+    if (parts.length === 0) return;
     await this.settle(parts.join('/'));
     if (h.type === 'link') await this.settle();
     const parent = await this.dirFor(parts.slice(0, -1));
@@ -548,11 +495,9 @@ class Unpacker {
     const isDir = h.type === 'directory';
     if (existing !== undefined) {
       if (this.opts.noOverwriteDirNonDir && existing.isDirectory() && !isDir) {
-        await drain(body);
         throw invalidParameter(`cannot overwrite directory ${JSON.stringify(shown)} with non-directory ${JSON.stringify(h.name)}`);
       }
       if (this.opts.noOverwriteDirNonDir && !existing.isDirectory() && isDir) {
-        await drain(body);
         throw invalidParameter(`cannot overwrite non-directory ${JSON.stringify(shown)} with directory ${JSON.stringify(h.name)}`);
       }
       // Unlinked and created again, not truncated: ext4 flushes a file
@@ -566,6 +511,7 @@ class Unpacker {
         else unlinkSync(target);
       }
     }
+    if (existing === undefined) this.created.push(parts);
     const own = await this.owner(h);
     const mode = (h.mode ?? 0o644) & 0o7777;
     const mtime = h.mtime ?? new Date();
@@ -576,7 +522,6 @@ class Unpacker {
         await dir.chown(own.uid, own.gid);
         await dir.chmod(mode);
         this.dirTimes.push({ handle: parts.join('/'), mtime });
-        await drain(body);
         return;
       }
       case 'file':
@@ -593,7 +538,7 @@ class Unpacker {
         let size = 0;
         const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
         try {
-          for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
+          for await (const chunk of body) {
             chunks.push(chunk);
             size += chunk.length;
             // big files go out in 1 MiB steps
@@ -612,14 +557,12 @@ class Unpacker {
         return;
       }
       case 'symlink': {
-        await drain(body);
         await symlink(h.linkname ?? '', target);
         await lchown(target, own.uid, own.gid);
         await lutimes(target, mtime, mtime).catch(() => undefined);
         return;
       }
       case 'link': {
-        await drain(body);
         const lp = entryPath(h.linkname ?? '', this.destPath);
         const lparent = await this.dirFor(lp.slice(0, -1));
         // link(2) does not follow a symlink at the old path.
@@ -629,14 +572,12 @@ class Unpacker {
       case 'character-device':
       case 'block-device':
       case 'fifo': {
-        await drain(body);
         if (!(await makeNode(parent, name, h, mode))) return;
         await lchown(target, own.uid, own.gid);
         await lutimes(target, mtime, mtime).catch(() => undefined);
         return;
       }
       default:
-        await drain(body);
     }
   }
 }

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ContainerRoot, entryPath, extractTo, goFileMode, overlayChanges, statPath, archiveBase, followsFinal } from '../../src/containerfs/index.js';
-import { spool } from '../../src/containerfs/archive.js';
 import { tarBuffer } from '../fixtures/images.js';
 
 const base = mkdtempSync(join(tmpdir(), 'berth-resolve-'));
@@ -92,22 +91,32 @@ test('tar entry names: ../ escapes and absolute names are refused', () => {
   assert.throws(() => entryPath('/etc/passwd', '/dst'), /absolute names are refused/);
 });
 
-test('extraction never follows a symlink on the way, and a refused archive writes nothing', async () => {
+test('extraction never follows a symlink on the way, and a refused archive leaves nothing it created', async () => {
   const file = (name: string): Parameters<typeof tarBuffer>[0][number] => ({ header: { name, type: 'file', mode: 0o644 }, data: Buffer.from('x') });
+  const dir = (name: string): Parameters<typeof tarBuffer>[0][number] => ({ header: { name, type: 'directory', mode: 0o755 } });
+  const body = async (entries: Parameters<typeof tarBuffer>[0]): Promise<Readable> => {
+    const buf = await tarBuffer(entries);
+    // in small pieces, as a socket delivers it: entries and headers span chunks
+    return Readable.from(Array.from({ length: Math.ceil(buf.length / 700) }, (_, i) => buf.subarray(i * 700, (i + 1) * 700)));
+  };
   await withRoot(async (root) => {
-    // a bad entry after good ones: nothing at all is written
-    const bad = await tarBuffer([file('good'), file('../../escape')]);
-    await assert.rejects(spool(Readable.from([bad]), join(base, 'spool1'), '/a'), /is outside of/);
+    // a bad entry after good ones: what the good ones created is removed again
+    const bad = await body([file('good'), dir('newdir/'), dir('newdir/deeper/'), file('newdir/deeper/f'), file('implied/parent/f'), file('../../escape')]);
+    await assert.rejects(extractTo(root, '/a', bad, { noOverwriteDirNonDir: true }), /is outside of/);
+    assert.deepEqual(readdirSync(join(rootDir, 'a')).sort(), ['b', 'rel']);
+    // a garbled archive part way: the same
+    const good = await tarBuffer([file('good2'), file('good3')]);
+    const garbled = Buffer.from(good);
+    garbled[1024 + 10] = 0x41;
+    await assert.rejects(extractTo(root, '/a', Readable.from([garbled]), { noOverwriteDirNonDir: true }), /bad header checksum/);
     assert.deepEqual(readdirSync(join(rootDir, 'a')).sort(), ['b', 'rel']);
     // an existing symlink to the host in the way of an entry
-    const via = await spool(Readable.from([await tarBuffer([file('abs/pwned')])]), join(base, 'spool2'), '/');
-    await assert.rejects(extractTo(root, '/', via, { noOverwriteDirNonDir: true }), /not a directory inside the container/);
+    await assert.rejects(extractTo(root, '/', await body([file('abs/pwned')]), { noOverwriteDirNonDir: true }), /not a directory inside the container/);
     assert.deepEqual(readdirSync(hostDir), ['secret']);
     // the extraction point itself through a link: resolved inside the root
-    const ok = await spool(Readable.from([await tarBuffer([file('through-link')])]), join(base, 'spool3'), '/etcl');
-    await extractTo(root, '/etcl', ok, { noOverwriteDirNonDir: true });
+    await extractTo(root, '/etcl', await body([file('through-link')]), { noOverwriteDirNonDir: true });
     assert.equal(readFileSync(join(rootDir, 'etc', 'through-link'), 'utf8'), 'x');
-    await assert.rejects(extractTo(root, '/abs', ok, { noOverwriteDirNonDir: true }), /Could not find the file \/abs/);
+    await assert.rejects(extractTo(root, '/abs', await body([file('x')]), { noOverwriteDirNonDir: true }), /Could not find the file \/abs/);
   });
 });
 
@@ -137,8 +146,23 @@ test('overlay changes: added, changed, deleted; mount points hidden', async () =
   assert.deepEqual(await overlayChanges(upper, [lower], ['/proc', '/etc/hosts']), []);
 });
 
-test('the in-memory tar reader: ustar prefixes, pax names, links, checksums', async () => {
-  const { scanTar } = await import('../../src/containerfs/tarscan.js');
+test('the streaming tar reader: ustar prefixes, pax names, links, checksums, big entries streamed', async () => {
+  const { streamTar } = await import('../../src/containerfs/tarscan.js');
+  const read = async (buf: Buffer, piece = 300, gather = 1 << 20): Promise<Array<{ name: string; type: string; mode: number; uid: number; linkname: string; data: Buffer }>> => {
+    const out = [];
+    const chunks = Array.from({ length: Math.ceil(buf.length / piece) }, (_, i) => buf.subarray(i * piece, (i + 1) * piece));
+    for await (const { entry, body } of streamTar(Readable.from(chunks), gather)) {
+      let data: Buffer;
+      if (Buffer.isBuffer(body)) data = body;
+      else {
+        const parts: Buffer[] = [];
+        for await (const c of body) parts.push(c);
+        data = Buffer.concat(parts);
+      }
+      out.push({ ...entry, data });
+    }
+    return out;
+  };
   const long = `${'d'.repeat(120)}/${'f'.repeat(150)}`;
   const buf = await tarBuffer([
     { header: { name: 'dir/', type: 'directory', mode: 0o750, uid: 7, gid: 8 } },
@@ -146,7 +170,7 @@ test('the in-memory tar reader: ustar prefixes, pax names, links, checksums', as
     { header: { name: 'sym', type: 'symlink', linkname: 'x'.repeat(150) } },
     { header: { name: 'hard', type: 'link', linkname: 'dir/' } },
   ]);
-  const entries = [...scanTar(buf)];
+  const entries = await read(buf);
   assert.deepEqual(entries.map((e) => [e.name, e.type]), [['dir/', 'directory'], [long, 'file'], ['sym', 'symlink'], ['hard', 'link']]);
   assert.equal(entries[0]?.mode, 0o750);
   assert.equal(entries[0]?.uid, 7);
@@ -154,6 +178,15 @@ test('the in-memory tar reader: ustar prefixes, pax names, links, checksums', as
   assert.equal(entries[2]?.linkname, 'x'.repeat(150));
   const broken = Buffer.from(buf);
   broken[10] = 0x41;
-  assert.throws(() => [...scanTar(broken)], /bad header checksum/);
-  assert.throws(() => [...scanTar(buf.subarray(0, 700))], /unexpected end/);
+  await assert.rejects(read(broken), /bad header checksum/);
+  await assert.rejects(read(buf.subarray(0, 700)), /unexpected end/);
+  // data over the gather limit stream in pieces; an entry left unread is skipped
+  const big = Buffer.alloc(5000, 7);
+  const two = await tarBuffer([{ header: { name: 'big', type: 'file', mode: 0o644 }, data: big }, { header: { name: 'after', type: 'file', mode: 0o644 }, data: Buffer.from('a') }]);
+  const streamed = await read(two, 333, 1000);
+  assert.deepEqual(streamed.map((e) => [e.name, e.data.length]), [['big', 5000], ['after', 1]]);
+  assert.ok(streamed[0]!.data.equals(big));
+  const names: string[] = [];
+  for await (const { entry } of streamTar(Readable.from([two]), 1000)) names.push(entry.name);
+  assert.deepEqual(names, ['big', 'after']);
 });
