@@ -202,6 +202,7 @@ export async function commitImage(ctx: ImageContext, input: CommitInput): Promis
   const leased = <T>(fn: (client: ContainerdClient) => Promise<T>): Promise<T> =>
     input.lease === undefined ? withLease(ctx, fn) : fn(ctx.client.withLease(input.lease));
   return leased(async (client) => {
+    const started = performance.now();
     const reused = input.reuse;
     const layer = reused !== undefined
       ? reused.layer?.descriptor
@@ -209,6 +210,7 @@ export async function commitImage(ctx: ImageContext, input: CommitInput): Promis
         ? undefined
         : await diffLayer(client, ctx, parentChain, input.rootfsKey, input.runtimePaths ?? [], input.consumeSnapshot === true);
     const diffId = reused !== undefined ? reused.layer?.diffId : layer?.digest;
+    const diffed = performance.now();
     const image = childImage(parent?.image, { ...input, config }, diffId, reused?.history.created ? new Date(reused.history.created) : new Date());
     if (reused !== undefined) image.history![image.history!.length - 1] = structuredClone(reused.history);
     const configData = Buffer.from(JSON.stringify(image));
@@ -245,6 +247,7 @@ export async function commitImage(ctx: ImageContext, input: CommitInput): Promis
       });
     }
     if (input.names !== undefined) await nameImage(ctx, { id, manifest }, input.names);
+    ctx.logger.debug({ image: id, diffMs: Math.round(diffed - started), recordMs: Math.round(performance.now() - diffed), layerBytes: layer?.size ?? 0 }, 'image committed');
     return { id, layer: layer !== undefined };
   });
 }
