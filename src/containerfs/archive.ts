@@ -4,7 +4,7 @@
 // already held (O_NOFOLLOW), so nothing the container does to its files
 // during a copy can point it at the host.
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, openSync, readSync, unlinkSync, writevSync, type Stats } from 'node:fs';
-import { lchown, link, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, utimes, type FileHandle } from 'node:fs/promises';
+import { lchown, link, lutimes, mkdir, open, unlink, opendir, readlink, rm, statfs, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { posix } from 'node:path';
 import { promisify } from 'node:util';
@@ -344,6 +344,13 @@ export async function extractTo(root: ContainerRoot, path: string, body: Readabl
   }
 }
 
+/** The daemon's umask and ids, read once: a file created by berthd has them unless told otherwise. */
+const UMASK = process.umask();
+const PROCESS_UID = process.getuid?.() ?? -1;
+const PROCESS_GID = process.getgid?.() ?? -1;
+
+const isRegular = (type: Headers['type']): boolean => type === 'file' || type === 'contiguous-file' || type === undefined || type === null;
+
 class Unpacker {
   /** open directories below the extraction point, by relative path */
   private readonly dirs = new Map<string, FileHandle>();
@@ -360,6 +367,8 @@ class Unpacker {
     this.dirs.set('', dest);
   }
 
+  /** set-gid bits of directories written into, by relative path */
+  private readonly setgid = new Map<string, boolean>();
   /** what this extraction created (not what it replaced), by relative path: removed again if it fails */
   private readonly created: string[][] = [];
 
@@ -411,15 +420,26 @@ class Unpacker {
     }
   }
 
-  private async spawnWrite(key: string, target: string, data: Buffer, own: { uid: number; gid: number }, mode: number, mtime: Date): Promise<void> {
+  private async spawnWrite(
+    key: string,
+    target: string,
+    data: Buffer,
+    meta: { own: { uid: number; gid: number }; mode: number; mtime: Date; replace: boolean; ownedAlready: boolean },
+  ): Promise<void> {
     while (this.writing.size >= PARALLEL_WRITES) await Promise.race(this.writing.values());
     this.check();
+    const { own, mode, mtime } = meta;
+    // Created with its mode when the umask keeps all of it and no special bit
+    // (a chown clears set-id bits, so those come by chmod after it).
+    const modeAtCreate = (mode & 0o7000) === 0 && (mode & UMASK) === 0;
     const job = (async () => {
-      const fh = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      // unlink(2) never follows a symlink at the last name
+      if (meta.replace) await unlink(target);
+      const fh = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, modeAtCreate ? mode : 0o600);
       try {
         if (data.length > 0) await fh.write(data, 0, data.length, 0);
-        await fh.chown(own.uid, own.gid);
-        await fh.chmod(mode);
+        if (!meta.ownedAlready) await fh.chown(own.uid, own.gid);
+        if (!modeAtCreate) await fh.chmod(mode);
         await fh.utimes(mtime, mtime);
       } finally {
         await fh.close();
@@ -443,6 +463,13 @@ class Unpacker {
 
   private check(): void {
     if (this.failed !== undefined) throw this.failed;
+  }
+
+  /** Whether a directory passes its group on (set-gid): then a new file's group is not ours. */
+  private setgidDir(key: string, dir: FileHandle): boolean {
+    let v = this.setgid.get(key);
+    if (v === undefined) this.setgid.set(key, (v = (fstatSync(dir.fd).mode & 0o2000) !== 0));
+    return v;
   }
 
   /** The open directory for `parts` below the extraction point, created (0755) where missing. */
@@ -507,8 +534,9 @@ class Unpacker {
         if (existing.isDirectory()) {
           await this.settle();
           await rm(target, { recursive: true, force: true });
-        }
-        else unlinkSync(target);
+        } else if (!(Buffer.isBuffer(body) && isRegular(h.type))) unlinkSync(target);
+        // else the file's write job unlinks it: an unlink on an overlay is
+        // slow enough that it must not hold the event loop.
       }
     }
     if (existing === undefined) this.created.push(parts);
@@ -531,7 +559,8 @@ class Unpacker {
         if (Buffer.isBuffer(body)) {
           // Files of an upload held in memory are written a few at a time:
           // creating a file on an overlay is mostly waiting in the kernel.
-          await this.spawnWrite(parts.join('/'), target, body, own, mode, mtime);
+          const ownedAlready = own.uid === PROCESS_UID && own.gid === PROCESS_GID && !this.setgidDir(parts.slice(0, -1).join('/'), parent);
+          await this.spawnWrite(parts.join('/'), target, body, { own, mode, mtime, replace: existing !== undefined, ownedAlready });
           return;
         }
         const chunks: Buffer[] = [];
