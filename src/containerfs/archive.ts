@@ -3,20 +3,21 @@
 // unpacked into a directory. Every name is opened relative to a directory
 // already held (O_NOFOLLOW), so nothing the container does to its files
 // during a copy can point it at the host.
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, openSync, readSync, unlinkSync, writevSync, type Stats } from 'node:fs';
-import { lchown, link, lutimes, mkdir, open, unlink, opendir, readlink, rm, statfs, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, openSync, unlinkSync, writevSync, type Stats } from 'node:fs';
+import { lchown, link, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { promisify } from 'node:util';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
-import { pack, type Header, type Pack } from 'tar-stream';
-
-type Headers = Partial<Header> & { name: string };
 import { invalidParameter, isBerthError } from '../errors/index.js';
 import { at, components, notADirectory, openDirAt, self, type ContainerRoot } from './resolve.js';
 import { streamTar, type StreamedEntry } from './tarscan.js';
+import { TarWriter, type TarWriteHeader, type TarWriteType } from './tarwrite.js';
+
+/** A tar entry's header as the unpacker reads it. */
+type Headers = Omit<StreamedEntry['entry'], 'type'> & { type?: StreamedEntry['entry']['type'] | null };
 
 const execFileAsync = promisify(execFile);
 
@@ -105,50 +106,68 @@ export interface TarOptions {
   flat?: boolean;
 }
 
-function header(name: string, st: Stats, extra: Partial<Headers> = {}): Headers {
-  return { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime, size: 0, ...extra };
+function header(name: string, st: Stats, type: TarWriteType, extra: Partial<TarWriteHeader> = {}): TarWriteHeader {
+  return { name, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime, size: 0, ...extra };
 }
+
+/** Opened without following a symlink and without blocking on a FIFO swapped in. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** Packs the tree rooted at `name` inside `dir` as entries named `base`, `base/…`. */
 class TreePacker {
   private readonly links = new Map<string, string>();
-  /** rejects once the reader went away, so that a walk never waits on it forever (and keeps a mount) */
-  private readonly gone: Promise<never>;
   constructor(
-    private readonly out: Pack,
+    private readonly out: TarWriter,
     private readonly opts: TarOptions,
-  ) {
-    this.gone = new Promise<never>((_r, reject) => out.once('close', () => reject(new Error('the archive reader went away'))));
-    this.gone.catch(() => undefined);
-  }
+  ) {}
 
-  private add(h: Headers, data?: Buffer): Promise<void> {
-    const added = new Promise<void>((resolve, reject) => this.out.entry(h, data ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
-    return Promise.race([added, this.gone]);
-  }
-
-  /** Copies exactly `size` bytes of the open file into a new entry (a file that grows or shrinks meanwhile is cut or padded). */
-  private async stream(fh: FileHandle, h: Headers, size: number): Promise<void> {
-    let w!: ReturnType<Pack['entry']>;
-    const done = new Promise<void>((resolve, reject) => {
-      w = this.out.entry(h, (err) => (err ? reject(err) : resolve()));
-    });
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let left = size;
-    while (left > 0) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, left), null);
-      const chunk = bytesRead === 0 ? Buffer.alloc(Math.min(buf.length, left)) : Buffer.from(buf.subarray(0, bytesRead));
-      left -= chunk.length;
-      if (!w.write(chunk)) await Promise.race([new Promise<void>((r) => w.once('drain', () => r())), this.gone]);
+  /**
+   * A regular file by name: opened first (O_NOFOLLOW), its header from the
+   * open file, so the stat and the data are the same file's. false when the
+   * name is no regular file any more (the caller looks again).
+   */
+  private async file(dir: FileHandle, name: string, tarName: string): Promise<boolean> {
+    let fd: number;
+    try {
+      fd = openSync(at(dir, name), READ_FLAGS);
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT';
     }
-    (w as unknown as { end(): void }).end();
-    await Promise.race([done, this.gone]);
+    let sync = true;
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) return false;
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? this.links.get(key) : undefined;
+      if (first !== undefined) {
+        await this.out.header(header(tarName, st, 'link', { linkname: first }));
+        return true;
+      }
+      if (st.nlink > 1) this.links.set(key, tarName);
+      await this.out.header(header(tarName, st, 'file', { size: st.size }));
+      if (st.size < SMALL_FILE) await this.out.file(fd, st.size);
+      else {
+        // Big files through the thread pool: the event loop stays free.
+        sync = false;
+        const fh = await open(at(dir, name), READ_FLAGS);
+        closeSync(fd);
+        try {
+          await this.out.file(fh, st.size);
+        } finally {
+          await fh.close();
+        }
+      }
+      return true;
+    } finally {
+      if (sync) closeSync(fd);
+    }
   }
 
   async entry(dir: FileHandle, name: string, st: Stats, tarName: string, rootDev: number): Promise<void> {
+    if (this.out.gone) throw new Error('the archive reader went away');
     if (st.isDirectory()) {
       // '' is the root of an export: its entries go at the top level.
-      if (tarName !== '') await this.add(header(tarName.endsWith('/') ? tarName : `${tarName}/`, st, { type: 'directory' }));
+      if (tarName !== '') await this.out.header(header(tarName.endsWith('/') ? tarName : `${tarName}/`, st, 'directory'));
       if (st.dev !== rootDev) {
         if (this.opts.oneFileSystem === true) return;
         const fs = await statfs(name === '' ? self(dir) : at(dir, name)).catch(() => undefined);
@@ -157,14 +176,17 @@ class TreePacker {
       const sub = name === '' ? dir : await openDirAt(dir, name).catch(() => undefined);
       if (sub === undefined) return;
       try {
-        const names: string[] = [];
-        for await (const e of await opendir(self(sub))) names.push(e.name);
-        names.sort();
+        const names: Array<[string, boolean]> = [];
+        for await (const e of await opendir(self(sub))) names.push([e.name, e.isFile()]);
+        names.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
         const prefix = tarName === '' ? '' : tarName === '.' || tarName === './' ? './' : `${tarName.replace(/\/$/, '')}/`;
-        for (const n of names) {
+        const dev = st.dev === rootDev ? rootDev : st.dev;
+        for (const [n, isFile] of names) {
+          // A regular file needs no lstat: its open descriptor says it all.
+          if (isFile && (await this.file(sub, n, prefix + n))) continue;
           const cst = lstatSync(at(sub, n), { throwIfNoEntry: false });
           if (cst === undefined) continue;
-          await this.entry(sub, n, cst, prefix + n, st.dev === rootDev ? rootDev : st.dev);
+          await this.entry(sub, n, cst, prefix + n, dev);
         }
       } finally {
         if (sub !== dir) await sub.close();
@@ -172,59 +194,17 @@ class TreePacker {
       return;
     }
     if (st.isSymbolicLink()) {
-      await this.add(header(tarName, st, { type: 'symlink', linkname: await readlink(at(dir, name)) }));
+      await this.out.header(header(tarName, st, 'symlink', { linkname: await readlink(at(dir, name)) }));
       return;
     }
     if (st.isFile()) {
-      const key = `${st.dev}:${st.ino}`;
-      const first = st.nlink > 1 ? this.links.get(key) : undefined;
-      if (first !== undefined) {
-        await this.add(header(tarName, st, { type: 'link', linkname: first }));
-        return;
-      }
-      if (st.nlink > 1) this.links.set(key, tarName);
-      if (st.size < SMALL_FILE) {
-        // Small files in synchronous calls: one turn of the event loop each
-        // instead of four thread-pool round trips.
-        let fd: number;
-        try {
-          fd = openSync(at(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
-        } catch {
-          return;
-        }
-        try {
-          const fst = fstatSync(fd);
-          if (!fst.isFile()) return;
-          const data = Buffer.allocUnsafe(Math.min(fst.size, SMALL_FILE));
-          let n = 0;
-          while (n < data.length) {
-            const got = readSync(fd, data, n, data.length - n, n);
-            if (got === 0) break;
-            n += got;
-          }
-          if (fst.size <= SMALL_FILE) {
-            await this.add(header(tarName, fst, { type: 'file', size: n }), data.subarray(0, n));
-            return;
-          }
-        } finally {
-          closeSync(fd);
-        }
-      }
-      const fh = await open(at(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined);
-      if (fh === undefined) return;
-      try {
-        const fst = await fh.stat();
-        if (!fst.isFile()) return;
-        await this.stream(fh, header(tarName, fst, { type: 'file', size: fst.size }), fst.size);
-      } finally {
-        await fh.close();
-      }
+      await this.file(dir, name, tarName);
       return;
     }
     const kind = st.isCharacterDevice() ? 'character-device' : st.isBlockDevice() ? 'block-device' : st.isFIFO() ? 'fifo' : undefined;
     if (kind === undefined) return; // sockets are not archived
     const rdev = Number(st.rdev);
-    await this.add(header(tarName, st, { type: kind, devmajor: (rdev >> 8) & 0xfff, devminor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00) }));
+    await this.out.header(header(tarName, st, kind, { devmajor: (rdev >> 8) & 0xfff, devminor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00) }));
   }
 }
 
@@ -236,7 +216,7 @@ class TreePacker {
 export async function tarPath(root: ContainerRoot, path: string, opts: TarOptions = {}, done?: () => Promise<void>): Promise<{ stream: Readable; stat: PathStat }> {
   const stat = await statPath(root, path);
   const r = await root.resolve(path, { followFinal: followsFinal(path) });
-  const out = pack();
+  const out = new TarWriter();
   const base = archiveBase(path);
   const packer = new TreePacker(out, opts);
   const st = r.stat as Stats;
@@ -244,41 +224,15 @@ export async function tarPath(root: ContainerRoot, path: string, opts: TarOption
     try {
       const top = opts.flat === true ? '' : r.name === '' && base === '.' ? './' : base;
       await packer.entry(r.parent, r.name, st, top, (await r.parent.stat()).dev);
-      out.finalize();
+      await out.finish();
     } catch (err) {
-      out.destroy(err as Error);
+      out.fail(err as Error);
     } finally {
       await r.parent.close().catch(() => undefined);
       await done?.();
     }
   })();
-  const stream = coalesce(COALESCE_BYTES);
-  pipeline(out, stream).catch(() => undefined);
-  stream.once('close', () => out.destroy());
-  return { stream, stat };
-}
-
-const COALESCE_BYTES = 256 * 1024;
-
-/** Joins the packer's small pieces (512-byte headers, small files) into writes of about `bytes`. */
-function coalesce(bytes: number): Transform {
-  let parts: Buffer[] = [];
-  let size = 0;
-  return new Transform({
-    highWaterMark: 1 << 20,
-    transform(chunk: Buffer, _enc, cb) {
-      parts.push(chunk);
-      size += chunk.length;
-      if (size < bytes) return cb();
-      const joined = Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
-      cb(null, joined);
-    },
-    flush(cb) {
-      cb(null, size > 0 ? Buffer.concat(parts, size) : undefined);
-    },
-  });
+  return { stream: out.stream, stat };
 }
 
 export interface ExtractOptions {
