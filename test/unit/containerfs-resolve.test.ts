@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { ContainerRoot, entryPath, extractTo, goFileMode, overlayChanges, statPath, archiveBase, followsFinal } from '../../src/containerfs/index.js';
 import { tarBuffer } from '../fixtures/images.js';
 
@@ -116,6 +117,11 @@ test('extraction never follows a symlink on the way, and a refused archive leave
     // the extraction point itself through a link: resolved inside the root
     await extractTo(root, '/etcl', await body([file('through-link')]), { noOverwriteDirNonDir: true });
     assert.equal(readFileSync(join(rootDir, 'etc', 'through-link'), 'utf8'), 'x');
+    // a gzip upload (docker-py sends them), and a replaced file
+    const zipped = gzipSync(await tarBuffer([{ header: { name: 'through-link', type: 'file', mode: 0o600 }, data: Buffer.from('zipped') }]));
+    await extractTo(root, '/etc', Readable.from([zipped.subarray(0, 5), zipped.subarray(5)]), { noOverwriteDirNonDir: true });
+    assert.equal(readFileSync(join(rootDir, 'etc', 'through-link'), 'utf8'), 'zipped');
+    await assert.rejects(extractTo(root, '/etc', Readable.from([zipped.subarray(0, 30)]), { noOverwriteDirNonDir: true }), /not a valid tar file/);
     await assert.rejects(extractTo(root, '/abs', await body([file('x')]), { noOverwriteDirNonDir: true }), /Could not find the file \/abs/);
   });
 });
