@@ -153,7 +153,11 @@ export async function* streamTar(input: AsyncIterable<Buffer | string>, gatherMa
     }
     const h = rd.take(512);
     if (h.every((x) => x === 0)) {
-      // The end blocks: what follows is not read.
+      // The end blocks: the rest (the second block, padding) is read and
+      // dropped, so the sender finishes its request before it is answered.
+      while ((await rd.some(1 << 20)).length > 0) {
+        // dropped
+      }
       return;
     }
     let sum = 0;
