@@ -9,7 +9,7 @@ import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { lstat, mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { pack } from 'tar-stream';
@@ -197,8 +197,15 @@ export async function remoteContext(remote: string, tmpRoot: string, dockerfile:
   if (isGitUrl(remote)) {
     const { root, dir } = await cloneContext(remote, tmpRoot);
     const child = spawn('tar', ['-c', '-C', root, '.'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    child.on('error', (err) => child.stdout.destroy(err));
-    return { tar: child.stdout, cleanup: () => rm(dir, { recursive: true, force: true }) };
+    // Read at once: a child's unread output is dropped when it exits, and the
+    // reader may come later (a small context is written before it is asked for).
+    const tar = new PassThrough();
+    child.stdout.pipe(tar);
+    child.on('error', (err) => tar.destroy(err));
+    child.on('exit', (code) => {
+      if (code !== 0) tar.destroy(new Error(`tar could not read the git context (exit ${code})`));
+    });
+    return { tar, cleanup: () => rm(dir, { recursive: true, force: true }) };
   }
   if (isUrl(remote)) return { tar: await urlContext(remote, dockerfile, signal), cleanup: async () => undefined };
   throw invalidParameter(`unable to prepare context: remote URL ${remote} is neither a git repository nor an http(s) URL`);
