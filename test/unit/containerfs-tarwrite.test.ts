@@ -1,6 +1,6 @@
-// The tar writer of docker cp out and export: ustar headers, pax records for
-// what does not fit, data read from files into the output, read back by
-// berth's own reader and by GNU tar.
+// berth's tar reader (docker cp in, build contexts) and writer (docker cp
+// out, export): ustar headers, pax records for what does not fit, data read
+// from files into the output, read back by the reader and by GNU tar.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,9 +10,18 @@ import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import { streamTar } from '../../src/containerfs/tarscan.js';
 import { TarWriter } from '../../src/containerfs/tarwrite.js';
+import { tarBuffer } from '../fixtures/images.js';
 
 const base = mkdtempSync(join(tmpdir(), 'berth-tarwrite-'));
 after(() => rmSync(base, { recursive: true, force: true }));
+
+/** An entry's data, whole or streamed. */
+async function entryBytes(body: Buffer | AsyncIterable<Buffer>): Promise<Buffer> {
+  if (Buffer.isBuffer(body)) return body;
+  const parts: Buffer[] = [];
+  for await (const c of body) parts.push(c);
+  return Buffer.concat(parts);
+}
 
 async function collect(r: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -48,13 +57,7 @@ test('headers fit ustar or carry pax records; file data come from the descriptor
   const seen: Array<[string, string, number, number, string]> = [];
   let data: Buffer = Buffer.alloc(0);
   for await (const { entry, body } of streamTar(Readable.from([tar]), 1 << 20)) {
-    let got: Buffer;
-    if (Buffer.isBuffer(body)) got = body;
-    else {
-      const parts: Buffer[] = [];
-      for await (const c of body) parts.push(c);
-      got = Buffer.concat(parts);
-    }
+    const got = await entryBytes(body);
     if (entry.name === 'dir/data') data = got;
     seen.push([entry.name, entry.type, entry.mode, entry.uid, entry.linkname]);
     assert.equal(entry.mtime.getTime(), mtime.getTime());
@@ -88,4 +91,41 @@ test('a reader that goes away stops the writer', async () => {
       await w.bytes(Buffer.alloc(512));
     }
   }, /went away/);
+});
+
+test('the streaming tar reader: ustar prefixes, pax names, links, checksums, big entries streamed', async () => {
+  const read = async (buf: Buffer, piece = 300, gather = 1 << 20): Promise<Array<{ name: string; type: string; mode: number; uid: number; linkname: string; data: Buffer }>> => {
+    const out = [];
+    const chunks = Array.from({ length: Math.ceil(buf.length / piece) }, (_, i) => buf.subarray(i * piece, (i + 1) * piece));
+    for await (const { entry, body } of streamTar(Readable.from(chunks), gather)) {
+      out.push({ ...entry, data: await entryBytes(body) });
+    }
+    return out;
+  };
+  const long = `${'d'.repeat(120)}/${'f'.repeat(150)}`;
+  const buf = await tarBuffer([
+    { header: { name: 'dir/', type: 'directory', mode: 0o750, uid: 7, gid: 8 } },
+    { header: { name: long, type: 'file', mode: 0o600 }, data: Buffer.from('long') },
+    { header: { name: 'sym', type: 'symlink', linkname: 'x'.repeat(150) } },
+    { header: { name: 'hard', type: 'link', linkname: 'dir/' } },
+  ]);
+  const entries = await read(buf);
+  assert.deepEqual(entries.map((e) => [e.name, e.type]), [['dir/', 'directory'], [long, 'file'], ['sym', 'symlink'], ['hard', 'link']]);
+  assert.equal(entries[0]?.mode, 0o750);
+  assert.equal(entries[0]?.uid, 7);
+  assert.equal(entries[1]?.data.toString(), 'long');
+  assert.equal(entries[2]?.linkname, 'x'.repeat(150));
+  const broken = Buffer.from(buf);
+  broken[10] = 0x41;
+  await assert.rejects(read(broken), /bad header checksum/);
+  await assert.rejects(read(buf.subarray(0, 700)), /unexpected end/);
+  // data over the gather limit stream in pieces; an entry left unread is skipped
+  const big = Buffer.alloc(5000, 7);
+  const two = await tarBuffer([{ header: { name: 'big', type: 'file', mode: 0o644 }, data: big }, { header: { name: 'after', type: 'file', mode: 0o644 }, data: Buffer.from('a') }]);
+  const streamed = await read(two, 333, 1000);
+  assert.deepEqual(streamed.map((e) => [e.name, e.data.length]), [['big', 5000], ['after', 1]]);
+  assert.ok(streamed[0]!.data.equals(big));
+  const names: string[] = [];
+  for await (const { entry } of streamTar(Readable.from([two]), 1000)) names.push(entry.name);
+  assert.deepEqual(names, ['big', 'after']);
 });
