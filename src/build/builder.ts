@@ -9,6 +9,7 @@ import { invalidParameter, isKind, messageOf, notFound } from '../errors/index.j
 import { cacheKey } from './cache.js';
 import { RUNTIME_PATHS } from './commit.js';
 import { receiveContext, type BuildContext } from './context.js';
+import { remoteContext } from './remote.js';
 import { DISPATCHERS, type StepPlan } from './dispatch.js';
 import { withMounted } from './mount.js';
 import type { BuildOptions } from './options.js';
@@ -79,7 +80,7 @@ async function execute(b: BuildState, s: StageState, ins: Instruction): Promise<
   const plan = await dispatch(b, s, ins);
   try {
     const key = cacheKey({ parent: s.image ?? '', createdBy: plan.createdBy, config: plan.config, extra: [...(plan.extra ?? []), s.author ?? ''] });
-    const hit = b.opts.noCache ? undefined : await b.deps.images.findBuildCache(key);
+    const hit = b.opts.noCache ? undefined : ((await b.deps.images.findBuildCache(key)) ?? (await fromCacheSources(b, s, plan, key)));
     if (hit !== undefined) {
       b.out.stream(' ---> Using cache\n');
       s.image = hit;
@@ -90,6 +91,16 @@ async function execute(b: BuildState, s: StageState, ins: Instruction): Promise<
   } finally {
     if (plan.kind === 'copy') await plan.release();
   }
+}
+
+/** A step served by a --cache-from image. */
+async function fromCacheSources(b: BuildState, s: StageState, plan: StepPlan, key: string): Promise<string | undefined> {
+  if (b.cacheFrom.length === 0) return undefined;
+  const step = { createdBy: plan.createdBy, config: plan.config, cacheKey: key, ...(s.image ? { parent: s.image } : {}) };
+  const found = await b.deps.images.cacheFromStep(b.cacheFrom, { ...step, lease: await b.lease() });
+  if (found === undefined) return undefined;
+  b.cacheFrom = [found.source];
+  return found.id;
 }
 
 async function carryOut(b: BuildState, s: StageState, plan: StepPlan, key: string): Promise<string> {
@@ -224,7 +235,18 @@ export async function startBuild(deps: BuildDeps, input: Readable, opts: BuildOp
   const tags = deps.images.normalizeTags(opts.tags);
   checkPlatform(opts.platform);
   const received = performance.now();
-  const context: BuildContext = await receiveContext(input, deps.tmpDir, opts.dockerfile);
+  let context: BuildContext;
+  if (opts.remote !== '') {
+    // The context comes from elsewhere: whatever the body holds is not read.
+    input.resume();
+    const remote = await remoteContext(opts.remote, deps.tmpDir, opts.dockerfile, signal);
+    try {
+      context = await receiveContext(remote.tar, deps.tmpDir, opts.dockerfile);
+    } finally {
+      remote.tar.destroy();
+      await remote.cleanup();
+    }
+  } else context = await receiveContext(input, deps.tmpDir, opts.dockerfile);
   deps.logger.debug({ ms: Math.round(performance.now() - received) }, 'build context received');
   let parsed: ParsedDockerfile;
   let stages: Stage[];
@@ -252,6 +274,7 @@ export async function startBuild(deps: BuildDeps, input: Readable, opts: BuildOp
     step: 0,
     total,
     lease: async () => (await (lease ??= deps.images.lease())).id,
+    cacheFrom: opts.cacheFrom,
     removals: [],
   };
   const done = (async () => {

@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, link, lstat, lutimes, mkdir, mkdtemp, open, readdir, readFile, rm, rmdir, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ignore from '@balena/dockerignore';
-import { extract } from 'tar-stream';
 import { cleanArchivePath, decompressed, detectCompression, HashingStream, peek } from '../daemon/images/index.js';
-import { invalidParameter, isBerthError } from '../errors/index.js';
+import { streamTar, type StreamedEntry } from '../containerfs/index.js';
+import { invalidParameter, isBerthError, messageOf } from '../errors/index.js';
 import { unmountAll } from './mount.js';
 
 export interface BuildContext {
@@ -59,24 +59,6 @@ function parentOf(rel: string): string {
   return i < 0 ? '' : rel.slice(0, i);
 }
 
-/**
- * Completes a tar that ends without its last padding and end blocks: the
- * CLI's `-f -` rewrite of the context ends that way (dockerd's reader takes
- * it). Zero blocks past the end are harmless to the reader.
- */
-function terminated(): Transform {
-  let size = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      size += chunk.length;
-      cb(null, chunk);
-    },
-    flush(cb) {
-      cb(null, Buffer.alloc(((512 - (size % 512)) % 512) + 1024));
-    },
-  });
-}
-
 /** bzip2 and xz contexts (`docker build - < ctx.tar.xz`) go through the system's decompressors: Node has none. */
 async function plainTar(input: Readable): Promise<Readable> {
   const { head, stream } = await peek(input, 6);
@@ -92,73 +74,63 @@ async function plainTar(input: Readable): Promise<Readable> {
   return child.stdout;
 }
 
-/** Files up to this size are gathered and written with one call: a write per socket read costs more than the copy. */
+/** Files up to this size come whole from the tar reader and are written with one call. */
 const GATHER_MAX = 4 * 1024 * 1024;
 
 /** Writes one file entry; returns the sha256 of its content. */
-async function writeEntry(entry: Readable, path: string, mode: number, size: number): Promise<string> {
-  if (size > GATHER_MAX) {
+async function writeEntry(body: Buffer | AsyncIterable<Buffer>, path: string, mode: number): Promise<string> {
+  if (!Buffer.isBuffer(body)) {
     const hashing = new HashingStream();
-    await pipeline(entry, hashing, createWriteStream(path, { mode }));
+    await pipeline(Readable.from(body), hashing, createWriteStream(path, { mode }));
     return hashing.digest();
   }
-  const hash = createHash('sha256');
-  const chunks: Buffer[] = [];
-  for await (const chunk of entry) {
-    hash.update(chunk as Buffer);
-    chunks.push(chunk as Buffer);
-  }
-  // One vectored write of the chunks as they came: no copy into one buffer.
   const fh = await open(path, 'w', mode);
   try {
-    await fh.writev(chunks);
+    await fh.write(body, 0, body.length, 0);
   } finally {
     await fh.close();
   }
-  return 'sha256:' + hash.digest('hex');
+  return 'sha256:' + createHash('sha256').update(body).digest('hex');
 }
 
+/** The context's entries; a reader's error says what the context is not. */
+async function* contextEntries(input: Readable): AsyncGenerator<StreamedEntry> {
+  try {
+    yield* streamTar(input, GATHER_MAX);
+  } catch (err) {
+    const why = messageOf(err).replace(/^the archive is not a valid tar file: /, '');
+    throw invalidParameter(`the build context is not a valid tar archive (plain, gzip, bzip2 or xz): ${why}`, err);
+  }
+}
+
+/**
+ * Unpacks the tar as it arrives. The reader takes a tar that ends without
+ * its last padding and end blocks: the CLI's `-f -` rewrite of the context
+ * ends that way (dockerd's reader takes it too).
+ */
 async function unpack(input: Readable, dir: string, digests: Map<string, string>): Promise<void> {
-  const raw = await plainTar(input);
-  const stream = raw.pipe(terminated());
-  raw.on('error', (err) => stream.destroy(err));
   const tree = new SafeTree(dir);
-  const ex = extract();
-  const feeding = pipeline(stream, ex);
-  feeding.catch((err: unknown) => ex.destroy(err as Error));
   const dirTimes: Array<[string, Date]> = [];
-  for await (const entry of ex) {
-    const h = entry.header;
+  for await (const { entry: h, body } of contextEntries(await plainTar(input))) {
     const rel = cleanArchivePath(h.name);
-    const mode = (h.mode ?? 0o644) & 0o7777;
-    const drain = (): Promise<void> =>
-      new Promise((resolve, reject) => {
-        entry.on('end', resolve);
-        entry.on('error', reject);
-        entry.resume();
-      });
-    if (rel === '') {
-      await drain();
-      continue;
-    }
+    const mode = h.mode & 0o7777;
+    if (rel === '') continue;
     if (h.type === 'directory') {
       await tree.ensureDir(rel, mode);
       await chmod(join(dir, rel), mode);
-      if (h.mtime) dirTimes.push([join(dir, rel), h.mtime]);
-      await drain();
+      dirTimes.push([join(dir, rel), h.mtime]);
     } else if (h.type === 'file' || h.type === 'contiguous-file') {
       const abs = await tree.prepare(rel);
-      digests.set(abs, await writeEntry(entry as unknown as Readable, abs, mode, h.size ?? 0));
+      digests.set(abs, await writeEntry(body, abs, mode));
       // The umask may have taken bits away.
       if (mode & 0o7022) await chmod(abs, mode);
-      if (h.mtime) await utimes(abs, h.mtime, h.mtime);
+      await utimes(abs, h.mtime, h.mtime);
     } else if (h.type === 'symlink') {
       const abs = await tree.prepare(rel);
-      await symlink(h.linkname ?? '', abs);
-      if (h.mtime) await lutimes(abs, h.mtime, h.mtime).catch(() => undefined);
-      await drain();
+      await symlink(h.linkname, abs);
+      await lutimes(abs, h.mtime, h.mtime).catch(() => undefined);
     } else if (h.type === 'link') {
-      const target = cleanArchivePath(h.linkname ?? '');
+      const target = cleanArchivePath(h.linkname);
       const abs = await tree.prepare(rel);
       const st = await lstat(join(dir, target)).catch(() => undefined);
       if (target === '' || st === undefined || !st.isFile()) throw invalidParameter(`the build context has a hard link to a missing file: ${rel}`);
@@ -166,10 +138,8 @@ async function unpack(input: Readable, dir: string, digests: Map<string, string>
       await link(join(dir, target), abs);
       const known = digests.get(join(dir, target));
       if (known !== undefined) digests.set(abs, known);
-      await drain();
-    } else await drain();
+    }
   }
-  await feeding;
   // Directory times last: writing into a directory changes its mtime.
   for (const [p, t] of dirTimes.reverse()) await utimes(p, t, t).catch(() => undefined);
 }

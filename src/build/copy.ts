@@ -76,6 +76,8 @@ export interface Source {
   /** the name a file keeps at a directory destination */
   name: string;
   isDir: boolean;
+  /** downloaded (ADD <url>): copied as is, never unpacked */
+  fetched?: boolean;
 }
 
 const hasWildcard = (p: string): boolean => /[*?[]/.test(p);
@@ -105,9 +107,7 @@ async function glob(root: string, pattern: string): Promise<string[]> {
 export async function findSources(root: string, patterns: readonly string[], keyword: string, followRoot = false): Promise<Source[]> {
   const out: Source[] = [];
   for (const pattern of patterns) {
-    if (/^[a-z]+:\/\//i.test(pattern)) {
-      throw invalidParameter(`${keyword} failed: berth does not fetch build sources over the network (${pattern}): add the file to the context`);
-    }
+    if (/^[a-z]+:\/\//i.test(pattern)) throw invalidParameter(`source can't be a URL for ${keyword}`);
     const matches = hasWildcard(pattern) ? await glob(root, pattern) : [cleanRel(pattern)];
     if (matches.length === 0 && hasWildcard(pattern)) continue;
     for (const rel of matches) {
@@ -235,7 +235,7 @@ export async function copySources(root: string, sources: readonly Source[], dest
       for (const n of await readdir(s.path)) await copyEntry(join(s.path, n), join(dir, n), opts.owner);
       continue;
     }
-    if (opts.unpack && (await isArchive(s.path))) {
+    if (opts.unpack && !s.fetched && (await isArchive(s.path))) {
       const dir = await makeDirs(root, dest, opts.owner);
       // GNU tar recognises gzip, bzip2 and xz itself; it keeps owners as root does.
       const args = ['-x', '-f', s.path, '-C', dir, '--no-same-permissions'];

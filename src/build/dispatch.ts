@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { applyChanges, processWord, processWords, splitRawWords, type ImageConfig } from '../daemon/images/index.js';
 import { invalidParameter } from '../errors/index.js';
-import { copySources, findSources, hashSources, resolveChown, type Owner } from './copy.js';
+import { copySources, findSources, hashSources, resolveChown, type Owner, type Source } from './copy.js';
+import { downloadSource, isUrl } from './remote.js';
 import { withMounted } from './mount.js';
 import type { Instruction } from './parse.js';
 import type { RunSpec } from './run.js';
@@ -93,7 +94,7 @@ const run: Dispatcher = async (b, s, ins) => {
     createdBy: prefix + cmd.join(' '),
     command: cmd.join(' '),
     extra: [b.opts.networkMode],
-    run: { cmd, env, workdir: s.config.WorkingDir ?? '', user: s.config.User ?? '', networkMode: b.opts.networkMode, extraHosts: b.opts.extraHosts, resources: b.opts.resources },
+    run: { cmd, env, workdir: s.config.WorkingDir ?? '', user: s.config.User ?? '', networkMode: b.opts.networkMode, extraHosts: b.opts.extraHosts, resources: b.opts.resources, ulimits: b.opts.ulimits },
   };
 };
 
@@ -143,16 +144,31 @@ function copyDispatcher(keyword: 'COPY' | 'ADD'): Dispatcher {
     const chownSpec = chown === undefined ? undefined : processWord(chown, vars, b.escape);
     const fromRef = keyword === 'COPY' ? flag(ins, 'from') : undefined;
     const from = fromRef === undefined ? undefined : await openFrom(b, processWord(fromRef, vars, b.escape));
-    const patterns = words.slice(0, -1);
-    const withSources = async <T>(fn: (sources: Awaited<ReturnType<typeof findSources>>) => Promise<T>): Promise<T> => {
-      if (from === undefined) return fn(await findSources(b.contextDir, patterns, keyword));
+    const sourceWords = words.slice(0, -1);
+    // ADD <url>: fetched now, on every build, as dockerd does (the content keys the cache).
+    const downloads = keyword === 'ADD' ? sourceWords.filter(isUrl) : [];
+    const patterns = sourceWords.filter((w) => !downloads.includes(w));
+    const fetched: Source[] = [];
+    const fetchedDirs: string[] = [];
+    const release = async (): Promise<void> => {
+      await from?.release();
+      for (const d of fetchedDirs) await rm(d, { recursive: true, force: true });
+    };
+    const withSources = async <T>(fn: (sources: Source[]) => Promise<T>): Promise<T> => {
+      const local = (root: string, follow: boolean): Promise<Source[]> => (patterns.length === 0 ? Promise.resolve([]) : findSources(root, patterns, keyword, follow));
+      if (from === undefined) return fn([...fetched, ...(await local(b.contextDir, false))]);
       let result!: T;
       await from.root(async (root) => {
-        result = await fn(await findSources(root, patterns, keyword, true));
+        result = await fn(await local(root, true));
       });
       return result;
     };
     try {
+      for (const url of downloads) {
+        const d = await downloadSource(url, b.deps.tmpDir, b.signal);
+        fetchedDirs.push(d.dir);
+        fetched.push({ path: d.path, name: d.name, isDir: false, fetched: true });
+      }
       const hash = await withSources((sources) => hashSources(sources, b.contextDigests));
       const fromText = fromRef === undefined ? '' : `--from=${fromRef} `;
       return {
@@ -164,10 +180,10 @@ function copyDispatcher(keyword: 'COPY' | 'ADD'): Dispatcher {
           const owner: Owner | undefined = chownSpec === undefined ? undefined : await resolveChown(chownSpec, root);
           await withSources((sources) => copySources(root, sources, dest, { owner, unpack: keyword === 'ADD' }, keyword));
         },
-        release: async () => from?.release(),
+        release,
       };
     } catch (err) {
-      await from?.release();
+      await release();
       throw err;
     }
   };

@@ -20,6 +20,18 @@ export interface BuildOptions {
   platform: string;
   /** resource settings of the RUN containers (HostConfig fields), as dockerd applies them */
   resources: Record<string, number | string>;
+  /** --ulimit: HostConfig.Ulimits of the RUN containers */
+  ulimits: Ulimit[];
+  /** --cache-from: images whose history can serve steps */
+  cacheFrom: string[];
+  /** a context URL (a tarball, a Dockerfile, or a git repository) instead of the body */
+  remote: string;
+}
+
+export interface Ulimit {
+  Name: string;
+  Soft: number;
+  Hard: number;
 }
 
 /** moby's BoolValue: false only for "", 0, no, false, none (docker-py sends "False"). */
@@ -43,6 +55,9 @@ function jsonQuery<T>(raw: string | null, name: string, check: (v: unknown) => v
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isArgMap = (v: unknown): v is Record<string, string | null> => isObject(v) && Object.values(v).every((x) => x === null || typeof x === 'string');
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isUlimits = (v: unknown): v is Ulimit[] =>
+  Array.isArray(v) && v.every((u) => isObject(u) && typeof u.Name === 'string' && Number.isInteger(u.Soft) && Number.isInteger(u.Hard));
 const isStringMap = (v: unknown): v is Record<string, string> => isObject(v) && Object.values(v).every((x) => typeof x === 'string');
 
 /** Query parameters that become HostConfig fields of every RUN container. */
@@ -80,8 +95,6 @@ export function parseBuildQuery(q: URLSearchParams): BuildOptions {
   }
   if (version !== '1' && version !== '') throw invalidParameter(`invalid version "${version}"`);
   if (q.get('securityopt')) throw invalidParameter('security options are not supported on linux');
-  const remote = q.get('remote');
-  if (remote) throw invalidParameter(`berth builds only from the uploaded context: a remote context (${remote}) is not supported`);
   if (mobyBool(q.get('squash'), false)) throw invalidParameter('squash is only supported with experimental mode');
   const forceRemove = mobyBool(q.get('forcerm'), false);
   return {
@@ -99,5 +112,8 @@ export function parseBuildQuery(q: URLSearchParams): BuildOptions {
     extraHosts: q.getAll('extrahosts').flatMap((h) => h.split(',')).filter((h) => h !== ''),
     platform: q.get('platform') ?? '',
     resources: resources(q),
+    ulimits: jsonQuery(q.get('ulimits'), 'ulimits', isUlimits, []),
+    cacheFrom: jsonQuery(q.get('cachefrom'), 'cachefrom', isStringList, []).filter((r) => r !== ''),
+    remote: q.get('remote') ?? '',
   };
 }

@@ -4,6 +4,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Writable } from 'node:stream';
 import { FrameDecoder } from '../stdcopy/index.js';
+import type { Ulimit } from './options.js';
 import type { BuildOutput } from './output.js';
 import type { BuildContainers } from './types.js';
 
@@ -17,6 +18,7 @@ export interface RunSpec {
   extraHosts: string[];
   /** HostConfig resource fields (memory, CPU, shm size, cgroup parent) */
   resources: Record<string, number | string>;
+  ulimits: Ulimit[];
 }
 
 /** The connection type the container service's attach takes. */
@@ -76,7 +78,12 @@ export async function runStep(containers: BuildContainers, spec: RunSpec, out: B
     Tty: false,
     OpenStdin: false,
     Labels: {},
-    HostConfig: { ...spec.resources, NetworkMode: spec.networkMode, ExtraHosts: spec.extraHosts.length ? spec.extraHosts : null },
+    HostConfig: {
+      ...spec.resources,
+      NetworkMode: spec.networkMode,
+      ExtraHosts: spec.extraHosts.length ? spec.extraHosts : null,
+      ...(spec.ulimits.length ? { Ulimits: spec.ulimits } : {}),
+    },
   });
   created(id);
   out.stream(` ---> Running in ${id.slice(0, 12)}\n`);

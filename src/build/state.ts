@@ -38,6 +38,11 @@ export interface BuildState {
   readonly total: number;
   /** held for the whole build, taken at the first step that writes (a fully cached build needs none) */
   lease(): Promise<string>;
+  /**
+   * --cache-from images still in play: once one serves a step, only it is
+   * (dockerd sticks to one source rather than mix them).
+   */
+  cacheFrom: readonly string[];
   /** removals of step containers, finished before the build answers its end */
   readonly removals: Array<Promise<void>>;
 }

@@ -10,7 +10,7 @@ export type BuildContainers = Pick<ContainerService, 'get' | 'pause' | 'unpause'
 
 export type BuildImages = Pick<
   ImageService,
-  'commit' | 'lease' | 'name' | 'normalizeTags' | 'findBuildCache' | 'resolveForContainer' | 'prepareRootfs' | 'removeRootfs' | 'viewRootfs' | 'pull' | 'snapshotter' | 'pruneBuildCache'
+  'commit' | 'lease' | 'name' | 'normalizeTags' | 'findBuildCache' | 'cacheFromStep' | 'resolveForContainer' | 'prepareRootfs' | 'removeRootfs' | 'viewRootfs' | 'pull' | 'snapshotter' | 'pruneBuildCache'
 >;
 
 export interface CommitDeps {

@@ -3,18 +3,23 @@
 // unpacked into a directory. Every name is opened relative to a directory
 // already held (O_NOFOLLOW), so nothing the container does to its files
 // during a copy can point it at the host.
-import { closeSync, constants, createReadStream, createWriteStream, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, openSync, readSync, unlinkSync, writevSync, type Stats } from 'node:fs';
-import { lchown, link, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, utimes, type FileHandle } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, openSync, unlinkSync, writevSync, type Stats } from 'node:fs';
+import { lchown, link, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
-import { extract, pack, type Header, type Pack } from 'tar-stream';
-
-type Headers = Partial<Header> & { name: string };
 import { invalidParameter, isBerthError } from '../errors/index.js';
 import { at, components, notADirectory, openDirAt, self, type ContainerRoot } from './resolve.js';
-import { scanTar } from './tarscan.js';
+import { streamTar, type StreamedEntry } from './tarscan.js';
+import { TarWriter, type TarWriteHeader, type TarWriteType } from './tarwrite.js';
+
+/** A tar entry's header as the unpacker reads it. */
+type Headers = Omit<StreamedEntry['entry'], 'type'> & { type?: StreamedEntry['entry']['type'] | null };
+
+const execFileAsync = promisify(execFile);
 
 /** Docker's PathStat (api/types/container). */
 export interface PathStat {
@@ -101,50 +106,68 @@ export interface TarOptions {
   flat?: boolean;
 }
 
-function header(name: string, st: Stats, extra: Partial<Headers> = {}): Headers {
-  return { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime, size: 0, ...extra };
+function header(name: string, st: Stats, type: TarWriteType, extra: Partial<TarWriteHeader> = {}): TarWriteHeader {
+  return { name, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime, size: 0, ...extra };
 }
+
+/** Opened without following a symlink and without blocking on a FIFO swapped in. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** Packs the tree rooted at `name` inside `dir` as entries named `base`, `base/…`. */
 class TreePacker {
   private readonly links = new Map<string, string>();
-  /** rejects once the reader went away, so that a walk never waits on it forever (and keeps a mount) */
-  private readonly gone: Promise<never>;
   constructor(
-    private readonly out: Pack,
+    private readonly out: TarWriter,
     private readonly opts: TarOptions,
-  ) {
-    this.gone = new Promise<never>((_r, reject) => out.once('close', () => reject(new Error('the archive reader went away'))));
-    this.gone.catch(() => undefined);
-  }
+  ) {}
 
-  private add(h: Headers, data?: Buffer): Promise<void> {
-    const added = new Promise<void>((resolve, reject) => this.out.entry(h, data ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
-    return Promise.race([added, this.gone]);
-  }
-
-  /** Copies exactly `size` bytes of the open file into a new entry (a file that grows or shrinks meanwhile is cut or padded). */
-  private async stream(fh: FileHandle, h: Headers, size: number): Promise<void> {
-    let w!: ReturnType<Pack['entry']>;
-    const done = new Promise<void>((resolve, reject) => {
-      w = this.out.entry(h, (err) => (err ? reject(err) : resolve()));
-    });
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let left = size;
-    while (left > 0) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, left), null);
-      const chunk = bytesRead === 0 ? Buffer.alloc(Math.min(buf.length, left)) : Buffer.from(buf.subarray(0, bytesRead));
-      left -= chunk.length;
-      if (!w.write(chunk)) await Promise.race([new Promise<void>((r) => w.once('drain', () => r())), this.gone]);
+  /**
+   * A regular file by name: opened first (O_NOFOLLOW), its header from the
+   * open file, so the stat and the data are the same file's. false when the
+   * name is no regular file any more (the caller looks again).
+   */
+  private async file(dir: FileHandle, name: string, tarName: string): Promise<boolean> {
+    let fd: number;
+    try {
+      fd = openSync(at(dir, name), READ_FLAGS);
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT';
     }
-    (w as unknown as { end(): void }).end();
-    await Promise.race([done, this.gone]);
+    let sync = true;
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) return false;
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? this.links.get(key) : undefined;
+      if (first !== undefined) {
+        await this.out.header(header(tarName, st, 'link', { linkname: first }));
+        return true;
+      }
+      if (st.nlink > 1) this.links.set(key, tarName);
+      await this.out.header(header(tarName, st, 'file', { size: st.size }));
+      if (st.size < SMALL_FILE) await this.out.file(fd, st.size);
+      else {
+        // Big files through the thread pool: the event loop stays free.
+        sync = false;
+        const fh = await open(at(dir, name), READ_FLAGS);
+        closeSync(fd);
+        try {
+          await this.out.file(fh, st.size);
+        } finally {
+          await fh.close();
+        }
+      }
+      return true;
+    } finally {
+      if (sync) closeSync(fd);
+    }
   }
 
   async entry(dir: FileHandle, name: string, st: Stats, tarName: string, rootDev: number): Promise<void> {
+    if (this.out.gone) throw new Error('the archive reader went away');
     if (st.isDirectory()) {
       // '' is the root of an export: its entries go at the top level.
-      if (tarName !== '') await this.add(header(tarName.endsWith('/') ? tarName : `${tarName}/`, st, { type: 'directory' }));
+      if (tarName !== '') await this.out.header(header(tarName.endsWith('/') ? tarName : `${tarName}/`, st, 'directory'));
       if (st.dev !== rootDev) {
         if (this.opts.oneFileSystem === true) return;
         const fs = await statfs(name === '' ? self(dir) : at(dir, name)).catch(() => undefined);
@@ -153,14 +176,17 @@ class TreePacker {
       const sub = name === '' ? dir : await openDirAt(dir, name).catch(() => undefined);
       if (sub === undefined) return;
       try {
-        const names: string[] = [];
-        for await (const e of await opendir(self(sub))) names.push(e.name);
-        names.sort();
+        const names: Array<[string, boolean]> = [];
+        for await (const e of await opendir(self(sub))) names.push([e.name, e.isFile()]);
+        names.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
         const prefix = tarName === '' ? '' : tarName === '.' || tarName === './' ? './' : `${tarName.replace(/\/$/, '')}/`;
-        for (const n of names) {
+        const dev = st.dev === rootDev ? rootDev : st.dev;
+        for (const [n, isFile] of names) {
+          // A regular file needs no lstat: its open descriptor says it all.
+          if (isFile && (await this.file(sub, n, prefix + n))) continue;
           const cst = lstatSync(at(sub, n), { throwIfNoEntry: false });
           if (cst === undefined) continue;
-          await this.entry(sub, n, cst, prefix + n, st.dev === rootDev ? rootDev : st.dev);
+          await this.entry(sub, n, cst, prefix + n, dev);
         }
       } finally {
         if (sub !== dir) await sub.close();
@@ -168,59 +194,17 @@ class TreePacker {
       return;
     }
     if (st.isSymbolicLink()) {
-      await this.add(header(tarName, st, { type: 'symlink', linkname: await readlink(at(dir, name)) }));
+      await this.out.header(header(tarName, st, 'symlink', { linkname: await readlink(at(dir, name)) }));
       return;
     }
     if (st.isFile()) {
-      const key = `${st.dev}:${st.ino}`;
-      const first = st.nlink > 1 ? this.links.get(key) : undefined;
-      if (first !== undefined) {
-        await this.add(header(tarName, st, { type: 'link', linkname: first }));
-        return;
-      }
-      if (st.nlink > 1) this.links.set(key, tarName);
-      if (st.size < SMALL_FILE) {
-        // Small files in synchronous calls: one turn of the event loop each
-        // instead of four thread-pool round trips.
-        let fd: number;
-        try {
-          fd = openSync(at(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
-        } catch {
-          return;
-        }
-        try {
-          const fst = fstatSync(fd);
-          if (!fst.isFile()) return;
-          const data = Buffer.allocUnsafe(Math.min(fst.size, SMALL_FILE));
-          let n = 0;
-          while (n < data.length) {
-            const got = readSync(fd, data, n, data.length - n, n);
-            if (got === 0) break;
-            n += got;
-          }
-          if (fst.size <= SMALL_FILE) {
-            await this.add(header(tarName, fst, { type: 'file', size: n }), data.subarray(0, n));
-            return;
-          }
-        } finally {
-          closeSync(fd);
-        }
-      }
-      const fh = await open(at(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined);
-      if (fh === undefined) return;
-      try {
-        const fst = await fh.stat();
-        if (!fst.isFile()) return;
-        await this.stream(fh, header(tarName, fst, { type: 'file', size: fst.size }), fst.size);
-      } finally {
-        await fh.close();
-      }
+      await this.file(dir, name, tarName);
       return;
     }
     const kind = st.isCharacterDevice() ? 'character-device' : st.isBlockDevice() ? 'block-device' : st.isFIFO() ? 'fifo' : undefined;
     if (kind === undefined) return; // sockets are not archived
     const rdev = Number(st.rdev);
-    await this.add(header(tarName, st, { type: kind, devmajor: (rdev >> 8) & 0xfff, devminor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00) }));
+    await this.out.header(header(tarName, st, kind, { devmajor: (rdev >> 8) & 0xfff, devminor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00) }));
   }
 }
 
@@ -232,7 +216,7 @@ class TreePacker {
 export async function tarPath(root: ContainerRoot, path: string, opts: TarOptions = {}, done?: () => Promise<void>): Promise<{ stream: Readable; stat: PathStat }> {
   const stat = await statPath(root, path);
   const r = await root.resolve(path, { followFinal: followsFinal(path) });
-  const out = pack();
+  const out = new TarWriter();
   const base = archiveBase(path);
   const packer = new TreePacker(out, opts);
   const st = r.stat as Stats;
@@ -240,41 +224,15 @@ export async function tarPath(root: ContainerRoot, path: string, opts: TarOption
     try {
       const top = opts.flat === true ? '' : r.name === '' && base === '.' ? './' : base;
       await packer.entry(r.parent, r.name, st, top, (await r.parent.stat()).dev);
-      out.finalize();
+      await out.finish();
     } catch (err) {
-      out.destroy(err as Error);
+      out.fail(err as Error);
     } finally {
       await r.parent.close().catch(() => undefined);
       await done?.();
     }
   })();
-  const stream = coalesce(COALESCE_BYTES);
-  pipeline(out, stream).catch(() => undefined);
-  stream.once('close', () => out.destroy());
-  return { stream, stat };
-}
-
-const COALESCE_BYTES = 256 * 1024;
-
-/** Joins the packer's small pieces (512-byte headers, small files) into writes of about `bytes`. */
-function coalesce(bytes: number): Transform {
-  let parts: Buffer[] = [];
-  let size = 0;
-  return new Transform({
-    highWaterMark: 1 << 20,
-    transform(chunk: Buffer, _enc, cb) {
-      parts.push(chunk);
-      size += chunk.length;
-      if (size < bytes) return cb();
-      const joined = Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
-      cb(null, joined);
-    },
-    flush(cb) {
-      cb(null, size > 0 ? Buffer.concat(parts, size) : undefined);
-    },
-  });
+  return { stream: out.stream, stat };
 }
 
 export interface ExtractOptions {
@@ -297,109 +255,34 @@ export function entryPath(name: string, dest: string): string[] {
   return parts;
 }
 
-/** Uploads up to this size are held in memory; bigger ones go to a file. */
-const MEMORY_SPOOL = 96 * 1024 * 1024;
+/** Entries up to this size are read whole (a write each, several in flight); bigger ones stream. */
+const GATHER_MAX = 4 * 1024 * 1024;
 
-/** A request body kept whole: in memory while small, else in a file. */
-export class Spool {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  private ws: ReturnType<typeof createWriteStream> | undefined;
-  gzip = false;
-
-  constructor(private readonly file: string) {}
-
-  async write(chunk: Buffer): Promise<void> {
-    if (this.size === 0 && this.chunks.length === 0) this.gzip = chunk[0] === 0x1f && chunk[1] === 0x8b;
-    this.size += chunk.length;
-    if (this.ws === undefined && this.size <= MEMORY_SPOOL) {
-      this.chunks.push(chunk);
-      return;
-    }
-    if (this.ws === undefined) {
-      this.ws = createWriteStream(this.file, { mode: 0o600 });
-      for (const c of this.chunks.splice(0)) this.ws.write(c);
-    }
-    if (!this.ws.write(chunk)) await new Promise<void>((r) => this.ws?.once('drain', () => r()));
+/** The request body as plain tar bytes (gzip undone), read as the reader asks. */
+async function* plainTar(input: Readable): AsyncGenerator<Buffer> {
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await it.next();
+  if (first.done) return;
+  const rest = async function* (): AsyncGenerator<Buffer> {
+    yield first.value;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  };
+  if (!(first.value[0] === 0x1f && first.value[1] === 0x8b)) {
+    yield* rest();
+    return;
   }
-
-  async end(): Promise<void> {
-    const ws = this.ws;
-    if (ws !== undefined) await new Promise<void>((r, j) => ws.end((err?: Error | null) => (err ? j(err) : r())));
-  }
-
-  /** The whole upload as one buffer when it was kept in memory (and is plain tar). */
-  memory(): Buffer | undefined {
-    if (this.ws !== undefined || this.gzip) return undefined;
-    if (this.chunks.length !== 1) this.chunks = [Buffer.concat(this.chunks, this.size)];
-    return this.chunks[0] ?? Buffer.alloc(0);
-  }
-
-  /** The bytes again, from the start. */
-  read(): Readable {
-    return this.ws === undefined ? Readable.from(this.chunks, { objectMode: false }) : createReadStream(this.file);
-  }
-}
-
-/** The entries of a spooled tar (plain or gzip). */
-async function* entriesOf(spooled: Spool): AsyncGenerator<{ header: Headers; body: AsyncIterable<Buffer> & Readable }> {
-  const ex = extract();
-  const src = spooled.read();
-  const feeding = spooled.gzip ? pipeline(src, createGunzip(), ex) : pipeline(src, ex);
-  feeding.catch((err: unknown) => ex.destroy(err as Error));
-  for await (const e of ex) {
-    const entry = e as unknown as AsyncIterable<Buffer> & Readable & { header: Headers };
-    yield { header: entry.header, body: entry };
-  }
-}
-
-async function drain(body: Buffer | AsyncIterable<unknown>): Promise<void> {
-  if (Buffer.isBuffer(body)) return;
-  for await (const _ of body) {
-    // discard
-  }
-}
-
-/** Checks every entry of the spooled tar before anything is written, so that a bad archive changes nothing. */
-async function validateTar(spooled: Spool, dest: string): Promise<void> {
-  try {
-    for await (const e of entriesOf(spooled)) {
-      checkHeader(e.header, dest);
-      await drain(e.body);
-    }
-  } catch (err) {
-    if (isBerthError(err)) throw err;
-    throw invalidParameter(`the archive is not a valid tar file: ${(err as Error).message}`, err);
-  }
-}
-
-function checkHeader(h: Pick<Headers, 'name' | 'type' | 'linkname'>, dest: string): void {
-  entryPath(h.name, dest);
-  if (h.type === 'link' && h.linkname) entryPath(h.linkname, dest);
+  const gunzip = createGunzip();
+  pipeline(Readable.from(rest()), gunzip).catch((err: unknown) => gunzip.destroy(err as Error));
+  yield* gunzip as AsyncIterable<Buffer>;
 }
 
 /**
- * Keeps the request body whole (memory or `file`) and checks every entry
- * name before anything is unpacked, so that a bad archive changes nothing.
+ * PUT archive: unpacks the tar of `body` into the directory `path`
+ * (resolved in the container, symlinks followed in scope) as it arrives,
+ * as dockerd does. Each entry is checked as it comes; an archive refused
+ * part way removes what it had created.
  */
-export async function spool(input: Readable, file: string, dest: string): Promise<Spool> {
-  const spooled = new Spool(file);
-  try {
-    for await (const chunk of input) await spooled.write(chunk as Buffer);
-  } finally {
-    await spooled.end();
-  }
-  const buf = spooled.memory();
-  if (buf === undefined) await validateTar(spooled, dest);
-  else for (const e of scanTar(buf)) checkHeader(e, dest);
-  return spooled;
-}
-
-/**
- * PUT archive: unpacks the tar spooled in `file` into the directory `path`
- * (resolved in the container, symlinks followed in scope).
- */
-export async function extractTo(root: ContainerRoot, path: string, file: Spool, opts: ExtractOptions): Promise<void> {
+export async function extractTo(root: ContainerRoot, path: string, body: Readable, opts: ExtractOptions): Promise<void> {
   const r = await root.resolve(path, { followFinal: true });
   let destDir: FileHandle;
   try {
@@ -409,11 +292,18 @@ export async function extractTo(root: ContainerRoot, path: string, file: Spool, 
     if (r.name !== '') await r.parent.close().catch(() => undefined);
   }
   try {
-    await new Unpacker(destDir, r.path, opts).run(file);
+    await new Unpacker(destDir, r.path, opts).run(streamTar(plainTar(body), GATHER_MAX));
   } finally {
     await destDir.close().catch(() => undefined);
   }
 }
+
+/** The daemon's umask and ids, read once: a file created by berthd has them unless told otherwise. */
+const UMASK = process.umask();
+const PROCESS_UID = process.getuid?.() ?? -1;
+const PROCESS_GID = process.getgid?.() ?? -1;
+
+const isRegular = (type: Headers['type']): boolean => type === 'file' || type === 'contiguous-file' || type === undefined || type === null;
 
 class Unpacker {
   /** open directories below the extraction point, by relative path */
@@ -431,20 +321,24 @@ class Unpacker {
     this.dirs.set('', dest);
   }
 
-  async run(file: Spool): Promise<void> {
+  /** set-gid bits of directories written into, by relative path */
+  private readonly setgid = new Map<string, boolean>();
+  /** what this extraction created (not what it replaced), by relative path: removed again if it fails */
+  private readonly created: string[][] = [];
+
+  async run(entries: AsyncIterable<StreamedEntry>): Promise<void> {
     try {
-      const buf = file.memory();
       try {
-        if (buf !== undefined) {
-          for (const e of scanTar(buf)) await this.entry(e, e.data);
-        } else {
-          for await (const e of entriesOf(file)) await this.entry(e.header, e.body);
-        }
+        for await (const e of entries) await this.entry(e.entry, e.body);
         await this.settle();
       } catch (err) {
+        await Promise.all(this.writing.values());
+        await this.rollBack();
         // a read-only volume or bind below the extraction point
         if ((err as NodeJS.ErrnoException).code === 'EROFS') throw invalidParameter('mounted volume is marked read-only', err);
-        throw err;
+        if (isBerthError(err) || (err as NodeJS.ErrnoException).syscall !== undefined) throw err;
+        // the gzip layer's errors
+        throw invalidParameter(`the archive is not a valid tar file: ${(err as Error).message}`, err);
       }
       // Directory times last: writing into a directory changes its mtime.
       for (const t of this.dirTimes.reverse()) {
@@ -459,15 +353,47 @@ class Unpacker {
     }
   }
 
-  private async spawnWrite(key: string, target: string, data: Buffer, own: { uid: number; gid: number }, mode: number, mtime: Date): Promise<void> {
+  /**
+   * Removes what the extraction created, newest first, each through its
+   * held parent directory (a removal never follows a symlink). What it
+   * replaced stays replaced, as with dockerd.
+   */
+  private async rollBack(): Promise<void> {
+    const gone = new Set<string>();
+    for (const parts of this.created.reverse()) {
+      const key = parts.join('/');
+      if (parts.some((_, i) => gone.has(parts.slice(0, i).join('/')))) continue;
+      gone.add(key);
+      const parent = this.dirs.get(parts.slice(0, -1).join('/'));
+      if (parent === undefined) continue;
+      if (this.dirs.has(key)) {
+        await this.dirs.get(key)!.close().catch(() => undefined);
+        this.dirs.delete(key);
+      }
+      await rm(at(parent, parts[parts.length - 1] as string), { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  private async spawnWrite(
+    key: string,
+    target: string,
+    data: Buffer,
+    meta: { own: { uid: number; gid: number }; mode: number; mtime: Date; replace: boolean; ownedAlready: boolean },
+  ): Promise<void> {
     while (this.writing.size >= PARALLEL_WRITES) await Promise.race(this.writing.values());
     this.check();
+    const { own, mode, mtime } = meta;
+    // Created with its mode when the umask keeps all of it and no special bit
+    // (a chown clears set-id bits, so those come by chmod after it).
+    const modeAtCreate = (mode & 0o7000) === 0 && (mode & UMASK) === 0;
     const job = (async () => {
-      const fh = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      // unlink(2) never follows a symlink at the last name
+      if (meta.replace) await unlink(target);
+      const fh = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, modeAtCreate ? mode : 0o600);
       try {
         if (data.length > 0) await fh.write(data, 0, data.length, 0);
-        await fh.chown(own.uid, own.gid);
-        await fh.chmod(mode);
+        if (!meta.ownedAlready) await fh.chown(own.uid, own.gid);
+        if (!modeAtCreate) await fh.chmod(mode);
         await fh.utimes(mtime, mtime);
       } finally {
         await fh.close();
@@ -493,6 +419,13 @@ class Unpacker {
     if (this.failed !== undefined) throw this.failed;
   }
 
+  /** Whether a directory passes its group on (set-gid): then a new file's group is not ours. */
+  private setgidDir(key: string, dir: FileHandle): boolean {
+    let v = this.setgid.get(key);
+    if (v === undefined) this.setgid.set(key, (v = (fstatSync(dir.fd).mode & 0o2000) !== 0));
+    return v;
+  }
+
   /** The open directory for `parts` below the extraction point, created (0755) where missing. */
   private async dirFor(parts: readonly string[]): Promise<FileHandle> {
     const key = parts.join('/');
@@ -507,6 +440,7 @@ class Unpacker {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
         await mkdir(at(parent, name), { mode: 0o755 });
+        this.created.push([...parts]);
         h = await openDirAt(parent, name);
       } else if (code === 'ELOOP' || code === 'ENOTDIR') {
         // A symlink (or file) where the archive has a directory: never followed.
@@ -526,12 +460,10 @@ class Unpacker {
     return this.opts.owner ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
   }
 
-  private async entry(h: Headers, body: Buffer | (AsyncIterable<Buffer> & Readable)): Promise<void> {
+  private async entry(h: Headers, body: Buffer | AsyncIterable<Buffer>): Promise<void> {
     const parts = entryPath(h.name, this.destPath);
-    if (parts.length === 0) {
-      await drain(body);
-      return;
-    }
+    // The reader skips whatever data an entry leaves unread.
+    if (parts.length === 0) return;
     await this.settle(parts.join('/'));
     if (h.type === 'link') await this.settle();
     const parent = await this.dirFor(parts.slice(0, -1));
@@ -544,11 +476,9 @@ class Unpacker {
     const isDir = h.type === 'directory';
     if (existing !== undefined) {
       if (this.opts.noOverwriteDirNonDir && existing.isDirectory() && !isDir) {
-        await drain(body);
         throw invalidParameter(`cannot overwrite directory ${JSON.stringify(shown)} with non-directory ${JSON.stringify(h.name)}`);
       }
       if (this.opts.noOverwriteDirNonDir && !existing.isDirectory() && isDir) {
-        await drain(body);
         throw invalidParameter(`cannot overwrite non-directory ${JSON.stringify(shown)} with directory ${JSON.stringify(h.name)}`);
       }
       // Unlinked and created again, not truncated: ext4 flushes a file
@@ -558,10 +488,12 @@ class Unpacker {
         if (existing.isDirectory()) {
           await this.settle();
           await rm(target, { recursive: true, force: true });
-        }
-        else unlinkSync(target);
+        } else if (!(Buffer.isBuffer(body) && isRegular(h.type))) unlinkSync(target);
+        // else the file's write job unlinks it: an unlink on an overlay is
+        // slow enough that it must not hold the event loop.
       }
     }
+    if (existing === undefined) this.created.push(parts);
     const own = await this.owner(h);
     const mode = (h.mode ?? 0o644) & 0o7777;
     const mtime = h.mtime ?? new Date();
@@ -572,7 +504,6 @@ class Unpacker {
         await dir.chown(own.uid, own.gid);
         await dir.chmod(mode);
         this.dirTimes.push({ handle: parts.join('/'), mtime });
-        await drain(body);
         return;
       }
       case 'file':
@@ -582,14 +513,15 @@ class Unpacker {
         if (Buffer.isBuffer(body)) {
           // Files of an upload held in memory are written a few at a time:
           // creating a file on an overlay is mostly waiting in the kernel.
-          await this.spawnWrite(parts.join('/'), target, body, own, mode, mtime);
+          const ownedAlready = own.uid === PROCESS_UID && own.gid === PROCESS_GID && !this.setgidDir(parts.slice(0, -1).join('/'), parent);
+          await this.spawnWrite(parts.join('/'), target, body, { own, mode, mtime, replace: existing !== undefined, ownedAlready });
           return;
         }
         const chunks: Buffer[] = [];
         let size = 0;
         const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
         try {
-          for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
+          for await (const chunk of body) {
             chunks.push(chunk);
             size += chunk.length;
             // big files go out in 1 MiB steps
@@ -608,23 +540,51 @@ class Unpacker {
         return;
       }
       case 'symlink': {
-        await drain(body);
         await symlink(h.linkname ?? '', target);
         await lchown(target, own.uid, own.gid);
         await lutimes(target, mtime, mtime).catch(() => undefined);
         return;
       }
       case 'link': {
-        await drain(body);
         const lp = entryPath(h.linkname ?? '', this.destPath);
         const lparent = await this.dirFor(lp.slice(0, -1));
         // link(2) does not follow a symlink at the old path.
         await link(at(lparent, lp[lp.length - 1] as string), target);
         return;
       }
+      case 'character-device':
+      case 'block-device':
+      case 'fifo': {
+        if (!(await makeNode(parent, name, h, mode))) return;
+        await lchown(target, own.uid, own.gid);
+        await lutimes(target, mtime, mtime).catch(() => undefined);
+        return;
+      }
       default:
-        // devices and FIFOs need mknod, which Node does not have: skipped, as an unprivileged dockerd would.
-        await drain(body);
     }
+  }
+}
+
+/**
+ * Creates a device node or FIFO named `name` in the held directory `dir`.
+ * Node has neither mknod(2) nor mkfifo(3), so mknod(1)/mkfifo(1) run with
+ * that directory as their working directory (entered through this process's
+ * descriptor, so nothing in the container can swap a path under them) and a
+ * single-component name, which mknod never follows. false when the kernel
+ * refuses (no CAP_MKNOD, a user namespace): dockerd skips the entry then.
+ */
+async function makeNode(dir: FileHandle, name: string, h: Headers, mode: number): Promise<boolean> {
+  const perm = (mode & 0o7777).toString(8);
+  const [cmd, args] =
+    h.type === 'fifo'
+      ? ['mkfifo', ['-m', perm, '--', name]]
+      : ['mknod', ['-m', perm, '--', name, h.type === 'block-device' ? 'b' : 'c', String(h.devmajor ?? 0), String(h.devminor ?? 0)]];
+  try {
+    await execFileAsync(cmd, args, { cwd: `/proc/${process.pid}/fd/${dir.fd}` });
+    return true;
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '');
+    if (/Operation not permitted/.test(stderr)) return false;
+    throw invalidParameter(`could not create ${JSON.stringify(h.name)}: ${stderr.trim() || (err as Error).message}`, err);
   }
 }

@@ -4,9 +4,9 @@
 // private temporary directory for the time of the operation.
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { mkdir, mkdtemp, readdir, rm, rmdir } from 'node:fs/promises';
+import { readdir, rm, rmdir } from 'node:fs/promises';
 import { invalidParameter, isKind } from '../errors/index.js';
-import { extractTo, spool, statPath, tarPath, type PathStat } from './archive.js';
+import { extractTo, statPath, tarPath, type PathStat } from './archive.js';
 import { overlayChanges, type Change } from './changes.js';
 import { layerDirs, upperDir } from './layers.js';
 import { unmountAll, withMountedSnapshot, type ExtraBind, type SnapshotMount } from './mount.js';
@@ -152,23 +152,15 @@ export class ContainerFiles {
 
   async put(t: FileTarget, path: string, body: Readable, opts: PutOptions): Promise<void> {
     if (path === '') throw invalidParameter('path cannot be empty');
-    await mkdir(this.tmpRoot, { recursive: true, mode: 0o700 });
-    const dir = await mkdtemp(join(this.tmpRoot, 'put-'));
-    const file = join(dir, 'archive.tar');
-    try {
-      const owner = opts.copyUIDGID ? await t.owner() : undefined;
-      await this.withRoot(t, true, async (root) => {
-        const r = await root.resolve(path, { followFinal: true });
-        await r.parent.close();
-        checkWritable(t, r.path);
-        const spooled = await spool(body, file, r.path);
-        const o = owner === undefined ? { noOverwriteDirNonDir: opts.noOverwriteDirNonDir } : { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner };
-        await extractTo(root, path, spooled, o);
-        return { value: undefined };
-      });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const owner = opts.copyUIDGID ? await t.owner() : undefined;
+    await this.withRoot(t, true, async (root) => {
+      const r = await root.resolve(path, { followFinal: true });
+      await r.parent.close();
+      checkWritable(t, r.path);
+      const o = owner === undefined ? { noOverwriteDirNonDir: opts.noOverwriteDirNonDir } : { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner };
+      await extractTo(root, path, body, o);
+      return { value: undefined };
+    });
     t.publish('extract-to-dir', { path });
   }
 

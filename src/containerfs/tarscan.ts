@@ -1,6 +1,7 @@
-// Reads a tar held whole in memory without copying: headers (ustar, pax
+// Reads a tar as it arrives, without a stream per entry: headers (ustar, pax
 // path/linkpath/size/uid/gid/mtime records, GNU long names) and each entry's
-// data as a view into the buffer. The fast path of docker cp uploads.
+// data, a view into the chunk it came in where it lies in one. docker cp
+// uploads go through here.
 import { invalidParameter } from '../errors/index.js';
 
 export type TarType = 'file' | 'link' | 'symlink' | 'character-device' | 'block-device' | 'directory' | 'fifo' | 'contiguous-file';
@@ -65,47 +66,139 @@ function paxRecords(data: Buffer): Map<string, string> {
 
 const bad = (why: string): Error => invalidParameter(`the archive is not a valid tar file: ${why}`);
 
-/** The entries of an in-memory tar; throws a 400 for a truncated or garbled one. */
-export function* scanTar(buf: Buffer): Generator<TarEntry> {
-  let off = 0;
+/** Chunks of a stream, read only as far as asked: views where a range lies in one chunk. */
+class ByteReader {
+  private chunks: Buffer[] = [];
+  length = 0;
+  private ended = false;
+  constructor(private readonly it: AsyncIterator<Buffer | string>) {}
+
+  /** Reads until `n` bytes are buffered; false when the stream ended first. */
+  async fill(n: number): Promise<boolean> {
+    while (this.length < n && !this.ended) {
+      const r = await this.it.next();
+      if (r.done) this.ended = true;
+      else {
+        const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+        if (b.length > 0) {
+          this.chunks.push(b);
+          this.length += b.length;
+        }
+      }
+    }
+    return this.length >= n;
+  }
+
+  /** The next `n` buffered bytes (n ≤ length). */
+  take(n: number): Buffer {
+    const first = this.chunks[0];
+    let out: Buffer;
+    if (first !== undefined && first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let at = 0;
+      while (at < n) {
+        const c = this.chunks[0]!;
+        const k = Math.min(c.length, n - at);
+        c.copy(out, at, 0, k);
+        at += k;
+        if (k === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(k);
+      }
+    }
+    this.length -= n;
+    return out;
+  }
+
+  /** Up to `max` bytes: what is buffered, else the next chunk; empty at the end. */
+  async some(max: number): Promise<Buffer> {
+    if (this.length === 0) await this.fill(1);
+    return this.take(Math.min(max, this.length, this.chunks[0]?.length ?? 0));
+  }
+
+  async skip(n: number): Promise<void> {
+    while (n > 0) {
+      const b = await this.some(n);
+      if (b.length === 0) return;
+      n -= b.length;
+    }
+  }
+}
+
+export interface StreamedEntry {
+  entry: Omit<TarEntry, 'data'>;
+  /** the data, whole up to the gather limit, else a stream to read to its end before the next entry */
+  body: Buffer | AsyncIterable<Buffer>;
+}
+
+/**
+ * The entries of a tar as it arrives, one at a time (the next is read only
+ * once the caller asks for it, so the caller's pace is the stream's). Data
+ * up to `gatherMax` bytes come whole; a bigger entry's data stream. Throws
+ * a 400 for a truncated or garbled archive.
+ */
+export async function* streamTar(input: AsyncIterable<Buffer | string>, gatherMax: number): AsyncGenerator<StreamedEntry> {
+  const rd = new ByteReader(input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>);
+  let offset = 0;
   let longName: string | undefined;
   let longLink: string | undefined;
   let pax: Map<string, string> | undefined;
-  while (off + 512 <= buf.length) {
-    const h = buf.subarray(off, off + 512);
-    if (h.every((x) => x === 0)) return;
+  for (;;) {
+    if (!(await rd.fill(512))) {
+      if (rd.length === 0) return;
+      throw bad('unexpected end of archive');
+    }
+    const h = rd.take(512);
+    if (h.every((x) => x === 0)) {
+      // The end blocks: the rest (the second block, padding) is read and
+      // dropped, so the sender finishes its request before it is answered.
+      while ((await rd.some(1 << 20)).length > 0) {
+        // dropped
+      }
+      return;
+    }
     let sum = 0;
     for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : (h[i] as number);
-    if (sum !== num(h, 148, 8)) throw bad(`bad header checksum at offset ${off}`);
+    if (sum !== num(h, 148, 8)) throw bad(`bad header checksum at offset ${offset}`);
     const flag = String.fromCharCode(h[156] as number);
     let size = num(h, 124, 12);
     if (pax?.has('size')) size = Number(pax.get('size'));
-    const dataStart = off + 512;
-    const dataEnd = dataStart + size;
-    if (dataEnd > buf.length) throw bad('unexpected end of data');
-    const data = buf.subarray(dataStart, dataEnd);
-    off = dataStart + Math.ceil(size / 512) * 512;
+    const padding = Math.ceil(size / 512) * 512 - size;
+    offset += 512 + size + padding;
+    const meta = flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K';
+    const type = TYPES[flag];
+    let data: Buffer | undefined;
+    if (meta || size <= gatherMax || type === undefined) {
+      if (meta || type !== undefined) {
+        if (!(await rd.fill(size))) throw bad('unexpected end of data');
+        data = rd.take(size);
+      } else await rd.skip(size);
+      await rd.fill(padding);
+      await rd.skip(Math.min(padding, rd.length));
+    }
     if (flag === 'x') {
-      pax = paxRecords(data);
+      pax = paxRecords(data!);
       continue;
     }
     if (flag === 'g') continue;
     if (flag === 'L') {
-      longName = str(data, 0, data.length);
+      longName = str(data!, 0, data!.length);
       continue;
     }
     if (flag === 'K') {
-      longLink = str(data, 0, data.length);
+      longLink = str(data!, 0, data!.length);
       continue;
     }
-    const type = TYPES[flag];
     const prefix = h.toString('ascii', 257, 262) === 'ustar' ? str(h, 345, 155) : '';
     let name = str(h, 0, 100);
     if (prefix !== '') name = `${prefix}/${name}`;
     name = pax?.get('path') ?? longName ?? name;
     const linkname = pax?.get('linkpath') ?? longLink ?? str(h, 157, 100);
     const mtime = pax?.has('mtime') ? Number(pax.get('mtime')) : num(h, 136, 12);
-    const entry: TarEntry = {
+    const entry: Omit<TarEntry, 'data'> = {
       name,
       type: type ?? 'file',
       mode: num(h, 100, 8),
@@ -116,14 +209,30 @@ export function* scanTar(buf: Buffer): Generator<TarEntry> {
       linkname,
       devmajor: num(h, 329, 8),
       devminor: num(h, 337, 8),
-      data,
     };
     longName = undefined;
     longLink = undefined;
     pax = undefined;
     // Unknown type flags (e.g. sparse files) are skipped, as tar readers do.
     if (type === undefined) continue;
-    yield entry;
+    if (data !== undefined) {
+      yield { entry, body: data };
+      continue;
+    }
+    let left = size;
+    const body = (async function* (): AsyncGenerator<Buffer> {
+      while (left > 0) {
+        const b = await rd.some(Math.min(left, 1 << 20));
+        if (b.length === 0) throw bad('unexpected end of data');
+        left -= b.length;
+        yield b;
+      }
+    })();
+    yield { entry, body };
+    // Whatever the caller left unread of a streamed entry.
+    await rd.skip(left);
+    left = 0;
+    await rd.fill(padding);
+    await rd.skip(Math.min(padding, rd.length));
   }
-  if (off < buf.length) throw bad('unexpected end of archive');
 }

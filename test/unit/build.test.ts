@@ -178,7 +178,7 @@ describe('COPY sources and destinations', () => {
     assert.match(await hashSources(await findSources(ctx, ['d'], 'COPY')), /^dir:/);
     await assert.rejects(findSources(ctx, ['nope'], 'COPY'), /COPY failed: file not found in build context or excluded by .dockerignore: stat nope: file does not exist/);
     await assert.rejects(findSources(ctx, ['z*'], 'ADD'), /ADD failed: no source files were specified/);
-    await assert.rejects(findSources(ctx, ['http://example.com/x'], 'ADD'), /does not fetch build sources over the network/);
+    await assert.rejects(findSources(ctx, ['http://example.com/x'], 'COPY'), /source can't be a URL for COPY/);
   });
 });
 

@@ -69,6 +69,11 @@ export interface CommitInput {
   cacheKey?: string;
   /** a lease the caller holds for longer (a whole build): used instead of one per commit */
   lease?: string;
+  /**
+   * A step taken over from another image (build --cache-from): its history
+   * entry and layer (already in the store) instead of a diff.
+   */
+  reuse?: { history: HistoryEntry; layer?: { descriptor: Descriptor; diffId: string } };
 }
 
 export interface CommitResult {
@@ -197,8 +202,17 @@ export async function commitImage(ctx: ImageContext, input: CommitInput): Promis
   const leased = <T>(fn: (client: ContainerdClient) => Promise<T>): Promise<T> =>
     input.lease === undefined ? withLease(ctx, fn) : fn(ctx.client.withLease(input.lease));
   return leased(async (client) => {
-    const layer = input.rootfsKey === undefined ? undefined : await diffLayer(client, ctx, parentChain, input.rootfsKey, input.runtimePaths ?? [], input.consumeSnapshot === true);
-    const image = childImage(parent?.image, { ...input, config }, layer?.digest, new Date());
+    const started = performance.now();
+    const reused = input.reuse;
+    const layer = reused !== undefined
+      ? reused.layer?.descriptor
+      : input.rootfsKey === undefined
+        ? undefined
+        : await diffLayer(client, ctx, parentChain, input.rootfsKey, input.runtimePaths ?? [], input.consumeSnapshot === true);
+    const diffId = reused !== undefined ? reused.layer?.diffId : layer?.digest;
+    const diffed = performance.now();
+    const image = childImage(parent?.image, { ...input, config }, diffId, reused?.history.created ? new Date(reused.history.created) : new Date());
+    if (reused !== undefined) image.history![image.history!.length - 1] = structuredClone(reused.history);
     const configData = Buffer.from(JSON.stringify(image));
     const configDesc = { mediaType: MT.ociConfig, digest: sha256Digest(configData), size: configData.length };
     const layers = [...(parent?.manifest.layers ?? []), ...(layer ? [layer] : [])];
@@ -233,6 +247,7 @@ export async function commitImage(ctx: ImageContext, input: CommitInput): Promis
       });
     }
     if (input.names !== undefined) await nameImage(ctx, { id, manifest }, input.names);
+    ctx.logger.debug({ image: id, diffMs: Math.round(diffed - started), recordMs: Math.round(performance.now() - diffed), layerBytes: layer?.size ?? 0 }, 'image committed');
     return { id, layer: layer !== undefined };
   });
 }

@@ -12,11 +12,12 @@ import { withLease, type ImageContext } from './context.js';
 import { topChainId } from './digest.js';
 import { filterImages, pruneCandidates } from './filters.js';
 import { importImage } from './import.js';
-import { BUILD_LABELS, commitImage, isBuildCacheRecordName, nameImage, type CommitInput, type CommitResult } from './commit.js';
+import { matchCacheSource, matchedLayer } from './cache-from.js';
+import { BUILD_LABELS, buildCacheRecordName, commitImage, isBuildCacheRecordName, nameImage, type CommitInput, type CommitResult } from './commit.js';
 import { loadImages } from './load.js';
 import { Mutex } from './lock.js';
 import { LABELS } from './mediatypes.js';
-import { assignNames, publishImageEvent } from './records.js';
+import { assignNames, publishImageEvent, putOwnRecord } from './records.js';
 import { familiarOf, fullString, normalizeName, referenceForTag } from './reference.js';
 import { distributionInspect, pullAllTags, pullImage, type DistributionInspect, type PullDeps, type PullOptions } from './pull.js';
 import { pushImage, type PushOptions } from './push.js';
@@ -61,6 +62,16 @@ export interface ImageServiceOptions {
   namespace?: string;
   /** registry hosts of the current configuration (pull, push, login); none: no registry access */
   registry?: () => RegistryHosts;
+}
+
+/** A build step that a --cache-from image may serve. */
+export interface CacheFromStep {
+  /** the image the step starts from; undefined for scratch */
+  parent?: string;
+  createdBy: string;
+  config: CommitInput['config'];
+  cacheKey: string;
+  lease?: string;
 }
 
 /** What ImageService.commit takes: CommitInput with the parent and names as users write them. */
@@ -275,6 +286,53 @@ export class ImageService {
   async findBuildCache(key: string): Promise<string | undefined> {
     const entries = await this.ctx.catalog.all();
     return entries.find((e) => e.records.some((r) => r.labels[BUILD_LABELS.cacheKey] === key))?.id;
+  }
+
+  /**
+   * A build step served by one of the `--cache-from` images, by dockerd's
+   * classic rules: the source's history and layers extend the parent and its
+   * next entry records the step's command. A source's last entry gives the
+   * source itself; an earlier one a new image with that entry and layer.
+   * Unknown sources are skipped, as dockerd does. The result is recorded
+   * under the step's cache key, so the next build hits it locally.
+   */
+  async cacheFromStep(sources: readonly string[], step: CacheFromStep): Promise<{ id: string; source: string } | undefined> {
+    const entries = await this.ctx.catalog.all();
+    const parent = step.parent ? (await this.ctx.catalog.find(step.parent, entries)).entry : undefined;
+    for (const ref of sources) {
+      let source: ImageEntry;
+      try {
+        source = (await this.ctx.catalog.find(ref, entries)).entry;
+      } catch (err) {
+        if (isKind(err, 'not-found') || isKind(err, 'invalid-parameter')) continue;
+        throw err;
+      }
+      const match = matchCacheSource(source.image, parent?.image, step.createdBy);
+      if (match === undefined) continue;
+      // Its layers become the step's: they must be unpacked for the next step's snapshot.
+      await this.resolveForContainer(source.id);
+      if (match.last) {
+        const named = { id: source.id, target: source.manifest.descriptor, size: source.size };
+        await putOwnRecord(this.ctx, buildCacheRecordName(source.id, step.cacheKey), named, {
+          [BUILD_LABELS.cacheKey]: step.cacheKey,
+          [BUILD_LABELS.parent]: parent?.id ?? '',
+        });
+        return { id: source.id, source: source.id };
+      }
+      const layer = matchedLayer(match, { image: source.image, layers: source.manifest.layers });
+      const input: CommitInput = {
+        config: step.config,
+        createdBy: step.createdBy,
+        platform: this.ctx.platform,
+        cacheKey: step.cacheKey,
+        reuse: { history: match.history, ...(layer ? { layer } : {}) },
+      };
+      if (parent !== undefined) input.parent = parent;
+      if (step.lease !== undefined) input.lease = step.lease;
+      const made = await commitImage(this.ctx, input);
+      return { id: made.id, source: source.id };
+    }
+    return undefined;
   }
 
   /** `docker builder prune`: intermediate build images go, cache marks on others are dropped. */
