@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { invalidParameter, unauthorized, unavailable } from '../errors/index.js';
-import { Authorizer } from './auth.js';
-import { isPlainHttpAnswer, registryError, RegistryError, transportError } from './errors.js';
+import { BerthError, invalidParameter, unauthorized, unavailable } from '../errors/index.js';
+import { Authorizer, type TokenAnswer, type TokenRequest } from './auth.js';
+import { isPlainHttpAnswer, registryError, RegistryError, requestName, transportError, unauthorizedAnswer } from './errors.js';
 import type { Endpoint, RegistryHosts } from './hosts.js';
 import { readBody, send, type HttpResponse } from './http.js';
 import type { AuthConfig, Descriptor } from './types.js';
@@ -82,11 +82,12 @@ export class Repository {
   }
 
   private authorizer(ep: Endpoint): Authorizer {
-    let a = this.authorizers.get(ep.origin);
+    // By host: an insecure endpoint that falls back to http keeps its challenge and tokens.
+    let a = this.authorizers.get(ep.host);
     if (!a) {
       // Mirrors are never sent the user's credentials.
-      a = new Authorizer(ep.mirror ? {} : this.opts.auth, (realm, headers) => this.fetchToken(realm, headers));
-      this.authorizers.set(ep.origin, a);
+      a = new Authorizer(ep.mirror ? {} : this.opts.auth, (req) => requestToken(this.opts.hosts, req, this.opts.signal));
+      this.authorizers.set(ep.host, a);
     }
     return a;
   }
@@ -94,10 +95,6 @@ export class Repository {
   private timeouts(): { connectTimeoutMs: number; idleTimeoutMs: number } {
     const s = this.opts.hosts.settings;
     return { connectTimeoutMs: s.connectTimeoutMs ?? 15_000, idleTimeoutMs: s.idleTimeoutMs ?? 30_000 };
-  }
-
-  private fetchToken(realm: URL, headers: Record<string, string>): Promise<{ token: string; expiresIn: number; refreshToken?: string }> {
-    return requestToken(this.opts.hosts, realm, headers, this.opts.signal);
   }
 
   private urlOf(ep: Endpoint, suffix: string): URL {
@@ -117,7 +114,14 @@ export class Repository {
     for (;;) {
       const url = o.url ?? this.urlOf(ep, suffix);
       const headers: Record<string, string> = { 'user-agent': 'berth', ...o.headers };
-      const h = await auth.header(scope);
+      let h: string | undefined;
+      try {
+        h = await auth.header(scope);
+      } catch (err) {
+        // The token server's refusal stands for this request's.
+        if (err instanceof BerthError && err.kind === 'unauthorized') throw new RegistryError('unauthorized', err.message, 401, [], requestName(method, url));
+        throw err;
+      }
       if (h) headers.authorization = h;
       let res: HttpResponse;
       try {
@@ -140,9 +144,8 @@ export class Repository {
       }
       if (res.status === 401) {
         const body = await readBody(res.body, MAX_ERROR_BODY, 'an error answer').catch(() => Buffer.alloc(0));
-        if (!h && !auth.hasCredentials && auth.scheme === 'basic') throw unauthorized(`Head "${url.href}": no basic auth credentials`);
-        const e = registryError(401, body);
-        throw new RegistryError('unauthorized', e.entries.length ? e.message : 'unauthorized: authentication required', 401, e.entries);
+        if (!h && !auth.hasCredentials && auth.scheme === 'basic') throw new RegistryError('unauthorized', 'no basic auth credentials', 401, [], requestName(method, url));
+        throw unauthorizedAnswer(res.headers['www-authenticate'], body);
       }
       if (o.accept && !o.accept(res.status)) {
         const body = method === 'HEAD' ? Buffer.alloc(0) : await readBody(res.body, MAX_ERROR_BODY, 'an error answer').catch(() => Buffer.alloc(0));
@@ -322,45 +325,45 @@ export function isSchema1MediaType(mediaType: string): boolean {
   return mediaType === MEDIA.schema1 || mediaType === MEDIA.schema1Signed;
 }
 
-/** GET a Bearer token from a challenge's realm (Basic credentials in `headers` when known). */
-export async function requestToken(
-  hosts: RegistryHosts,
-  realm: URL,
-  headers: Record<string, string>,
-  signal?: AbortSignal,
-): Promise<{ token: string; expiresIn: number; refreshToken?: string }> {
+/** A Bearer token from a challenge's realm: GET, or the OAuth2 POST of a form. */
+export async function requestToken(hosts: RegistryHosts, req: TokenRequest, signal?: AbortSignal): Promise<TokenAnswer> {
+  const { realm } = req;
   const insecure = hosts.isInsecure(realm.host);
   const s = hosts.settings;
+  const method = req.form ? 'POST' : 'GET';
+  const body = req.form ? Buffer.from(new URLSearchParams(req.form).toString()) : undefined;
+  const formHeaders: Record<string, string> = body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) } : {};
   let res: HttpResponse;
   try {
     res = await send({
-      method: 'GET',
+      method,
       url: realm,
-      headers: { 'user-agent': 'berth', ...headers },
+      headers: { 'user-agent': 'berth', ...req.headers, ...formHeaders },
+      ...(body ? { body } : {}),
       agent: (u) => hosts.agent(u.origin, insecure),
       signal,
       connectTimeoutMs: s.connectTimeoutMs ?? 15_000,
       idleTimeoutMs: s.idleTimeoutMs ?? 30_000,
     });
   } catch (err) {
-    throw transportError('GET', realm, err, false);
+    throw transportError(method, realm, err, false);
   }
   const where = `${realm.origin}${realm.pathname}`;
-  const body = await readBody(res.body, MAX_MANIFEST_BYTES, 'the token answer');
+  const answer = await readBody(res.body, MAX_MANIFEST_BYTES, 'the token answer');
   if (res.status === 401 || res.status === 403) {
-    const e = registryError(res.status, body);
+    const e = registryError(res.status, answer);
     throw unauthorized(e.entries.length ? e.message : `the token server ${where} refused the credentials (status ${res.status})`);
   }
-  if (res.status !== 200) throw registryError(res.status, body, `getting a token from ${where}`);
+  if (res.status !== 200) throw registryError(res.status, answer, `getting a token from ${where}`);
   let v: { token?: unknown; access_token?: unknown; expires_in?: unknown; refresh_token?: unknown };
   try {
-    v = JSON.parse(body.toString('utf8')) as typeof v;
+    v = JSON.parse(answer.toString('utf8')) as typeof v;
   } catch {
     throw unavailable(`the token server ${where} answered something that is not JSON`);
   }
   const token = typeof v.token === 'string' && v.token ? v.token : typeof v.access_token === 'string' ? v.access_token : '';
   if (!token) throw unavailable(`the token server ${where} answered no token`);
-  const out: { token: string; expiresIn: number; refreshToken?: string } = { token, expiresIn: typeof v.expires_in === 'number' && v.expires_in > 0 ? v.expires_in : 60 };
+  const out: TokenAnswer = { token, expiresIn: typeof v.expires_in === 'number' && v.expires_in > 0 ? v.expires_in : 60 };
   if (typeof v.refresh_token === 'string' && v.refresh_token) out.refreshToken = v.refresh_token;
   return out;
 }

@@ -5,7 +5,7 @@
 // expires), so the next pull resumes instead of starting over.
 import type { Readable } from 'node:stream';
 import type { ContainerdClient, Descriptor } from '../../containerd/index.js';
-import { BerthError, forbidden, invalidParameter, isKind, messageOf, notFound } from '../../errors/index.js';
+import { BerthError, forbidden, internal, invalidParameter, isKind, messageOf, notFound } from '../../errors/index.js';
 import {
   chooseManifest,
   formatPlatform,
@@ -83,20 +83,24 @@ interface PullPlan {
   upToDate?: boolean;
 }
 
-/** dockerd's wording for registry failures while resolving. */
+/**
+ * dockerd's wording and status for registry failures while resolving:
+ * unknown names and refusals (DENIED) are 404s; other auth failures are
+ * 500s naming the request, as dockerd's are (a 401 would make the CLI prompt
+ * for a password).
+ */
 function resolveError(err: unknown, ref: Reference): unknown {
-  // The CLI answers a 401 by prompting for a password on its stdin; dockerd's pull errors are never 401.
-  if (isKind(err, 'unauthorized') && !(err instanceof RegistryError && err.entries.some((e) => e.code === 'DENIED'))) return forbidden(messageOf(err), err);
-  if (!(err instanceof RegistryError)) return err;
+  if (!(err instanceof RegistryError)) return isKind(err, 'unauthorized') ? internal(messageOf(err), err) : err;
   const codes = err.entries.map((e) => e.code);
   const full = fullString(ref);
+  if (codes[0] === 'DENIED') {
+    return notFound(`pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ${err.message}`);
+  }
+  if (err.kind === 'unauthorized') return internal(err.withRequest, err);
   if (codes.includes('MANIFEST_UNKNOWN') || (err.status === 404 && codes.length === 0)) {
     return notFound(`manifest for ${full} not found: ${err.entries.length ? err.message : 'manifest unknown: manifest unknown'}`);
   }
   if (codes.includes('NAME_UNKNOWN')) return notFound(`repository ${familiarName(ref)} not found: ${err.message}`);
-  if (codes.includes('DENIED')) {
-    return forbidden(`pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ${err.message}`);
-  }
   return err;
 }
 
