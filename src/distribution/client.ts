@@ -271,22 +271,50 @@ export class Repository {
     });
     res.body.resume();
     if (res.status === 201) return { mounted: true };
-    const loc = res.headers.location;
-    if (!loc) throw unavailable('the registry started an upload without a Location');
-    return { mounted: false, location: new URL(loc, res.url) };
+    if (!res.headers.location) throw unavailable('the registry started an upload without a Location');
+    return { mounted: false, location: nextLocation(res, res.url) };
   }
 
-  /** Monolithic upload: PUT <Location>&digest= with the whole blob. */
-  async putBlob(location: URL, desc: Descriptor, body: Readable): Promise<void> {
+  /**
+   * Finishes an upload: PUT <Location>&digest=, with the whole blob
+   * (monolithic) or, after chunks, with none.
+   */
+  async putBlob(location: URL, digest: string, body?: { stream: Readable; size: number }): Promise<void> {
     const url = new URL(location);
-    url.searchParams.set('digest', desc.digest);
+    url.searchParams.set('digest', digest);
     const res = await this.request('PUT', '', {
       url,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
-      body,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(body?.size ?? 0) },
+      body: body?.stream ?? Buffer.alloc(0),
       accept: (s) => s === 201 || s === 204,
     });
     res.body.resume();
+  }
+
+  /** One chunk of a chunked upload (PATCH with Content-Range); answers the Location to use next. */
+  async patchBlob(location: URL, offset: number, size: number, body: Readable): Promise<URL> {
+    const res = await this.request('PATCH', '', {
+      url: location,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size), 'content-range': `${offset}-${offset + size - 1}` },
+      body,
+      accept: (s) => s === 202 || s === 204,
+    });
+    res.body.resume();
+    return nextLocation(res, location);
+  }
+
+  /**
+   * Where an upload stands (GET <Location>: 204 with `Range: 0-<last byte>`),
+   * or undefined when the registry dropped it or cannot say exactly (registry
+   * 2.8 cancels an upload whose last PATCH broke off, and answers `0-0` for
+   * both nothing and one byte).
+   */
+  async uploadOffset(location: URL): Promise<{ location: URL; offset: number } | undefined> {
+    const res = await this.request('GET', '', { url: location, accept: () => true });
+    res.body.resume();
+    const m = /^(?:bytes=)?0-(\d+)$/.exec(String(res.headers.range ?? ''));
+    if (res.status !== 204 || !m || m[1] === '0') return undefined;
+    return { location: nextLocation(res, location), offset: Number(m[1]) + 1 };
   }
 
   /** PUT a manifest or index; returns the digest the registry computed. */
@@ -300,6 +328,12 @@ export class Repository {
   async ping(): Promise<HttpResponse> {
     return this.request('GET', '/', { accept: (s) => s === 200 });
   }
+}
+
+/** The newest Location of an upload session (registries sign their state into it). */
+function nextLocation(res: HttpResponse, current: URL): URL {
+  const loc = res.headers.location;
+  return loc ? new URL(loc, res.url) : current;
 }
 
 /** The media type a manifest names itself, for registries that send none. */

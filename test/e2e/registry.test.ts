@@ -156,6 +156,36 @@ describe('pull from a registry', () => {
     assert.match(missing.stderr, /tag does not exist: 127\.0\.0\.1:\d+\/test\/none:1/);
   });
 
+  test('push of a big layer: chunked PATCHes with Content-Range, a cut PATCH retried in a new upload, a cut PUT resumed where the registry stands', async () => {
+    const big = await buildFixtureImage({ compressLayers: true, extraLayers: [{ 'big.bin': randomBytes(20 << 20) }] });
+    const layer = big.layers.at(-1)!;
+    const hex = layer.digest.slice('sha256:'.length);
+    // The image comes into berth from another registry, then goes to this one through a proxy that cuts two requests.
+    const src = await startRegistry();
+    const proxy = await startThrottleProxy(reg!.port, 1 << 30, { cut: [/^PATCH /, new RegExp(`^PUT \\S+digest=sha256%3A${hex}`)] });
+    try {
+      await uploadImage(src.host, 'test/chunky-src', '1', big);
+      await ok(['pull', `${src.host}/test/chunky-src:1`]);
+      const ref = `${proxy.host}/test/chunky:1`;
+      await ok(['tag', `${src.host}/test/chunky-src:1`, ref]);
+      const out = await ok(['push', ref]);
+      assert.match(out, /Retrying in 1 second/, out);
+      assert.match(out, /1: digest: sha256:[0-9a-f]{64} size: \d+/, out);
+      const ranges = proxy.requests.filter((r) => r.line.startsWith('PATCH ')).map((r) => r.contentRange);
+      assert.ok(ranges.includes(`0-${(16 << 20) - 1}`) && ranges.includes(`${16 << 20}-${layer.blob.length - 1}`), `two chunks of the big layer: ${JSON.stringify(ranges)}`);
+      const lines = proxy.requests.map((r) => r.line);
+      assert.ok(lines.some((l) => /^GET \/v2\/test\/chunky\/blobs\/uploads\/[^?]+\?_state=/.test(l)), `the upload's status asked after a cut:\n${lines.join('\n')}`);
+      const puts = lines.filter((l) => l.startsWith('PUT ') && l.includes(`sha256%3A${hex}`));
+      assert.equal(puts.length, 2, `the cut PUT and its resumption, without the chunks again:\n${lines.join('\n')}`);
+      const head = await http('HEAD', `http://${reg!.host}/v2/test/chunky/blobs/${layer.digest}`);
+      assert.equal(head.status, 200);
+      assert.equal(Number(head.headers['content-length']), layer.blob.length);
+    } finally {
+      await proxy.close();
+      await src.cleanup();
+    }
+  });
+
   test('rmi, save and load of a pulled image', async () => {
     const ref = `${reg!.host}/test/app:v1`;
     const saved = await berthd!.docker(['save', ref]);

@@ -315,8 +315,8 @@ export async function startTokenServer(opts: {
 
 export interface ThrottleProxy {
   host: string;
-  /** request lines and Range headers seen, in order */
-  requests: { line: string; range?: string }[];
+  /** request lines and Range / Content-Range headers seen, in order */
+  requests: { line: string; range?: string; contentRange?: string }[];
   /** bytes sent to clients so far */
   sent(): number;
   close(): Promise<void>;
@@ -327,7 +327,15 @@ export interface ThrottleProxy {
  * `bytesPerSecond`, so that a test can act in the middle of a download. It
  * changes no byte; when the registry goes away its connections close.
  */
-export async function startThrottleProxy(upstreamPort: number, bytesPerSecond: number): Promise<ThrottleProxy> {
+export async function startThrottleProxy(
+  upstreamPort: number,
+  bytesPerSecond: number,
+  opts: {
+    /** each cuts the connection of the first request whose line matches, before the registry sees any of it */
+    cut?: RegExp[];
+  } = {},
+): Promise<ThrottleProxy> {
+  const cuts = [...(opts.cut ?? [])];
   const requests: ThrottleProxy['requests'] = [];
   let sent = 0;
   const sockets = new Set<Socket>();
@@ -359,7 +367,16 @@ export async function startThrottleProxy(upstreamPort: number, bytesPerSecond: n
     client.on('data', (d: Buffer) => {
       for (const m of d.toString('latin1').matchAll(/^(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/1\.1\r\n((?:[^\r\n]+\r\n)*)/gm)) {
         const range = /^range:\s*(\S+)/im.exec(m[3] ?? '')?.[1];
-        requests.push({ line: `${m[1]} ${m[2]}`, ...(range ? { range } : {}) });
+        const contentRange = /^content-range:\s*(\S+)/im.exec(m[3] ?? '')?.[1];
+        const line = `${m[1]} ${m[2]}`;
+        requests.push({ line, ...(range ? { range } : {}), ...(contentRange ? { contentRange } : {}) });
+        const i = cuts.findIndex((re) => re.test(line));
+        if (i >= 0) {
+          cuts.splice(i, 1);
+          client.destroy();
+          up.destroy();
+          return;
+        }
       }
       if (!up.destroyed) up.write(d);
     });

@@ -5,7 +5,7 @@
 // expires), so the next pull resumes instead of starting over.
 import type { Readable } from 'node:stream';
 import type { ContainerdClient, Descriptor } from '../../containerd/index.js';
-import { BerthError, forbidden, internal, invalidParameter, isKind, messageOf, notFound } from '../../errors/index.js';
+import { forbidden, internal, invalidParameter, isKind, messageOf, notFound } from '../../errors/index.js';
 import {
   chooseManifest,
   formatPlatform,
@@ -28,6 +28,7 @@ import { ProgressStream } from './progress.js';
 import { assignNames } from './records.js';
 import { familiarName, familiarString, fullString, parseNormalizedNamed, type Reference } from './reference.js';
 import type { OciImage, Platform } from './types.js';
+import { retryable, sleepCounting } from './retry.js';
 import { snapshotExists, unpackLayers } from './unpack.js';
 import { memory } from '../memory.js';
 
@@ -192,14 +193,6 @@ async function plan(ctx: ImageContext, deps: PullDeps, refText: string, opts: Pu
   return { ref, shownId, name: fullString(ref), repo, top: { desc: top, data: topData }, index, manifest: { ...manifest, config, layers }, abort };
 }
 
-/** Network failures, 5xx and 429 are worth another attempt; bad content and refusals are not. */
-function retryable(err: unknown): boolean {
-  if (err instanceof RegistryError) return err.retryable;
-  if (err instanceof BerthError) return err.kind === 'unavailable' && !/cancelled/.test(err.message);
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE' || code === 'ETIMEDOUT' || (err as Error).message === 'aborted';
-}
-
 const shortHex = (digest: string): string => digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
 
 function sourceLabel(repo: Repository): Record<string, string> {
@@ -214,14 +207,6 @@ interface Downloader {
   limiter: Limiter;
   attempts: number;
   signal: AbortSignal;
-}
-
-async function sleepCounting(out: ProgressStream, id: string, seconds: number, signal: AbortSignal): Promise<void> {
-  for (let s = seconds; s > 0; s--) {
-    if (signal.aborted) return;
-    out.update(id, `Retrying in ${s} second${s === 1 ? '' : 's'}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 /** One layer into the content store: resumable, verified at commit, retried. */
