@@ -292,11 +292,17 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     const chains = chainIds(diffIds);
     const downloads: Promise<boolean>[] = [];
     const seen = new Map<string, Promise<boolean>>();
+    // Which layers are here already, asked for all at once (the first occurrence of each digest only: one writer per ref).
+    const firstAt = new Map<string, number>();
+    manifest.layers.forEach((l, i) => firstAt.has(l.digest) || firstAt.set(l.digest, i));
+    const here = await Promise.all(
+      manifest.layers.map((l, i) => (firstAt.get(l.digest) === i ? leaseIfPresent(client, l, { [LABELS.uncompressed]: diffIds[i]!, ...sourceLabel(repo) }) : Promise.resolve(false))),
+    );
     for (const [i, layer] of manifest.layers.entries()) {
       let job = seen.get(layer.digest);
       if (!job) {
         const id = shortHex(layer.digest);
-        if (await leaseIfPresent(client, layer, { [LABELS.uncompressed]: diffIds[i]!, ...sourceLabel(repo) })) {
+        if (here[i]) {
           out.update(id, 'Already exists');
           job = Promise.resolve(false);
         } else {
@@ -333,15 +339,19 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     }
     const chain = topChainId(diffIds);
     const source = sourceLabel(repo);
-    await client.content.write(`config-${manifest.config.digest}`, configData, manifest.config, { ...(chain ? { [LABELS.gcSnapshot(ctx.snapshotter)]: chain } : {}), ...source });
     const mLabels: Record<string, string> = { [LABELS.gcContentConfig]: manifest.config.digest, ...source };
     manifest.layers.forEach((l, i) => (mLabels[LABELS.gcContentLayer(i)] = l.digest));
-    await client.content.write(`manifest-${manifest.desc.digest}`, manifest.data, manifest.desc, mLabels);
+    // All under the pull's lease, so their order does not matter to the collector: written side by side.
+    const writes = [
+      client.content.write(`config-${manifest.config.digest}`, configData, manifest.config, { ...(chain ? { [LABELS.gcSnapshot(ctx.snapshotter)]: chain } : {}), ...source }),
+      client.content.write(`manifest-${manifest.desc.digest}`, manifest.data, manifest.desc, mLabels),
+    ];
     if (p.index) {
       const iLabels: Record<string, string> = { ...source };
       p.index.children.forEach((c, i) => (iLabels[LABELS.gcContentManifest(i)] = c.digest));
-      await client.content.write(`index-${p.top.desc.digest}`, p.top.data, p.top.desc, iLabels);
+      writes.push(client.content.write(`index-${p.top.desc.digest}`, p.top.data, p.top.desc, iLabels));
     }
+    await Promise.all(writes);
     // The image store reads an index for the host's platform: another platform's image is named by its manifest.
     const foreign = p.index !== undefined && !platformMatches(ctx.platform, manifest.desc.platform);
     const top = (foreign ? manifest.desc : p.top.desc) as Descriptor;
