@@ -23,9 +23,9 @@ const WRITE_WINDOW = 4;
  * and an ingest allocates so little on the heap itself that young
  * collections, which would free them, hardly run: during a 200 MB layer
  * berthd's RSS rose 40-50 MiB above idle before V8's external-memory limit
- * forced a collection. A young collection (about 0.2 ms) after every MiB
- * ingested keeps it within 15-18 MiB. Only with --expose-gc, which
- * bin/berthd sets.
+ * forced a collection. A young collection after every MiB ingested keeps
+ * it within 15-18 MiB, for about a quarter more CPU per pull. Only with
+ * --expose-gc, which bin/berthd sets.
  */
 const COLLECT_EVERY = 1024 * 1024;
 const gcHook = (globalThis as { gc?: (opts: { type: 'minor' }) => void }).gc;
