@@ -14,7 +14,7 @@ import { isReload, subscribeEvents, type EventSubscription } from './events.js';
 import { BENCH_IMAGE, BENCH_IMAGE_FULL } from './image.js';
 import { interleave, pool, timeApi, timeDocker, type Lane } from './measure.js';
 import { rssKiB } from './procs.js';
-import { pullCold, pullPresent, push } from './registry.js';
+import { pullCold, pullPresent, pullRss, push } from './registry.js';
 import { recordAnswer, startReplay, type ReplayAnswer } from './replay.js';
 import { msSince, type Summary, type Unit } from './stats.js';
 import { NETWORK_FIGURE_IDS, netConcurrent, netLookup, netPort, netRps, netRun } from './network.js';
@@ -22,7 +22,7 @@ import { CP_FILES, cpIn, cpOut, runVolume } from './volumes.js';
 import { STATS_CONTAINERS, statsFigure, stdinFigure, stdoutFigure } from './figures-streams.js';
 import { CRI_FIGURE_IDS, CRI_STATS_CONTAINERS, criPod, criStats } from './cri.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'stdout-50mb', 'stdin-50mb', 'stats-20', 'rss-100', 'reload', 'tls-info', 'tls-run', 'cp-in', 'cp-out', 'run-volume', 'build-cold', 'build-cached', 'build-context-rss', 'commit-50mb', 'pull-cold', 'pull-present', 'push', 'rss-after', ...NETWORK_FIGURE_IDS, ...CRI_FIGURE_IDS] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'stdout-50mb', 'stdin-50mb', 'stats-20', 'rss-100', 'reload', 'tls-info', 'tls-run', 'cp-in', 'cp-out', 'run-volume', 'build-cold', 'build-cached', 'build-context-rss', 'commit-50mb', 'pull-cold', 'pull-present', 'push', 'pull-rss', 'rss-after', ...NETWORK_FIGURE_IDS, ...CRI_FIGURE_IDS] as const;
 
 export type FigureId = (typeof FIGURE_IDS)[number];
 
@@ -423,6 +423,7 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   'pull-cold': { title: () => '`docker pull` of a 3-layer ~30 MB image from a loopback registry (removed between runs)', unit: 'ms', run: pullCold },
   'pull-present': { title: () => '`docker pull` of the same image, already present', unit: 'ms', run: pullPresent },
   push: { title: () => '`docker push` of the same image to an empty loopback registry', unit: 'ms', run: push },
+  'pull-rss': { title: () => 'RSS above idle while a one-layer 200 MB image is pulled (peak)', unit: 'MiB', run: pullRss },
   'rss-after': { title: () => 'idle daemon RSS after all figures', unit: 'MiB', run: rssIdle },
   'cri-pod': { title: () => 'cri-dockerd replay: pod sandbox (`none` network, shareable IPC) plus one container joining it, created and started', unit: 'ms', run: criPod },
   'cri-stats-20': { title: () => `cri-dockerd replay: one-shot stats of ${CRI_STATS_CONTAINERS} running containers, asked together`, unit: 'ms', run: criStats },

@@ -7,6 +7,7 @@ import type { BenchContext } from './figures.js';
 import type { BenchDaemon } from './daemon.js';
 import { interleave, timeDocker } from './measure.js';
 import { sleep } from '../test/helpers/berthd.js';
+import { rssKiB } from './procs.js';
 import type { Summary } from './stats.js';
 
 const REPO = 'bench/pull';
@@ -94,4 +95,36 @@ export function push(ctx: BenchContext): Promise<Map<string, Summary>> {
       for (const d of ctx.daemons) await must(d, ['rmi', ref]).catch(() => undefined);
     }
   });
+}
+
+/** RSS above idle (peak, sampled every 20 ms) while a one-layer 200 MB image is pulled: the layer must stream, not be held. */
+export async function pullRss(ctx: BenchContext): Promise<Map<string, Summary>> {
+  const reg = await startRegistry();
+  try {
+    const img = await buildFixtureImage({ extraLayers: [{ 'big.bin': randomBytes(200 << 20) }] });
+    await uploadImage(reg.host, 'bench/big', '200mb', img);
+    const ref = `${reg.host}/bench/big:200mb`;
+    return await interleave(
+      ctx.daemons.map((d) => ({
+        name: d.name,
+        sample: async () => {
+          await sleep(2_000);
+          const idle = rssKiB(d.pid) ?? 0;
+          let peak = idle;
+          const timer = setInterval(() => (peak = Math.max(peak, rssKiB(d.pid) ?? 0)), 20);
+          try {
+            await must(d, ['pull', ref]);
+          } finally {
+            clearInterval(timer);
+          }
+          await must(d, ['rmi', ref]);
+          return (peak - idle) / 1024;
+        },
+      })),
+      Math.min(ctx.runs, 3),
+      0,
+    );
+  } finally {
+    await reg.cleanup();
+  }
 }

@@ -60,6 +60,13 @@ const TARGETS: Partial<Record<FigureId, Target>> = {
   'build-cold': ratioAtMost(0.8),
   'build-cached': ratioAtMost(0.8),
   'commit-50mb': ratioAtMost(0.8),
+  'pull-rss': {
+    text: '≤ 20 MiB (berth)',
+    met: (r) => {
+      const s = r.summaries.get('berth');
+      return s === undefined ? undefined : s.max <= 20;
+    },
+  },
   'build-context-rss': {
     text: '≤ 30 MiB (berth)',
     met: (r) => {

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     .option('-H, --host <address>', `berthd's API socket (default: the first unix host of the configuration, else ${DEFAULTS.host})`)
     .option('--timeout <seconds>', 'give up after this many seconds (default: 60)', '60')
     .action(async (opts: { host?: string; timeout: string }) => {
-      const flags = flagsFromCommand(cmd);
+      const flags = flagsFromCommand(cmd, process.env);
       const host = opts.host ?? (await reloadHost(flags));
       const result = await runReload(host, Number(opts.timeout) * 1000);
       process.stdout.write(result.stdout);
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
       process.exit(result.exitCode);
     });
   cmd.action(async () => {
-    const flags = flagsFromCommand(cmd);
+    const flags = flagsFromCommand(cmd, process.env);
     if (flags.validate === true) await validate(flags);
     await runDaemon(flags);
   });

@@ -33,6 +33,10 @@ export interface DaemonFlags {
   tlsCaCert?: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** DOCKER_CERT_PATH: the folder of the default ca.pem, cert.pem and key.pem, as dockerd reads it */
+  certPath?: string;
+  /** DOCKER_TLS_VERIFY set (to anything): --tlsverify by default, as dockerd */
+  envTlsVerify?: boolean;
   registryMirrors?: string[];
   insecureRegistries?: string[];
   maxConcurrentUploads?: number;
@@ -92,10 +96,10 @@ export function buildCommand(opts: { version: string; name?: string }): Command 
     .option('--log-driver <name>', 'log driver of containers that name none: json-file, local or none (default: json-file)')
     .option('--log-opt <key=value>', 'option of the default log driver, repeatable (default: none)', collect)
     .option('--tls [bool]', 'serve TCP hosts over TLS; --tls=false allows plain TCP off loopback (default: off)', boolValue)
-    .option('--tlsverify [bool]', 'TLS, and only clients with a certificate signed by --tlscacert (default: off)', boolValue)
-    .option('--tlscacert <file>', `CA that signs client certificates (default: ${DEFAULTS.tlsCaCert})`)
-    .option('--tlscert <file>', `server certificate (default: ${DEFAULTS.tlsCert})`)
-    .option('--tlskey <file>', `server private key (default: ${DEFAULTS.tlsKey})`)
+    .option('--tlsverify [bool]', 'TLS, and only clients with a certificate signed by --tlscacert (default: off, on when DOCKER_TLS_VERIFY is set)', boolValue)
+    .option('--tlscacert <file>', `CA that signs client certificates (default: $DOCKER_CERT_PATH/ca.pem, else ${DEFAULTS.tlsCaCert})`)
+    .option('--tlscert <file>', `server certificate (default: $DOCKER_CERT_PATH/cert.pem, else ${DEFAULTS.tlsCert})`)
+    .option('--tlskey <file>', `server private key (default: $DOCKER_CERT_PATH/key.pem, else ${DEFAULTS.tlsKey})`)
     .option('--registry-mirror <url>', 'docker.io mirror, repeatable (default: none)', collect)
     .option('--insecure-registry <host|cidr>', 'registry reached without TLS verification, repeatable (default: loopback only)', collect)
     .option('--max-concurrent-uploads <n>', `layer uploads at a time (default: ${DEFAULTS.maxConcurrentUploads})`, nonNegativeInteger)
@@ -107,8 +111,12 @@ export function buildCommand(opts: { version: string; name?: string }): Command 
     .option('--init-path <path>', 'init binary for --init (default: docker-init or tini-static)');
 }
 
-/** Commander's parsed options → DaemonFlags. */
-export function flagsFromCommand(cmd: Command): DaemonFlags {
+/**
+ * Commander's parsed options → DaemonFlags, with the two environment
+ * variables dockerd takes its TLS defaults from (DOCKER_CERT_PATH,
+ * DOCKER_TLS_VERIFY).
+ */
+export function flagsFromCommand(cmd: Command, env: Readonly<Record<string, string | undefined>> = {}): DaemonFlags {
   const o = cmd.opts<Record<string, unknown>>();
   const flags: DaemonFlags = {};
   const str = (key: string): string | undefined => (typeof o[key] === 'string' ? (o[key] as string) : undefined);
@@ -143,6 +151,8 @@ export function flagsFromCommand(cmd: Command): DaemonFlags {
   set('tlsCaCert', str('tlscacert'));
   set('tlsCert', str('tlscert'));
   set('tlsKey', str('tlskey'));
+  set('certPath', env.DOCKER_CERT_PATH || undefined);
+  set('envTlsVerify', env.DOCKER_TLS_VERIFY ? true : undefined);
   set('registryMirrors', list('registryMirror'));
   set('insecureRegistries', list('insecureRegistry'));
   set('maxConcurrentUploads', num('maxConcurrentUploads'));
@@ -169,7 +179,7 @@ function ulimitFlags(values: string[] | undefined): DaemonFlags['defaultUlimits'
 }
 
 /** Parses berthd's arguments (without node and script) silently; bad flags throw ConfigError. */
-export function parseFlags(args: readonly string[], version = '0.0.0'): DaemonFlags {
+export function parseFlags(args: readonly string[], version = '0.0.0', env: Readonly<Record<string, string | undefined>> = {}): DaemonFlags {
   const cmd = buildCommand({ version })
     .exitOverride()
     .configureOutput({ writeOut: () => {}, writeErr: () => {} });
@@ -179,7 +189,7 @@ export function parseFlags(args: readonly string[], version = '0.0.0'): DaemonFl
     if (err instanceof CommanderError) throw new ConfigError([err.message.replace(/^error: /, '')]);
     throw err;
   }
-  return flagsFromCommand(cmd);
+  return flagsFromCommand(cmd, env);
 }
 
 /** `NAME=PATH` of --add-runtime, split at the first `=`. */

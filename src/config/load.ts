@@ -1,5 +1,5 @@
 // Flags + daemon.json text → one validated DaemonConfig (pure: no I/O).
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LOG_LEVELS, type LogLevel } from '../log/index.js';
 import { parseRuntimeEntries, validateRuntimes, type RuntimeConfig } from '../runtimes/index.js';
 import { DEFAULT_DRIVER, validateLogConfig } from '../logdrivers/index.js';
@@ -240,6 +240,11 @@ function networkFields(file: FileValues, errors: string[]): NetworkFields {
  * there is no file). Every error is collected; the thrown ConfigError lists
  * them all. Only invalid JSON stops early.
  */
+/** dockerd's default certificate paths: under DOCKER_CERT_PATH when it is set. */
+function tlsDefault(flags: DaemonFlags, file: string, fallback: string): string {
+  return flags.certPath ? join(flags.certPath, file) : fallback;
+}
+
 export function loadConfig(flags: DaemonFlags, fileText: string | undefined, fileName: string): DaemonConfig {
   const errors: string[] = [];
   let file: FileValues = {};
@@ -293,10 +298,10 @@ export function loadConfig(flags: DaemonFlags, fileText: string | undefined, fil
     logDriver: pick(flags.logDriver, file['log-driver'], isString) || DEFAULT_DRIVER,
     logOpts: flags.logOpts !== undefined ? logOptsOf(flags.logOpts, errors) : isStringMap(file['log-opts']) ? { ...file['log-opts'] } : {},
     tls: pick(flags.tls, file.tls, isBool),
-    tlsVerify: pick(flags.tlsVerify, file.tlsverify, isBool),
-    tlsCaCert: resolve(pick(flags.tlsCaCert || undefined, file.tlscacert, isNonEmpty) ?? DEFAULTS.tlsCaCert),
-    tlsCert: resolve(pick(flags.tlsCert || undefined, file.tlscert, isNonEmpty) ?? DEFAULTS.tlsCert),
-    tlsKey: resolve(pick(flags.tlsKey || undefined, file.tlskey, isNonEmpty) ?? DEFAULTS.tlsKey),
+    tlsVerify: pick(flags.tlsVerify, file.tlsverify, isBool) ?? (flags.envTlsVerify === true ? true : undefined),
+    tlsCaCert: resolve(pick(flags.tlsCaCert || undefined, file.tlscacert, isNonEmpty) ?? tlsDefault(flags, 'ca.pem', DEFAULTS.tlsCaCert)),
+    tlsCert: resolve(pick(flags.tlsCert || undefined, file.tlscert, isNonEmpty) ?? tlsDefault(flags, 'cert.pem', DEFAULTS.tlsCert)),
+    tlsKey: resolve(pick(flags.tlsKey || undefined, file.tlskey, isNonEmpty) ?? tlsDefault(flags, 'key.pem', DEFAULTS.tlsKey)),
     registryMirrors: pick(flags.registryMirrors, file['registry-mirrors'], isStrings) ?? [],
     insecureRegistries: pick(flags.insecureRegistries, file['insecure-registries'], isStrings) ?? [],
     maxConcurrentUploads: pick(flags.maxConcurrentUploads, file['max-concurrent-uploads'], isInt) ?? DEFAULTS.maxConcurrentUploads,

@@ -20,9 +20,9 @@ async function updateContentInfo(rpc: Rpc, info: ContentInfo, fieldPaths: string
   return fromWireContentInfo(res.info);
 }
 
-/** The blob as a byte stream; destroying the stream cancels the read. */
-export function readContent(rpc: Rpc, digest: string): Readable {
-  const call = rpc.serverStream<{ offset: number; data: Buffer }>(CONTENT_SVC, 'Read', { digest, offset: 0, size: 0 });
+/** The blob (or `size` bytes of it from `offset`; size 0: to the end) as a byte stream; destroying the stream cancels the read. */
+export function readContent(rpc: Rpc, digest: string, offset = 0, size = 0): Readable {
+  const call = rpc.serverStream<{ offset: number; data: Buffer }>(CONTENT_SVC, 'Read', { digest, offset, size });
   const out = new Readable({
     read() {
       call.resume();
@@ -60,8 +60,8 @@ export function contentApi(rpc: Rpc): ContainerdClient['content'] {
       return updateContentInfo(rpc, info, fieldPaths);
     },
 
-    read(digest) {
-      return readContent(rpc, digest);
+    read(digest, range) {
+      return readContent(rpc, digest, range?.offset, range?.size);
     },
 
     async readAll(digest) {

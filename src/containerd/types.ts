@@ -185,8 +185,8 @@ export interface ContainerdClient {
     list(filters?: string[]): Promise<ContentInfo[]>;
     delete(digest: string): Promise<void>;
     update(info: ContentInfo, fieldPaths: string[]): Promise<ContentInfo>;
-    /** Whole blob as a stream. */
-    read(digest: string): Readable;
+    /** Whole blob as a stream, or `size` bytes from `offset`. */
+    read(digest: string, range?: { offset: number; size: number }): Readable;
     readAll(digest: string): Promise<Buffer>;
     /**
      * Store a blob under `ref` and commit it with the expected digest/size

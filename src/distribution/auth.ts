@@ -65,8 +65,27 @@ interface CachedToken {
   expires: number;
 }
 
-/** Token fetch: GET realm with service, scopes and (when known) Basic credentials; returns token and lifetime. */
-export type TokenFetcher = (realm: URL, headers: Record<string, string>) => Promise<{ token: string; expiresIn: number }>;
+/**
+ * A token request to a challenge's realm: a GET with the query in `realm`
+ * (and Basic credentials in `headers` when known), or, with `form`, the
+ * OAuth2 POST that trades a refresh token (docker's identity token).
+ */
+export interface TokenRequest {
+  realm: URL;
+  headers: Record<string, string>;
+  form?: Record<string, string>;
+}
+
+export interface TokenAnswer {
+  token: string;
+  expiresIn: number;
+  refreshToken?: string;
+}
+
+export type TokenFetcher = (req: TokenRequest) => Promise<TokenAnswer>;
+
+/** The client id registries see in token requests, as dockerd sends it. */
+const CLIENT_ID = 'docker';
 
 /**
  * One authorizer per operation and registry host: remembers the host's
@@ -75,17 +94,29 @@ export type TokenFetcher = (realm: URL, headers: Record<string, string>) => Prom
 export class Authorizer {
   private challenge: Challenge | undefined;
   private readonly tokens = new Map<string, CachedToken>();
+  /** the identity token given, or the refresh token a token server handed out since */
+  private refresh: string | undefined;
 
   constructor(
     private readonly auth: AuthConfig,
     private readonly fetchToken: TokenFetcher,
-  ) {}
+  ) {
+    this.refresh = auth.identitytoken;
+  }
 
   get hasCredentials(): boolean {
     return basicCredentials(this.auth) !== undefined || !!this.auth.identitytoken || !!this.auth.registrytoken;
   }
 
-  /** The Authorization header for a request needing `scope`, if the host asked for one. */
+  /** What `docker login` stores instead of the password (empty: keep the password). */
+  get identityToken(): string {
+    return this.refresh ?? '';
+  }
+
+  /**
+   * The Authorization header for a request needing `scope` (space-separated
+   * scopes; empty for the login ping), if the host asked for one.
+   */
   async header(scope: string): Promise<string | undefined> {
     if (this.auth.registrytoken) return `Bearer ${this.auth.registrytoken}`;
     const ch = this.challenge;
@@ -99,19 +130,29 @@ export class Authorizer {
     const cached = this.tokens.get(key);
     if (cached && cached.expires > Date.now()) return `Bearer ${cached.token}`;
     const realm = new URL(ch.params.realm ?? '');
-    if (ch.params.service) realm.searchParams.set('service', ch.params.service);
-    for (const s of scope.split(' ').filter(Boolean)) realm.searchParams.append('scope', s);
-    if (scope === '') realm.searchParams.set('offline_token', 'true');
-    const headers: Record<string, string> = {};
-    const c = basicCredentials(this.auth);
-    if (c) {
-      realm.searchParams.set('account', c.username);
-      headers.authorization = basicHeader(c);
-    } else if (this.auth.identitytoken) {
-      realm.searchParams.set('refresh_token', this.auth.identitytoken);
+    const scopes = scope.split(' ').filter(Boolean);
+    let t: TokenAnswer;
+    if (this.refresh) {
+      // An identity token is only good for the OAuth2 exchange (dockerd sends no GET then).
+      const form: Record<string, string> = { grant_type: 'refresh_token', refresh_token: this.refresh, client_id: CLIENT_ID };
+      if (ch.params.service) form.service = ch.params.service;
+      if (scopes.length > 0) form.scope = scopes.join(' ');
+      t = await this.fetchToken({ realm, headers: {}, form });
+    } else {
+      if (ch.params.service) realm.searchParams.set('service', ch.params.service);
+      for (const s of scopes) realm.searchParams.append('scope', s);
+      // The login asks for a refresh token to keep instead of the password.
+      if (scopes.length === 0) realm.searchParams.set('offline_token', 'true');
+      const headers: Record<string, string> = {};
+      const c = basicCredentials(this.auth);
+      if (c) {
+        realm.searchParams.set('account', c.username);
+        headers.authorization = basicHeader(c);
+      }
+      realm.searchParams.set('client_id', CLIENT_ID);
+      t = await this.fetchToken({ realm, headers });
     }
-    realm.searchParams.set('client_id', 'docker');
-    const t = await this.fetchToken(realm, headers);
+    if (t.refreshToken) this.refresh = t.refreshToken;
     // Renew a little early; registries check exp with some leeway only.
     this.tokens.set(key, { token: t.token, expires: Date.now() + Math.max(10, t.expiresIn - 10) * 1000 });
     return `Bearer ${t.token}`;

@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { invalidParameter, unauthorized, unavailable } from '../errors/index.js';
-import { Authorizer } from './auth.js';
-import { isPlainHttpAnswer, registryError, RegistryError, transportError } from './errors.js';
+import { BerthError, invalidParameter, unauthorized, unavailable } from '../errors/index.js';
+import { Authorizer, type TokenAnswer, type TokenRequest } from './auth.js';
+import { isPlainHttpAnswer, registryError, RegistryError, requestName, transportError, unauthorizedAnswer } from './errors.js';
 import type { Endpoint, RegistryHosts } from './hosts.js';
 import { readBody, send, type HttpResponse } from './http.js';
 import type { AuthConfig, Descriptor } from './types.js';
@@ -82,11 +82,12 @@ export class Repository {
   }
 
   private authorizer(ep: Endpoint): Authorizer {
-    let a = this.authorizers.get(ep.origin);
+    // By host: an insecure endpoint that falls back to http keeps its challenge and tokens.
+    let a = this.authorizers.get(ep.host);
     if (!a) {
       // Mirrors are never sent the user's credentials.
-      a = new Authorizer(ep.mirror ? {} : this.opts.auth, (realm, headers) => this.fetchToken(realm, headers));
-      this.authorizers.set(ep.origin, a);
+      a = new Authorizer(ep.mirror ? {} : this.opts.auth, (req) => requestToken(this.opts.hosts, req, this.opts.signal));
+      this.authorizers.set(ep.host, a);
     }
     return a;
   }
@@ -94,10 +95,6 @@ export class Repository {
   private timeouts(): { connectTimeoutMs: number; idleTimeoutMs: number } {
     const s = this.opts.hosts.settings;
     return { connectTimeoutMs: s.connectTimeoutMs ?? 15_000, idleTimeoutMs: s.idleTimeoutMs ?? 30_000 };
-  }
-
-  private fetchToken(realm: URL, headers: Record<string, string>): Promise<{ token: string; expiresIn: number; refreshToken?: string }> {
-    return requestToken(this.opts.hosts, realm, headers, this.opts.signal);
   }
 
   private urlOf(ep: Endpoint, suffix: string): URL {
@@ -117,7 +114,14 @@ export class Repository {
     for (;;) {
       const url = o.url ?? this.urlOf(ep, suffix);
       const headers: Record<string, string> = { 'user-agent': 'berth', ...o.headers };
-      const h = await auth.header(scope);
+      let h: string | undefined;
+      try {
+        h = await auth.header(scope);
+      } catch (err) {
+        // The token server's refusal stands for this request's.
+        if (err instanceof BerthError && err.kind === 'unauthorized') throw new RegistryError('unauthorized', err.message, 401, [], requestName(method, url));
+        throw err;
+      }
       if (h) headers.authorization = h;
       let res: HttpResponse;
       try {
@@ -140,9 +144,8 @@ export class Repository {
       }
       if (res.status === 401) {
         const body = await readBody(res.body, MAX_ERROR_BODY, 'an error answer').catch(() => Buffer.alloc(0));
-        if (!h && !auth.hasCredentials && auth.scheme === 'basic') throw unauthorized(`Head "${url.href}": no basic auth credentials`);
-        const e = registryError(401, body);
-        throw new RegistryError('unauthorized', e.entries.length ? e.message : 'unauthorized: authentication required', 401, e.entries);
+        if (!h && !auth.hasCredentials && auth.scheme === 'basic') throw new RegistryError('unauthorized', 'no basic auth credentials', 401, [], requestName(method, url));
+        throw unauthorizedAnswer(res.headers['www-authenticate'], body);
       }
       if (o.accept && !o.accept(res.status)) {
         const body = method === 'HEAD' ? Buffer.alloc(0) : await readBody(res.body, MAX_ERROR_BODY, 'an error answer').catch(() => Buffer.alloc(0));
@@ -277,22 +280,50 @@ export class Repository {
     });
     res.body.resume();
     if (res.status === 201) return { mounted: true };
-    const loc = res.headers.location;
-    if (!loc) throw unavailable('the registry started an upload without a Location');
-    return { mounted: false, location: new URL(loc, res.url) };
+    if (!res.headers.location) throw unavailable('the registry started an upload without a Location');
+    return { mounted: false, location: nextLocation(res, res.url) };
   }
 
-  /** Monolithic upload: PUT <Location>&digest= with the whole blob. */
-  async putBlob(location: URL, desc: Descriptor, body: Readable): Promise<void> {
+  /**
+   * Finishes an upload: PUT <Location>&digest=, with the whole blob
+   * (monolithic) or, after chunks, with none.
+   */
+  async putBlob(location: URL, digest: string, body?: { stream: Readable; size: number }): Promise<void> {
     const url = new URL(location);
-    url.searchParams.set('digest', desc.digest);
+    url.searchParams.set('digest', digest);
     const res = await this.request('PUT', '', {
       url,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
-      body,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(body?.size ?? 0) },
+      body: body?.stream ?? Buffer.alloc(0),
       accept: (s) => s === 201 || s === 204,
     });
     res.body.resume();
+  }
+
+  /** One chunk of a chunked upload (PATCH with Content-Range); answers the Location to use next. */
+  async patchBlob(location: URL, offset: number, size: number, body: Readable): Promise<URL> {
+    const res = await this.request('PATCH', '', {
+      url: location,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size), 'content-range': `${offset}-${offset + size - 1}` },
+      body,
+      accept: (s) => s === 202 || s === 204,
+    });
+    res.body.resume();
+    return nextLocation(res, location);
+  }
+
+  /**
+   * Where an upload stands (GET <Location>: 204 with `Range: 0-<last byte>`),
+   * or undefined when the registry dropped it or cannot say exactly (registry
+   * 2.8 cancels an upload whose last PATCH broke off, and answers `0-0` for
+   * both nothing and one byte).
+   */
+  async uploadOffset(location: URL): Promise<{ location: URL; offset: number } | undefined> {
+    const res = await this.request('GET', '', { url: location, accept: () => true });
+    res.body.resume();
+    const m = /^(?:bytes=)?0-(\d+)$/.exec(String(res.headers.range ?? ''));
+    if (res.status !== 204 || !m || m[1] === '0') return undefined;
+    return { location: nextLocation(res, location), offset: Number(m[1]) + 1 };
   }
 
   /** PUT a manifest or index; returns the digest the registry computed. */
@@ -306,6 +337,12 @@ export class Repository {
   async ping(): Promise<HttpResponse> {
     return this.request('GET', '/', { accept: (s) => s === 200 });
   }
+}
+
+/** The newest Location of an upload session (registries sign their state into it). */
+function nextLocation(res: HttpResponse, current: URL): URL {
+  const loc = res.headers.location;
+  return loc ? new URL(loc, res.url) : current;
 }
 
 /** The media type a manifest names itself, for registries that send none. */
@@ -331,45 +368,45 @@ export function isSchema1MediaType(mediaType: string): boolean {
   return mediaType === MEDIA.schema1 || mediaType === MEDIA.schema1Signed;
 }
 
-/** GET a Bearer token from a challenge's realm (Basic credentials in `headers` when known). */
-export async function requestToken(
-  hosts: RegistryHosts,
-  realm: URL,
-  headers: Record<string, string>,
-  signal?: AbortSignal,
-): Promise<{ token: string; expiresIn: number; refreshToken?: string }> {
+/** A Bearer token from a challenge's realm: GET, or the OAuth2 POST of a form. */
+export async function requestToken(hosts: RegistryHosts, req: TokenRequest, signal?: AbortSignal): Promise<TokenAnswer> {
+  const { realm } = req;
   const insecure = hosts.isInsecure(realm.host);
   const s = hosts.settings;
+  const method = req.form ? 'POST' : 'GET';
+  const body = req.form ? Buffer.from(new URLSearchParams(req.form).toString()) : undefined;
+  const formHeaders: Record<string, string> = body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) } : {};
   let res: HttpResponse;
   try {
     res = await send({
-      method: 'GET',
+      method,
       url: realm,
-      headers: { 'user-agent': 'berth', ...headers },
+      headers: { 'user-agent': 'berth', ...req.headers, ...formHeaders },
+      ...(body ? { body } : {}),
       agent: (u) => hosts.agent(u.origin, insecure),
       signal,
       connectTimeoutMs: s.connectTimeoutMs ?? 15_000,
       idleTimeoutMs: s.idleTimeoutMs ?? 30_000,
     });
   } catch (err) {
-    throw transportError('GET', realm, err, false);
+    throw transportError(method, realm, err, false);
   }
   const where = `${realm.origin}${realm.pathname}`;
-  const body = await readBody(res.body, MAX_MANIFEST_BYTES, 'the token answer');
+  const answer = await readBody(res.body, MAX_MANIFEST_BYTES, 'the token answer');
   if (res.status === 401 || res.status === 403) {
-    const e = registryError(res.status, body);
+    const e = registryError(res.status, answer);
     throw unauthorized(e.entries.length ? e.message : `the token server ${where} refused the credentials (status ${res.status})`);
   }
-  if (res.status !== 200) throw registryError(res.status, body, `getting a token from ${where}`);
+  if (res.status !== 200) throw registryError(res.status, answer, `getting a token from ${where}`);
   let v: { token?: unknown; access_token?: unknown; expires_in?: unknown; refresh_token?: unknown };
   try {
-    v = JSON.parse(body.toString('utf8')) as typeof v;
+    v = JSON.parse(answer.toString('utf8')) as typeof v;
   } catch {
     throw unavailable(`the token server ${where} answered something that is not JSON`);
   }
   const token = typeof v.token === 'string' && v.token ? v.token : typeof v.access_token === 'string' ? v.access_token : '';
   if (!token) throw unavailable(`the token server ${where} answered no token`);
-  const out: { token: string; expiresIn: number; refreshToken?: string } = { token, expiresIn: typeof v.expires_in === 'number' && v.expires_in > 0 ? v.expires_in : 60 };
+  const out: TokenAnswer = { token, expiresIn: typeof v.expires_in === 'number' && v.expires_in > 0 ? v.expires_in : 60 };
   if (typeof v.refresh_token === 'string' && v.refresh_token) out.refreshToken = v.refresh_token;
   return out;
 }

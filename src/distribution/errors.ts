@@ -1,6 +1,7 @@
 // Registry error bodies ({"errors":[{code,message,detail}]}) and transport
 // failures turned into berth errors with dockerd's texts.
 import { BerthError, unavailable } from '../errors/index.js';
+import { parseChallenges } from './auth.js';
 
 export interface RegistryErrorEntry {
   code: string;
@@ -41,8 +42,19 @@ export class RegistryError extends BerthError {
     message: string,
     readonly status: number,
     readonly entries: readonly RegistryErrorEntry[],
+    /**
+     * `Head "<url>"` when the failure came from answering the registry's
+     * challenge (no credentials, the token server refused them): dockerd's
+     * pull errors name the request then, its push errors do not.
+     */
+    readonly via?: string,
   ) {
     super(kind, message);
+  }
+
+  /** The message with the request it came from, as dockerd's pull words it. */
+  get withRequest(): string {
+    return this.via ? `${this.via}: ${this.message}` : this.message;
   }
 
   get retryable(): boolean {
@@ -66,6 +78,32 @@ export function registryError(status: number, body: Buffer, prefix = ''): Regist
   return new RegistryError(kindOfStatus(status), prefix ? `${prefix}: ${text}` : text, status, entries);
 }
 
+/** `Head "<url>"`, the way Go's http client names a failed request. */
+export function requestName(method: string, url: URL): string {
+  return `${method[0]}${method.slice(1).toLowerCase()} ${JSON.stringify(url.href)}`;
+}
+
+/**
+ * The error of a 401 that another attempt will not cure. A Bearer challenge
+ * saying `error="insufficient_scope"` means DENIED (the token was fine but
+ * grants nothing here: an unknown or private repository), `invalid_token`
+ * UNAUTHORIZED; they come before the body's own entries, and the first entry
+ * is the message, as the distribution client has it.
+ */
+export function unauthorizedAnswer(challenge: string | string[] | undefined, body: Buffer): RegistryError {
+  const entries = parseErrorBody(body);
+  const bearer = parseChallenges(challenge).find((c) => c.scheme === 'bearer');
+  const oauth = bearer?.params.error;
+  if (oauth === 'insufficient_scope' || oauth === 'invalid_token') {
+    const code = oauth === 'insufficient_scope' ? 'DENIED' : 'UNAUTHORIZED';
+    const fallback = code === 'DENIED' ? 'requested access to the resource is denied' : 'authentication required';
+    entries.unshift({ code, message: bearer?.params.error_description || fallback });
+  }
+  const first = entries[0];
+  const message = first ? describeErrors([first], 401, body) : 'unauthorized: authentication required';
+  return new RegistryError('unauthorized', message, 401, entries);
+}
+
 const TLS_PLAIN_HTTP = new Set(['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
 
 /** Whether an https attempt reached a server that speaks plain http. */
@@ -77,8 +115,7 @@ export function isPlainHttpAnswer(err: unknown): boolean {
 /** A network-level failure as a user-facing error ("Get "https://h/v2/": …"). */
 export function transportError(method: string, url: URL, err: unknown, insecureHint: boolean): BerthError {
   if (err instanceof BerthError) return err;
-  const verb = method[0] + method.slice(1).toLowerCase();
-  const base = `${verb} ${JSON.stringify(url.href)}`;
+  const base = requestName(method, url);
   if (isPlainHttpAnswer(err)) {
     const hint = insecureHint ? ` (the registry speaks plain http: list "${url.host}" in "insecure-registries" in daemon.json to allow it)` : '';
     return unavailable(`${base}: http: server gave HTTP response to HTTPS client${hint}`);

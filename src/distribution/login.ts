@@ -43,12 +43,7 @@ export async function login(hosts: RegistryHosts, auth: AuthConfig, signal?: Abo
 }
 
 async function attempt(hosts: RegistryHosts, url: URL, auth: AuthConfig, insecure: boolean, signal?: AbortSignal): Promise<LoginResult> {
-  let refreshToken = '';
-  const authorizer = new Authorizer(auth, async (realm, headers) => {
-    const t = await requestToken(hosts, realm, headers, signal);
-    refreshToken = t.refreshToken ?? '';
-    return t;
-  });
+  const authorizer = new Authorizer(auth, (req) => requestToken(hosts, req, signal));
   const get = async (authorization?: string): Promise<HttpResponse> => {
     try {
       const res = await send({
@@ -71,6 +66,6 @@ async function attempt(hosts: RegistryHosts, url: URL, auth: AuthConfig, insecur
   if (res.status === 401 && authorizer.onUnauthorized(res.headers['www-authenticate'], '', false)) {
     res = await get(await authorizer.header(''));
   }
-  if (res.status === 200) return { Status: 'Login Succeeded', IdentityToken: refreshToken };
+  if (res.status === 200) return { Status: 'Login Succeeded', IdentityToken: authorizer.identityToken };
   throw unauthorized(`login attempt to ${url.href} failed with status: ${res.status} ${STATUS_CODES[res.status] ?? ''}`.trimEnd());
 }

@@ -4,9 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { berthdBin, sleep, startBerthd, until, type BerthdHandle } from '../helpers/berthd.js';
+import { apiRequest, berthdBin, sleep, startBerthd, until, type BerthdHandle } from '../helpers/berthd.js';
 import {
   freePort,
   htpasswdFile,
@@ -156,6 +156,36 @@ describe('pull from a registry', () => {
     assert.match(missing.stderr, /tag does not exist: 127\.0\.0\.1:\d+\/test\/none:1/);
   });
 
+  test('push of a big layer: chunked PATCHes with Content-Range, a cut PATCH retried in a new upload, a cut PUT resumed where the registry stands', async () => {
+    const big = await buildFixtureImage({ compressLayers: true, extraLayers: [{ 'big.bin': randomBytes(20 << 20) }] });
+    const layer = big.layers.at(-1)!;
+    const hex = layer.digest.slice('sha256:'.length);
+    // The image comes into berth from another registry, then goes to this one through a proxy that cuts two requests.
+    const src = await startRegistry();
+    const proxy = await startThrottleProxy(reg!.port, 1 << 30, { cut: [/^PATCH /, new RegExp(`^PUT \\S+digest=sha256%3A${hex}`)] });
+    try {
+      await uploadImage(src.host, 'test/chunky-src', '1', big);
+      await ok(['pull', `${src.host}/test/chunky-src:1`]);
+      const ref = `${proxy.host}/test/chunky:1`;
+      await ok(['tag', `${src.host}/test/chunky-src:1`, ref]);
+      const out = await ok(['push', ref]);
+      assert.match(out, /Retrying in 1 second/, out);
+      assert.match(out, /1: digest: sha256:[0-9a-f]{64} size: \d+/, out);
+      const ranges = proxy.requests.filter((r) => r.line.startsWith('PATCH ')).map((r) => r.contentRange);
+      assert.ok(ranges.includes(`0-${(16 << 20) - 1}`) && ranges.includes(`${16 << 20}-${layer.blob.length - 1}`), `two chunks of the big layer: ${JSON.stringify(ranges)}`);
+      const lines = proxy.requests.map((r) => r.line);
+      assert.ok(lines.some((l) => /^GET \/v2\/test\/chunky\/blobs\/uploads\/[^?]+\?_state=/.test(l)), `the upload's status asked after a cut:\n${lines.join('\n')}`);
+      const puts = lines.filter((l) => l.startsWith('PUT ') && l.includes(`sha256%3A${hex}`));
+      assert.equal(puts.length, 2, `the cut PUT and its resumption, without the chunks again:\n${lines.join('\n')}`);
+      const head = await http('HEAD', `http://${reg!.host}/v2/test/chunky/blobs/${layer.digest}`);
+      assert.equal(head.status, 200);
+      assert.equal(Number(head.headers['content-length']), layer.blob.length);
+    } finally {
+      await proxy.close();
+      await src.cleanup();
+    }
+  });
+
   test('rmi, save and load of a pulled image', async () => {
     const ref = `${reg!.host}/test/app:v1`;
     const saved = await berthd!.docker(['save', ref]);
@@ -268,7 +298,11 @@ describe('registry auth and TLS: htpasswd, token server, certs.d', () => {
 
     const anonymous = await berthd!.docker(['push', ref]);
     assert.notEqual(anonymous.code, 0);
-    assert.match(anonymous.stderr, /no basic auth credentials/);
+    assert.equal(anonymous.stderr.trim(), 'no basic auth credentials', 'a push names no request, as dockerd');
+    // dockerd answers a pull it has no credentials for with a 500 naming the request (a 401 would make the CLI prompt).
+    const refused = await apiRequest(berthd!.socket, 'POST', `/images/create?fromImage=${encodeURIComponent(`${reg.host}/team/secret`)}&tag=1`);
+    assert.equal(refused.status, 500, refused.body);
+    assert.equal(JSON.parse(refused.body).message, `Head "http://${reg.host}/v2/team/secret/manifests/1": no basic auth credentials`);
 
     const wrong = await berthd!.docker(['login', reg.host, '-u', 'alice', '--password-stdin'], { input: 'nope\n' });
     assert.notEqual(wrong.code, 0);
@@ -296,6 +330,18 @@ describe('registry auth and TLS: htpasswd, token server, certs.d', () => {
     regs.push(reg);
     const ref = `${reg.host}/bob/secret:1`;
     await ok(['tag', 'secret:1', ref]);
+    // Anonymous tokens grant nothing: the registry says insufficient_scope, which dockerd words as a denial (404 on pull).
+    const push = await berthd!.docker(['push', ref], { input: '' });
+    assert.notEqual(push.code, 0);
+    assert.equal(push.stderr.trim(), 'denied: requested access to the resource is denied');
+    const pull = await berthd!.docker(['pull', `${reg.host}/bob/nothing:1`], { input: '' });
+    assert.notEqual(pull.code, 0);
+    assert.equal(
+      pull.stderr.trim(),
+      `Error response from daemon: pull access denied for ${reg.host}/bob/nothing, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`,
+    );
+    const denied = await apiRequest(berthd!.socket, 'POST', `/images/create?fromImage=${encodeURIComponent(`${reg.host}/bob/nothing`)}&tag=1`);
+    assert.equal(denied.status, 404);
     const wrong = await berthd!.docker(['login', reg.host, '-u', 'bob', '--password-stdin'], { input: 'wrong\n' });
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.stderr, /invalid username or password/);
@@ -307,6 +353,38 @@ describe('registry auth and TLS: htpasswd, token server, certs.d', () => {
     assert.ok(token.requests.some((r) => r.authorized && r.scope.includes('repository:bob/secret:pull')));
     assert.equal(await ok(['run', '--rm', ref, 'cat', '/marker']), 'secret\n');
     await ok(['logout', reg.host]);
+  });
+
+  test('identity tokens: login keeps the refresh token instead of the password, pulls and pushes trade it by OAuth2 POST', async () => {
+    const { cert, key } = selfSignedCert(dir, 'oauth', 'oauth-signer');
+    const oauth = await startTokenServer({ certFile: cert, keyFile: key, service: 'oauth-registry', issuer: 'oauth-issuer', user: 'carol', password: 'c4rol-pw', refreshTokens: true });
+    try {
+      const reg = await startRegistry({
+        extra: `auth:\n  token:\n    realm: ${oauth.realm}\n    service: oauth-registry\n    issuer: oauth-issuer\n    rootcertbundle: ${cert}`,
+      });
+      regs.push(reg);
+      const ref = `${reg.host}/carol/secret:1`;
+      await ok(['tag', 'secret:1', ref]);
+      assert.match(await ok(['login', reg.host, '-u', 'carol', '--password-stdin'], 'c4rol-pw\n'), /Login Succeeded/);
+      assert.equal(oauth.issued.length, 1, JSON.stringify(oauth.requests));
+      const stored = JSON.parse(readFileSync(join(berthd!.root, 'docker-config', 'config.json'), 'utf8')) as { auths: Record<string, { identitytoken?: string; auth?: string }> };
+      const entry = stored.auths[reg.host]!;
+      assert.equal(entry.identitytoken, oauth.issued[0], 'the CLI stores the IdentityToken berthd answered');
+      assert.ok(!Buffer.from(entry.auth ?? '', 'base64').toString().includes('c4rol-pw'), 'and not the password');
+      const afterLogin = oauth.requests.length;
+      await ok(['push', ref]);
+      await ok(['rmi', ref]);
+      await ok(['pull', ref]);
+      assert.equal(await ok(['run', '--rm', ref, 'cat', '/marker']), 'secret\n');
+      const later = oauth.requests.slice(afterLogin);
+      assert.ok(later.length >= 2, JSON.stringify(later));
+      for (const r of later) assert.deepEqual([r.method, r.grant, r.authorized], ['POST', 'refresh_token', true], JSON.stringify(later));
+      assert.ok(later.some((r) => r.scope.includes('repository:carol/secret:pull,push')));
+      assert.ok(later.some((r) => r.scope.includes('repository:carol/secret:pull')));
+      await ok(['logout', reg.host]);
+    } finally {
+      await oauth.close();
+    }
   });
 
   test('TLS: a client certificate from certs.d, and without it the handshake fails', async () => {

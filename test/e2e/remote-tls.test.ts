@@ -4,7 +4,7 @@
 // plain-TCP refusal, and systemd socket activation (fd://).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, Agent } from 'node:https';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -275,6 +275,28 @@ describe('TCP without TLS, refusals at start, socket activation', { timeout: 180
     const mismatch = await start(['--tlsverify', '--tlscacert', c.ca, '--tlscert', c.serverCert, '--tlskey', c.clientKey, '-H', `tcp://127.0.0.1:${await freePort()}`]);
     assert.equal(mismatch.code, 1);
     assert.match(mismatch.stderr, /does not belong to the certificate/);
+  });
+
+  it('DOCKER_CERT_PATH and DOCKER_TLS_VERIFY give the defaults, as dockerd reads them: mutual TLS without a TLS flag', async () => {
+    const certPath = join(dir, 'cert-path');
+    mkdirSync(certPath);
+    copyFileSync(c.ca, join(certPath, 'ca.pem'));
+    copyFileSync(c.serverCert, join(certPath, 'cert.pem'));
+    copyFileSync(c.serverKey, join(certPath, 'key.pem'));
+    const port = await freePort();
+    let d: BerthdHandle | undefined;
+    try {
+      d = await startBerthd({ args: ['-H', `tcp://127.0.0.1:${port}`], env: { DOCKER_CERT_PATH: certPath, DOCKER_TLS_VERIFY: '1' } });
+      const env = { ...d.env };
+      delete env.DOCKER_HOST;
+      const tls = ['--tlsverify', '--tlscacert', c.ca, '--tlscert', c.clientCert, '--tlskey', c.clientKey, '-H', `tcp://127.0.0.1:${port}`];
+      const warnings = JSON.parse(ok(await runCommand(dockerBin, [...tls, 'info', '--format', '{{json .Warnings}}'], env), 'info over TLS')) as string[];
+      assert.deepEqual(warnings.filter((w) => /API is accessible/.test(w)), [], 'verified TLS: no warning');
+      const anonymous = await runCommand(dockerBin, ['--tls', '--tlscacert', c.ca, '-H', `tcp://127.0.0.1:${port}`, 'version'], env);
+      assert.notEqual(anonymous.code, 0, 'a client without a certificate is refused');
+    } finally {
+      await d?.cleanup();
+    }
   });
 
   it('socket activation: a TCP and a Unix socket passed as fds 3 and 4 with LISTEN_FDS; plain loopback TCP is warned about in info', async () => {

@@ -5,7 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, request } from 'node:http';
+import { createServer as createHttpServer, request, type ServerResponse } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { sha256, type FixtureImage } from '../fixtures/images.js';
@@ -216,8 +216,10 @@ export function htpasswdFile(path: string, user: string, password: string): void
 
 export interface TokenServer {
   realm: string;
-  /** scopes asked for, in order */
-  requests: { scope: string[]; account: string | null; authorized: boolean }[];
+  /** token requests in order: GET (Basic or anonymous) or OAuth2 POST (`grant` is its grant_type) */
+  requests: { method: string; grant?: string; scope: string[]; account: string | null; authorized: boolean }[];
+  /** refresh tokens handed out */
+  issued: string[];
   close(): Promise<void>;
 }
 
@@ -225,24 +227,32 @@ const b64url = (b: Buffer): string => b.toString('base64').replace(/=+$/, '').re
 
 /**
  * A token server for registry `auth: token`: RS256 JWTs with the signing
- * certificate in x5c, granting what is asked to the one user it knows.
+ * certificate in x5c, granting what is asked to the one user it knows. With
+ * `refreshTokens` it is an OAuth2 server too, as Docker Hub's is: a GET with
+ * `offline_token=true` (docker login) or a POST with grant_type=password and
+ * access_type=offline also answers a refresh_token, and a POST with
+ * grant_type=refresh_token trades one for an access token.
  */
-export async function startTokenServer(opts: { certFile: string; keyFile: string; service: string; issuer: string; user: string; password: string }): Promise<TokenServer> {
+export async function startTokenServer(opts: {
+  certFile: string;
+  keyFile: string;
+  service: string;
+  issuer: string;
+  user: string;
+  password: string;
+  refreshTokens?: boolean;
+}): Promise<TokenServer> {
   const pem = readFileSync(opts.certFile, 'utf8');
   const der = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
   const key = createPrivateKey(readFileSync(opts.keyFile));
   const requests: TokenServer['requests'] = [];
+  const issued: string[] = [];
   const expected = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
-  const server = createHttpServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const scopes = url.searchParams.getAll('scope');
-    const authorized = req.headers.authorization === expected;
-    requests.push({ scope: scopes, account: url.searchParams.get('account'), authorized });
-    if (url.pathname !== '/token' || (req.headers.authorization !== undefined && !authorized) || (!authorized && scopes.length === 0)) {
-      res.writeHead(401, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'invalid username or password' }] }));
-      return;
-    }
+  const refuse = (res: ServerResponse, status = 401): void => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'invalid username or password' }] }));
+  };
+  const answer = (res: ServerResponse, scopes: string[], authorized: boolean, offline: boolean): void => {
     const now = Math.floor(Date.now() / 1000);
     const access = authorized
       ? scopes.map((s) => {
@@ -255,22 +265,58 @@ export async function startTokenServer(opts: { certFile: string; keyFile: string
     const claims = b64url(Buffer.from(JSON.stringify({ iss: opts.issuer, sub: authorized ? opts.user : '', aud: opts.service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access })));
     const sig = b64url(sign('sha256', Buffer.from(`${header}.${claims}`), key));
     const token = `${header}.${claims}.${sig}`;
+    const out: Record<string, unknown> = { token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() };
+    if (offline && authorized && opts.refreshTokens) {
+      const refresh = randomBytes(24).toString('hex');
+      issued.push(refresh);
+      out.refresh_token = refresh;
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
+    res.end(JSON.stringify(out));
+  };
+  const server = createHttpServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/token') return refuse(res, 404);
+    if (req.method === 'POST') {
+      const parts: Buffer[] = [];
+      req.on('data', (d: Buffer) => parts.push(d));
+      req.on('end', () => {
+        const form = new URLSearchParams(Buffer.concat(parts).toString());
+        const grant = form.get('grant_type') ?? '';
+        const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+        const authorized =
+          opts.refreshTokens === true &&
+          form.get('service') === opts.service &&
+          ((grant === 'password' && form.get('username') === opts.user && form.get('password') === opts.password) ||
+            (grant === 'refresh_token' && issued.includes(form.get('refresh_token') ?? '')));
+        requests.push({ method: 'POST', grant, scope: scopes, account: form.get('username'), authorized });
+        // Without refresh tokens this is a plain token server, which has no POST.
+        if (!opts.refreshTokens) return refuse(res, 405);
+        if (!authorized) return refuse(res);
+        answer(res, scopes, true, grant === 'password' && form.get('access_type') === 'offline');
+      });
+      return;
+    }
+    const scopes = url.searchParams.getAll('scope');
+    const authorized = req.headers.authorization === expected;
+    requests.push({ method: 'GET', scope: scopes, account: url.searchParams.get('account'), authorized });
+    if ((req.headers.authorization !== undefined && !authorized) || (!authorized && scopes.length === 0)) return refuse(res);
+    answer(res, scopes, authorized, url.searchParams.get('offline_token') === 'true');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
   return {
     realm: `http://127.0.0.1:${port}/token`,
     requests,
+    issued,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }
 
 export interface ThrottleProxy {
   host: string;
-  /** request lines and Range headers seen, in order */
-  requests: { line: string; range?: string }[];
+  /** request lines and Range / Content-Range headers seen, in order */
+  requests: { line: string; range?: string; contentRange?: string }[];
   /** bytes sent to clients so far */
   sent(): number;
   close(): Promise<void>;
@@ -281,7 +327,15 @@ export interface ThrottleProxy {
  * `bytesPerSecond`, so that a test can act in the middle of a download. It
  * changes no byte; when the registry goes away its connections close.
  */
-export async function startThrottleProxy(upstreamPort: number, bytesPerSecond: number): Promise<ThrottleProxy> {
+export async function startThrottleProxy(
+  upstreamPort: number,
+  bytesPerSecond: number,
+  opts: {
+    /** each cuts the connection of the first request whose line matches, before the registry sees any of it */
+    cut?: RegExp[];
+  } = {},
+): Promise<ThrottleProxy> {
+  const cuts = [...(opts.cut ?? [])];
   const requests: ThrottleProxy['requests'] = [];
   let sent = 0;
   const sockets = new Set<Socket>();
@@ -313,7 +367,16 @@ export async function startThrottleProxy(upstreamPort: number, bytesPerSecond: n
     client.on('data', (d: Buffer) => {
       for (const m of d.toString('latin1').matchAll(/^(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/1\.1\r\n((?:[^\r\n]+\r\n)*)/gm)) {
         const range = /^range:\s*(\S+)/im.exec(m[3] ?? '')?.[1];
-        requests.push({ line: `${m[1]} ${m[2]}`, ...(range ? { range } : {}) });
+        const contentRange = /^content-range:\s*(\S+)/im.exec(m[3] ?? '')?.[1];
+        const line = `${m[1]} ${m[2]}`;
+        requests.push({ line, ...(range ? { range } : {}), ...(contentRange ? { contentRange } : {}) });
+        const i = cuts.findIndex((re) => re.test(line));
+        if (i >= 0) {
+          cuts.splice(i, 1);
+          client.destroy();
+          up.destroy();
+          return;
+        }
       }
       if (!up.destroyed) up.write(d);
     });

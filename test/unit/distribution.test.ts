@@ -24,7 +24,8 @@ import {
   type Descriptor,
   type RegistrySettings,
 } from '../../src/distribution/index.js';
-import { transportError } from '../../src/distribution/errors.js';
+import { transportError, unauthorizedAnswer } from '../../src/distribution/errors.js';
+import type { TokenRequest } from '../../src/distribution/auth.js';
 import { readBody } from '../../src/distribution/http.js';
 import { humanSize, progressBar, ProgressStream } from '../../src/daemon/images/progress.js';
 
@@ -68,7 +69,7 @@ describe('auth', () => {
 
   it('gets Bearer tokens per scope from the realm, with the account', async () => {
     const asked: string[] = [];
-    const a = new Authorizer({ username: 'u', password: 'p' }, async (realm, headers) => {
+    const a = new Authorizer({ username: 'u', password: 'p' }, async ({ realm, headers }) => {
       asked.push(`${realm.href} ${headers.authorization ?? ''}`);
       return { token: `t${asked.length}`, expiresIn: 300 };
     });
@@ -77,6 +78,40 @@ describe('auth', () => {
     assert.equal(await a.header('repository:x:pull'), 'Bearer t1', 'cached');
     assert.equal(await a.header('repository:y:pull'), 'Bearer t2');
     assert.match(asked[0]!, /service=reg&scope=repository%3Ax%3Apull&account=u&client_id=docker Basic /);
+  });
+
+  it('login asks for an offline token and keeps the refresh token; an identity token is traded by OAuth2 POST', async () => {
+    const asked: TokenRequest[] = [];
+    const login = new Authorizer({ username: 'u', password: 'p' }, async (req) => {
+      asked.push(req);
+      return { token: 't', expiresIn: 300, refreshToken: 'r1' };
+    });
+    login.onUnauthorized('Bearer realm="http://127.0.0.1:1/token",service="reg"', '', false);
+    await login.header('');
+    assert.equal(asked[0]!.realm.searchParams.get('offline_token'), 'true');
+    assert.equal(asked[0]!.form, undefined);
+    assert.equal(login.identityToken, 'r1');
+
+    const later = new Authorizer({ username: 'u', identitytoken: 'r1' }, async (req) => {
+      asked.push(req);
+      return { token: 't2', expiresIn: 300 };
+    });
+    later.onUnauthorized('Bearer realm="http://127.0.0.1:1/token",service="reg"', 'repository:x:pull repository:y:pull', false);
+    assert.equal(await later.header('repository:x:pull repository:y:pull'), 'Bearer t2');
+    const post = asked[1]!;
+    assert.deepEqual(post.form, { grant_type: 'refresh_token', refresh_token: 'r1', client_id: 'docker', service: 'reg', scope: 'repository:x:pull repository:y:pull' });
+    assert.equal(post.headers.authorization, undefined, 'no Basic with an identity token');
+    assert.equal(later.identityToken, 'r1');
+  });
+
+  it('words a final 401 as the distribution client does', () => {
+    const body = Buffer.from(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required', detail: null }] }));
+    const denied = unauthorizedAnswer('Bearer realm="http://t/token",service="s",scope="repository:a:pull",error="insufficient_scope"', body);
+    assert.deepEqual(denied.entries.map((e) => e.code), ['DENIED', 'UNAUTHORIZED']);
+    assert.equal(denied.message, 'denied: requested access to the resource is denied');
+    assert.equal(unauthorizedAnswer('Basic realm="r"', body).message, 'unauthorized: authentication required');
+    assert.equal(unauthorizedAnswer(undefined, Buffer.from('nope')).message, 'unauthorized: authentication required');
+    assert.equal(unauthorizedAnswer('Bearer realm="x",error="invalid_token",error_description="expired"', Buffer.alloc(0)).message, 'unauthorized: expired');
   });
 });
 

@@ -52,6 +52,19 @@ test('defaults under /etc/berth; daemon.json keys as dockerd names them; a flag 
   assert.match(errorsOf({}, { tls: 'yes' }).join('\n'), /invalid value for 'tls' in F/);
 });
 
+test('DOCKER_CERT_PATH moves the default certificate paths and DOCKER_TLS_VERIFY turns verification on, as dockerd reads them', () => {
+  const env = { DOCKER_CERT_PATH: '/srv/certs', DOCKER_TLS_VERIFY: '1' };
+  const d = loadConfig(parseFlags([], '0', env), undefined, 'F');
+  assert.deepEqual([d.tlsCaCert, d.tlsCert, d.tlsKey, d.tlsVerify], ['/srv/certs/ca.pem', '/srv/certs/cert.pem', '/srv/certs/key.pem', true]);
+  // Flags and daemon.json still win over the environment, and name no conflict with it.
+  const f = loadConfig(parseFlags(['--tlscert', '/x/c.pem', '--tlsverify=false'], '0', env), JSON.stringify({ tlskey: '/y/k.pem' }), 'F');
+  assert.deepEqual([f.tlsCaCert, f.tlsCert, f.tlsKey, f.tlsVerify], ['/srv/certs/ca.pem', '/x/c.pem', '/y/k.pem', false]);
+  const file = loadConfig(parseFlags([], '0', env), JSON.stringify({ tlsverify: false }), 'F');
+  assert.equal(file.tlsVerify, false);
+  const none = loadConfig(parseFlags([], '0', { DOCKER_CERT_PATH: '', DOCKER_TLS_VERIFY: '' }), undefined, 'F');
+  assert.deepEqual([none.tlsCaCert, none.tlsVerify], ['/etc/berth/ca.pem', undefined]);
+});
+
 test('dockerd meanings: --tlsverify at all turns TLS on; --tls alone does not verify', () => {
   const base = { tlsCaCert: 'a', tlsCert: 'b', tlsKey: 'c' };
   assert.deepEqual(

@@ -5,7 +5,7 @@
 // expires), so the next pull resumes instead of starting over.
 import type { Readable } from 'node:stream';
 import type { ContainerdClient, Descriptor } from '../../containerd/index.js';
-import { BerthError, forbidden, invalidParameter, isKind, messageOf, notFound } from '../../errors/index.js';
+import { forbidden, internal, invalidParameter, isKind, messageOf, notFound } from '../../errors/index.js';
 import {
   chooseManifest,
   formatPlatform,
@@ -28,6 +28,7 @@ import { ProgressStream } from './progress.js';
 import { assignNames, publishImageEvent } from './records.js';
 import { familiarName, familiarString, fullString, parseNormalizedNamed, type Reference } from './reference.js';
 import type { OciImage, Platform } from './types.js';
+import { retryable, sleepCounting } from './retry.js';
 import { snapshotExists, unpackLayers } from './unpack.js';
 import { memory } from '../memory.js';
 
@@ -83,20 +84,24 @@ interface PullPlan {
   upToDate?: boolean;
 }
 
-/** dockerd's wording for registry failures while resolving. */
+/**
+ * dockerd's wording and status for registry failures while resolving:
+ * unknown names and refusals (DENIED) are 404s; other auth failures are
+ * 500s naming the request, as dockerd's are (a 401 would make the CLI prompt
+ * for a password).
+ */
 function resolveError(err: unknown, ref: Reference): unknown {
-  // The CLI answers a 401 by prompting for a password on its stdin; dockerd's pull errors are never 401.
-  if (isKind(err, 'unauthorized') && !(err instanceof RegistryError && err.entries.some((e) => e.code === 'DENIED'))) return forbidden(messageOf(err), err);
-  if (!(err instanceof RegistryError)) return err;
+  if (!(err instanceof RegistryError)) return isKind(err, 'unauthorized') ? internal(messageOf(err), err) : err;
   const codes = err.entries.map((e) => e.code);
   const full = fullString(ref);
+  if (codes[0] === 'DENIED') {
+    return notFound(`pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ${err.message}`);
+  }
+  if (err.kind === 'unauthorized') return internal(err.withRequest, err);
   if (codes.includes('MANIFEST_UNKNOWN') || (err.status === 404 && codes.length === 0)) {
     return notFound(`manifest for ${full} not found: ${err.entries.length ? err.message : 'manifest unknown: manifest unknown'}`);
   }
   if (codes.includes('NAME_UNKNOWN')) return notFound(`repository ${familiarName(ref)} not found: ${err.message}`);
-  if (codes.includes('DENIED')) {
-    return forbidden(`pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ${err.message}`);
-  }
   return err;
 }
 
@@ -188,14 +193,6 @@ async function plan(ctx: ImageContext, deps: PullDeps, refText: string, opts: Pu
   return { ref, shownId, name: fullString(ref), repo, top: { desc: top, data: topData }, index, manifest: { ...manifest, config, layers }, abort };
 }
 
-/** Network failures, 5xx and 429 are worth another attempt; bad content and refusals are not. */
-function retryable(err: unknown): boolean {
-  if (err instanceof RegistryError) return err.retryable;
-  if (err instanceof BerthError) return err.kind === 'unavailable' && !/cancelled/.test(err.message);
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE' || code === 'ETIMEDOUT' || (err as Error).message === 'aborted';
-}
-
 const shortHex = (digest: string): string => digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
 
 function sourceLabel(repo: Repository): Record<string, string> {
@@ -210,14 +207,6 @@ interface Downloader {
   limiter: Limiter;
   attempts: number;
   signal: AbortSignal;
-}
-
-async function sleepCounting(out: ProgressStream, id: string, seconds: number, signal: AbortSignal): Promise<void> {
-  for (let s = seconds; s > 0; s--) {
-    if (signal.aborted) return;
-    out.update(id, `Retrying in ${s} second${s === 1 ? '' : 's'}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 /** One layer into the content store: resumable, verified at commit, retried. */
@@ -303,11 +292,17 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     const chains = chainIds(diffIds);
     const downloads: Promise<boolean>[] = [];
     const seen = new Map<string, Promise<boolean>>();
+    // Which layers are here already, asked for all at once (the first occurrence of each digest only: one writer per ref).
+    const firstAt = new Map<string, number>();
+    manifest.layers.forEach((l, i) => firstAt.has(l.digest) || firstAt.set(l.digest, i));
+    const here = await Promise.all(
+      manifest.layers.map((l, i) => (firstAt.get(l.digest) === i ? leaseIfPresent(client, l, { [LABELS.uncompressed]: diffIds[i]!, ...sourceLabel(repo) }) : Promise.resolve(false))),
+    );
     for (const [i, layer] of manifest.layers.entries()) {
       let job = seen.get(layer.digest);
       if (!job) {
         const id = shortHex(layer.digest);
-        if (await leaseIfPresent(client, layer, { [LABELS.uncompressed]: diffIds[i]!, ...sourceLabel(repo) })) {
+        if (here[i]) {
           out.update(id, 'Already exists');
           job = Promise.resolve(false);
         } else {
@@ -344,15 +339,19 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     }
     const chain = topChainId(diffIds);
     const source = sourceLabel(repo);
-    await client.content.write(`config-${manifest.config.digest}`, configData, manifest.config, { ...(chain ? { [LABELS.gcSnapshot(ctx.snapshotter)]: chain } : {}), ...source });
     const mLabels: Record<string, string> = { [LABELS.gcContentConfig]: manifest.config.digest, ...source };
     manifest.layers.forEach((l, i) => (mLabels[LABELS.gcContentLayer(i)] = l.digest));
-    await client.content.write(`manifest-${manifest.desc.digest}`, manifest.data, manifest.desc, mLabels);
+    // All under the pull's lease, so their order does not matter to the collector: written side by side.
+    const writes = [
+      client.content.write(`config-${manifest.config.digest}`, configData, manifest.config, { ...(chain ? { [LABELS.gcSnapshot(ctx.snapshotter)]: chain } : {}), ...source }),
+      client.content.write(`manifest-${manifest.desc.digest}`, manifest.data, manifest.desc, mLabels),
+    ];
     if (p.index) {
       const iLabels: Record<string, string> = { ...source };
       p.index.children.forEach((c, i) => (iLabels[LABELS.gcContentManifest(i)] = c.digest));
-      await client.content.write(`index-${p.top.desc.digest}`, p.top.data, p.top.desc, iLabels);
+      writes.push(client.content.write(`index-${p.top.desc.digest}`, p.top.data, p.top.desc, iLabels));
     }
+    await Promise.all(writes);
     // The image store reads an index for the host's platform: another platform's image is named by its manifest.
     const foreign = p.index !== undefined && !platformMatches(ctx.platform, manifest.desc.platform);
     const top = (foreign ? manifest.desc : p.top.desc) as Descriptor;

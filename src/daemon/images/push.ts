@@ -1,7 +1,7 @@
 // `docker push`: every blob HEADed first (present ones are skipped),
 // mounted from another repository of the same registry when the content
-// store knows one, otherwise uploaded monolithically; then child manifests
-// by digest and the top manifest or index by tag.
+// store knows one, otherwise uploaded (layers chunked, retried and resumed);
+// then child manifests by digest and the top manifest or index by tag.
 import { Transform, type Readable } from 'node:stream';
 import type { ContainerdClient, Descriptor } from '../../containerd/index.js';
 import { isKind, messageOf, notFound } from '../../errors/index.js';
@@ -10,6 +10,7 @@ import type { ImageContext } from './context.js';
 import { hexOf } from './digest.js';
 import { ProgressStream } from './progress.js';
 import { familiarName, fullString, parseNormalizedNamed, repositoryName, type Reference } from './reference.js';
+import { retryable, sleepCounting } from './retry.js';
 import { memory } from '../memory.js';
 import { publishImageEvent } from './records.js';
 
@@ -107,7 +108,63 @@ function counting(total: number, onBytes: (n: number) => void): Transform {
   });
 }
 
-async function pushBlob(ctx: ImageContext, repo: Repository, host: string, blob: Descriptor, shown: boolean, out: ProgressStream): Promise<void> {
+/** Bytes of a layer per PATCH: a failed chunk costs at most this much again. */
+const UPLOAD_CHUNK = 16 * 1024 * 1024;
+/** dockerd's attempts per layer upload. */
+const UPLOAD_ATTEMPTS = 5;
+
+interface Upload {
+  location: URL;
+  offset: number;
+}
+
+/**
+ * Sends a blob into an open upload. Layers go chunked, as dockerd sends them
+ * (PATCH pieces with Content-Range, always to the newest Location, then a
+ * PUT with the digest); the config goes in one monolithic PUT. A failure is
+ * retried from where the registry says the upload stands, or in a new upload
+ * when it dropped the old one.
+ */
+async function sendBlob(ctx: ImageContext, repo: Repository, blob: Descriptor, first: URL, layer: boolean, out: ProgressStream, signal: AbortSignal): Promise<void> {
+  const id = shortHex(blob.digest);
+  const start = Math.floor(Date.now() / 1000);
+  const shown = (n: number): void => {
+    if (layer) out.bytes(id, 'Pushing', Math.min(n, blob.size), blob.size, start);
+  };
+  const piece = (offset: number, size: number): Readable => {
+    const src = ctx.client.content.read(blob.digest, { offset, size });
+    const body = src.pipe(counting(size, (n) => shown(offset + n)));
+    src.on('error', (err) => body.destroy(err));
+    return body;
+  };
+  let up: Upload = { location: first, offset: 0 };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (!layer) {
+        await repo.putBlob(up.location, blob.digest, { stream: piece(0, blob.size), size: blob.size });
+        return;
+      }
+      while (up.offset < blob.size) {
+        const size = Math.min(UPLOAD_CHUNK, blob.size - up.offset);
+        up = { location: await repo.patchBlob(up.location, up.offset, size, piece(up.offset, size)), offset: up.offset + size };
+      }
+      await repo.putBlob(up.location, blob.digest);
+      return;
+    } catch (err) {
+      if (signal.aborted || attempt >= UPLOAD_ATTEMPTS || !retryable(err)) throw err;
+      await sleepCounting(out, id, Math.min(attempt, 5), signal);
+      const at = layer ? await repo.uploadOffset(up.location).catch(() => undefined) : undefined;
+      if (at && at.offset <= blob.size) up = at;
+      else {
+        const fresh = await repo.startUpload();
+        if (fresh.mounted) return;
+        up = { location: fresh.location, offset: 0 };
+      }
+    }
+  }
+}
+
+async function pushBlob(ctx: ImageContext, repo: Repository, host: string, blob: Descriptor, shown: boolean, out: ProgressStream, signal: AbortSignal): Promise<void> {
   const id = shortHex(blob.digest);
   if (await repo.blobExists(blob.digest)) {
     if (shown) out.update(id, 'Layer already exists');
@@ -120,25 +177,17 @@ async function pushBlob(ctx: ImageContext, repo: Repository, host: string, blob:
     await addSource(ctx.client, blob.digest, host, repo.path);
     return;
   }
-  const start = Math.floor(Date.now() / 1000);
-  const src = ctx.client.content.read(blob.digest);
-  const body = src.pipe(counting(blob.size, (n) => shown && out.bytes(id, 'Pushing', n, blob.size, start)));
-  src.on('error', (err) => body.destroy(err));
-  try {
-    await repo.putBlob(started.location, blob, body);
-  } finally {
-    src.destroy();
-  }
+  await sendBlob(ctx, repo, blob, started.location, shown, out, signal);
   if (shown) out.update(id, 'Pushed');
   await addSource(ctx.client, blob.digest, host, repo.path);
 }
 
-async function pushTarget(ctx: ImageContext, repo: Repository, host: string, t: Target, limiter: Limiter, out: ProgressStream): Promise<void> {
+async function pushTarget(ctx: ImageContext, repo: Repository, host: string, t: Target, limiter: Limiter, out: ProgressStream, signal: AbortSignal): Promise<void> {
   const layers = new Set(t.manifests.flatMap((m) => m.layers.map((l) => l.digest)));
   const blobs = new Map<string, Descriptor>();
   for (const m of t.manifests) for (const b of m.blobs) blobs.set(b.digest, b);
   for (const d of layers) out.update(shortHex(d), 'Preparing');
-  await Promise.all([...blobs.values()].map((b) => limiter.run(() => pushBlob(ctx, repo, host, b, layers.has(b.digest), out))));
+  await Promise.all([...blobs.values()].map((b) => limiter.run(() => pushBlob(ctx, repo, host, b, layers.has(b.digest), out, signal))));
   for (const m of t.manifests) {
     const isTop = m.desc.digest === t.top.digest;
     await repo.putManifest(isTop ? t.tag : m.desc.digest, m.desc.mediaType, m.data);
@@ -170,14 +219,20 @@ export async function pushImage(ctx: ImageContext, hosts: RegistryHosts, name: s
   const ref = parseNormalizedNamed(name);
   const tag = opts.tag || ref.tag;
   const tags = await localTags(ctx, { domain: ref.domain, path: ref.path }, tag);
-  const repo = new Repository({ hosts, domain: ref.domain, path: ref.path, auth: opts.auth ?? {}, signal: opts.signal, push: true });
+  const abort = new AbortController();
+  opts.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+  const repo = new Repository({ hosts, domain: ref.domain, path: ref.path, auth: opts.auth ?? {}, signal: abort.signal, push: true });
   const out = new ProgressStream();
+  // A client gone stops the upload (and its retries).
+  out.once('close', () => {
+    if (!out.writableFinished) abort.abort();
+  });
   const limiter = new Limiter(hosts.settings.maxConcurrentUploads);
   void (async () => {
     out.message(`The push refers to repository [${repositoryName(ref)}]`);
     for (const t of tags) {
       const target = await targetOf(ctx, t.name, t.tag);
-      await pushTarget(ctx, repo, repo.host, target, limiter, out);
+      await pushTarget(ctx, repo, repo.host, target, limiter, out, abort.signal);
       const pushed = `${familiarName(ref)}:${t.tag}`;
       publishImageEvent(ctx.events, 'push', pushed, pushed, (await ctx.catalog.resolve(target.top).catch(() => undefined))?.image);
     }
