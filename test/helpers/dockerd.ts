@@ -199,3 +199,22 @@ export async function startDockerd(opts: DockerdOptions): Promise<DockerdHandle>
 export function dockerdMissing(): string | undefined {
   return existsSync(DOCKERD) ? undefined : `${DOCKERD} is not installed (Debian package docker.io)`;
 }
+
+/**
+ * The machine has one dockerd networking set-up (its DOCKER chains): a test
+ * running dockerd takes the same lock the benchmark runs under (`flock`),
+ * BERTH_DOCKERD_LOCK or /work/wt/bench.lock. Resolves once held; undefined
+ * when it could not be had within the timeout.
+ */
+export async function holdDockerdLock(timeoutMs: number): Promise<{ release(): void } | undefined> {
+  const path = process.env.BERTH_DOCKERD_LOCK ?? '/work/wt/bench.lock';
+  // flock holds the lock for as long as `cat` reads its (our) stdin.
+  const child = spawn('flock', ['-w', String(Math.ceil(timeoutMs / 1000)), path, '-c', 'echo held; exec cat'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const held = await new Promise<boolean>((resolve) => {
+    child.stdout.on('data', (b: Buffer) => resolve(b.toString().includes('held')));
+    child.on('exit', () => resolve(false));
+    child.on('error', () => resolve(false));
+  });
+  if (!held) return undefined;
+  return { release: () => child.stdin.end() };
+}
