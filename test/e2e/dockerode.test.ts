@@ -10,6 +10,18 @@ import { dockerSaveArchiveFile, tarBuffer } from '../fixtures/images.js';
 import { demux } from '../helpers/connections.js';
 import { httpGet } from '../helpers/network.js';
 
+/** Starts an exec attached and returns its demultiplexed output once it ends. */
+async function execOutput(exec: Docker.Exec): Promise<{ stdout: string; stderr: string }> {
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  return demux(Buffer.concat(chunks));
+}
+
 describe('dockerode and two daemons side by side', { timeout: 180_000 }, () => {
   let a: BerthdHandle | undefined;
   let b: BerthdHandle | undefined;
@@ -44,14 +56,7 @@ describe('dockerode and two daemons side by side', { timeout: 180_000 }, () => {
     const sleeper = await docker.createContainer({ Image: 'busybox', Cmd: ['sleep', '1000'] });
     await sleeper.start();
     const exec = await sleeper.exec({ Cmd: ['sh', '-c', 'echo from-exec; exit 2'], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const chunks: Buffer[] = [];
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => resolve());
-      stream.on('error', reject);
-    });
-    assert.equal(demux(Buffer.concat(chunks)).stdout, 'from-exec\n');
+    assert.equal((await execOutput(exec)).stdout, 'from-exec\n');
     assert.equal((await exec.inspect()).ExitCode, 2);
     await sleeper.remove({ force: true });
     const unknown = await docker.getContainer('no-such-container').inspect().catch((e: { statusCode?: number; message: string }) => e);
@@ -102,14 +107,7 @@ describe('dockerode and two daemons side by side', { timeout: 180_000 }, () => {
     await peer.remove();
 
     const exec = await web.exec({ Cmd: ['cat', '/data/written'], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const chunks: Buffer[] = [];
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => resolve());
-      stream.on('error', reject);
-    });
-    assert.equal(demux(Buffer.concat(chunks)).stdout, 'x\n');
+    assert.equal((await execOutput(exec)).stdout, 'x\n');
     assert.equal((await exec.inspect()).Running, false);
 
     const listed = await docker.listContainers({ filters: { label: ['berth.test=dockerode'] } });

@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiRequest, dockerBin, runCommand, sleep, unmountUnder, type CommandResult } from './berthd.js';
+import { apiRequest, cliEnv, dockerBin, runCommand, sleep, unmountUnder, type CommandResult } from './berthd.js';
 import { killTree, pidsMentioning, waitGone } from './procs.js';
 
 export const DOCKERD = '/usr/sbin/dockerd';
@@ -113,6 +113,8 @@ export async function startDockerd(opts: DockerdOptions): Promise<DockerdHandle>
   const chainsBefore = dockerChains();
   const userBridgesBefore = new Set(bridgesOf('br-'));
   if (network !== undefined && network.bridge !== 'docker0') {
+    // A bridge of this name is a leftover of an earlier run that could not clean up.
+    if (existsSync(`/sys/class/net/${network.bridge}`)) execFileSync('ip', ['link', 'del', 'dev', network.bridge]);
     execFileSync('ip', ['link', 'add', 'name', network.bridge, 'type', 'bridge']);
     execFileSync('ip', ['addr', 'add', network.cidr, 'dev', network.bridge]);
     execFileSync('ip', ['link', 'set', network.bridge, 'up']);
@@ -157,14 +159,7 @@ export async function startDockerd(opts: DockerdOptions): Promise<DockerdHandle>
         removeDockerdNetworking([network.bridge, ...userBridges], chainsBefore);
       }
     })());
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DOCKER_HOST: `unix://${socket}`,
-    DOCKER_CONFIG: join(root, 'docker-config'),
-    DOCKER_CLI_HINTS: 'false',
-  };
-  delete env.DOCKER_CONTEXT;
-  delete env.DOCKER_TLS_VERIFY;
+  const env = cliEnv(socket, root);
   const deadline = Date.now() + 60_000;
   try {
     while (true) {
