@@ -190,8 +190,9 @@ export async function startDockerd(opts: DockerdOptions): Promise<DockerdHandle>
   };
 }
 
-/** Why dockerd cannot run here, or undefined when it can. */
+/** Why dockerd cannot run here (or was not asked for: BERTH_TEST_DOCKERD=0), or undefined when it can. */
 export function dockerdMissing(): string | undefined {
+  if (process.env.BERTH_TEST_DOCKERD === '0') return 'BERTH_TEST_DOCKERD=0: the dockerd half is off';
   return existsSync(DOCKERD) ? undefined : `${DOCKERD} is not installed (Debian package docker.io)`;
 }
 
