@@ -409,11 +409,12 @@ export class NetworkService {
       await this.store.saveSandbox(facts.id, rec);
       try {
         await host.createNetns(netns);
-        await this.cni.add(loopbackConflist(), { containerId: facts.id, netns, ifName: 'lo' });
+        // The loopback and each network's plugins touch different interfaces: they run side by side.
+        const loopback = this.cni.add(loopbackConflist(), { containerId: facts.id, netns, ifName: 'lo' });
         const att = this.attachments.get(facts.id)?.attachments ?? {};
         const entries = Object.entries(att).filter(([id]) => this.networks.get(id)?.Driver === 'bridge');
-        // The name server's helper needs only the namespace's loopback: it starts while the plugins run.
-        dnsReady = entries.some(([id]) => this.isUserDefined(id)) ? this.dns.open(facts.id, netns) : undefined;
+        // The name server's helper needs only the namespace's loopback: it starts once that is up, while the other plugins run.
+        dnsReady = entries.some(([id]) => this.isUserDefined(id)) ? loopback.then(() => this.dns.open(facts.id, netns)) : undefined;
         dnsReady?.catch(() => undefined);
         const primary = entries[0];
         if (primary !== undefined) {
@@ -423,11 +424,13 @@ export class NetworkService {
             rec.ports = await this.ports.reserve(facts.id, requests, this.attachments.get(facts.id)?.lastPorts ?? []);
           }
         }
-        let i = 0;
-        for (const [netId, req] of entries) {
-          const ep = await this.attach(facts, this.networks.get(netId)!, req, `eth${i++}`, i === 1 ? rec.ports : []);
-          rec.endpoints.push(ep);
-        }
+        const attached = await Promise.allSettled([
+          loopback.then(() => undefined),
+          ...entries.map(([netId, req], i) => this.attach(facts, this.networks.get(netId)!, req, `eth${i}`, i === 0 ? rec.ports : [])),
+        ]);
+        for (const r of attached) if (r.status === 'fulfilled' && r.value !== undefined) rec.endpoints.push(r.value);
+        const failed = attached.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
         await dnsReady;
         await this.store.saveSandbox(facts.id, rec);
         const prev = this.attachments.get(facts.id);
@@ -502,10 +505,7 @@ export class NetworkService {
     if (rec === undefined) return;
     const errors: unknown[] = [];
     if (rec.joined === undefined) {
-      for (const ep of [...rec.endpoints].reverse()) {
-        const n = this.networks.get(ep.networkId);
-        await this.cni.del(n?.Name ?? '', id, ep.ifName).catch((err: unknown) => errors.push(err));
-      }
+      await Promise.all(rec.endpoints.map((ep) => this.cni.del(this.networks.get(ep.networkId)?.Name ?? '', id, ep.ifName).catch((err: unknown) => errors.push(err))));
       // Attachments whose ADD was cut short have a cache entry but no endpoint.
       for (const c of await this.cni.cached(id)) {
         if (c.containerId === id) await this.cni.del(c.network, id, c.ifName).catch((err: unknown) => errors.push(err));
