@@ -794,10 +794,13 @@ export class NetworkService {
     this.networks.delete(n.Id);
     await this.store.removeNetwork(n.Id);
     if (n.bridge !== undefined) {
-      await host.deleteLink(n.bridge);
-      if (this.settings.iptables) await host.deleteRules(host.namesDevice(n.bridge)).catch(() => undefined);
-    }
-    await rm(`${this.store.ipamDir}/${n.Name}`, { recursive: true, force: true });
+      // The device and the rules naming it are independent: removed side by side.
+      await Promise.all([
+        host.deleteLink(n.bridge),
+        this.settings.iptables ? host.deleteRules(host.namesDevice(n.bridge)).catch(() => undefined) : undefined,
+        rm(`${this.store.ipamDir}/${n.Name}`, { recursive: true, force: true }),
+      ]);
+    } else await rm(`${this.store.ipamDir}/${n.Name}`, { recursive: true, force: true });
     this.deps.events.publish('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
   }
 

@@ -217,11 +217,17 @@ describe('docker-compose projects on berthd and on dockerd', { timeout: 1_500_00
     berthd = await startBerthd();
     await importBusybox(berthd);
     targets.push({ name: 'berth', root: berthd.root, env: berthd.env, docker: berthd.docker });
-    if (dockerdSkip !== undefined) return;
+  });
+
+  /** dockerd, started (under the machine's dockerd lock) once berthd's half is done, so the lock is held no longer than needed. */
+  async function reference(): Promise<Target | undefined> {
+    if (dockerdSkip !== undefined || berthd === undefined) return undefined;
+    const started = targets.find((x) => x.name === 'dockerd');
+    if (started !== undefined) return started;
     lock = await holdDockerdLock(900_000);
     if (lock === undefined) {
       dockerdSkip = 'the dockerd lock stayed taken for 15 minutes';
-      return;
+      return undefined;
     }
     const root = join(berthd.root, 'dockerd');
     // berthd's containerd (dockerd keeps to its own namespace), a bridge and address pool of its own.
@@ -233,10 +239,12 @@ describe('docker-compose projects on berthd and on dockerd', { timeout: 1_500_00
       dockerdSkip = `dockerd could not start here: ${err instanceof Error ? err.message : String(err)}`;
       return undefined;
     });
-    if (dockerd === undefined) return;
+    if (dockerd === undefined) return undefined;
     await importBusybox(dockerd);
-    targets.push({ name: 'dockerd', root, env: dockerd.env, docker: dockerd.docker });
-  });
+    const target: Target = { name: 'dockerd', root, env: dockerd.env, docker: dockerd.docker };
+    targets.push(target);
+    return target;
+  }
 
   after(async () => {
     // dockerd first: its containers run on berthd's containerd.
@@ -245,10 +253,10 @@ describe('docker-compose projects on berthd and on dockerd', { timeout: 1_500_00
     await berthd?.cleanup();
   });
 
-  for (const [name, run] of Object.entries(PROJECTS)) {
-    for (const daemon of ['berth', 'dockerd'] as const) {
+  for (const daemon of ['berth', 'dockerd'] as const) {
+    for (const [name, run] of Object.entries(PROJECTS)) {
       it(`${name} on ${daemon}`, async (t) => {
-        const target = targets.find((x) => x.name === daemon);
+        const target = daemon === 'berth' ? targets[0] : await reference();
         if (target === undefined) return t.skip(dockerdSkip ?? 'dockerd did not start');
         seen[daemon][name] = await run(target);
       });
