@@ -20,9 +20,10 @@ import { msSince, type Summary, type Unit } from './stats.js';
 import { NETWORK_FIGURE_IDS, netConcurrent, netLookup, netPort, netRps, netRun } from './network.js';
 import { CP_FILES, cpIn, cpOut, runVolume } from './volumes.js';
 import { STATS_CONTAINERS, statsFigure, stdinFigure, stdoutFigure } from './figures-streams.js';
+import { COMPOSE_FIGURE_IDS, composeDown, composeUp } from './compose.js';
 import { CRI_FIGURE_IDS, CRI_STATS_CONTAINERS, criPod, criStats } from './cri.js';
 
-export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'stdout-50mb', 'stdin-50mb', 'stats-20', 'rss-100', 'reload', 'tls-info', 'tls-run', 'cp-in', 'cp-out', 'run-volume', 'build-cold', 'build-cached', 'build-context-rss', 'commit-50mb', 'pull-cold', 'pull-present', 'push', 'pull-rss', 'rss-after', ...NETWORK_FIGURE_IDS, ...CRI_FIGURE_IDS] as const;
+export const FIGURE_IDS = ['rss-idle', 'run', 'floor', 'concurrent', 'client-floor', 'inspect', 'inspect-floor', 'api-inspect', 'exec', 'exec-floor', 'info', 'info-floor', 'api-info', 'ps', 'logs', 'stdout-50mb', 'stdin-50mb', 'stats-20', 'rss-100', 'reload', 'tls-info', 'tls-run', 'cp-in', 'cp-out', 'run-volume', 'build-cold', 'build-cached', 'build-context-rss', 'commit-50mb', 'pull-cold', 'pull-present', 'push', 'pull-rss', 'rss-after', ...NETWORK_FIGURE_IDS, ...CRI_FIGURE_IDS, ...COMPOSE_FIGURE_IDS] as const;
 
 export type FigureId = (typeof FIGURE_IDS)[number];
 
@@ -432,6 +433,8 @@ export const FIGURES: Record<FigureId, FigureDef> = {
   'net-port': { title: () => '`docker run -d -p 127.0.0.1::80` until the port answers', unit: 'ms', run: netPort },
   'net-rps': { title: () => 'HTTP requests/s through a port on 127.0.0.1 (wrk -t1 -c16, busybox httpd)', unit: 'req/s', run: netRps },
   'net-lookup': { title: () => '100 × `nslookup peer` in a container (user network)', unit: 'ms', run: netLookup },
+  'compose-up': { title: () => '`docker-compose up -d` of a two-service project (build, volume, two networks, port), images present, until both run', unit: 'ms', run: composeUp },
+  'compose-down': { title: () => '`docker-compose down -v` of the same project', unit: 'ms', run: composeDown },
 };
 
 /** Runs one figure; a failure is recorded in the result, not thrown. */

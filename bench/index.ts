@@ -54,7 +54,8 @@ async function main(): Promise<number> {
     }
     if (opts.daemons.includes('dockerd')) {
       log('starting dockerd…');
-      const network = opts.only.some((f) => f.startsWith('net-'));
+      // Compose projects make user networks and publish a port: they need dockerd's networking too.
+      const network = opts.only.some((f) => f.startsWith('net-') || f.startsWith('compose-'));
       daemons.push(await startDockerd({ root: join(root, 'dockerd'), containerd: containerd.address, reaper, tls: tlsDockerd, network }));
     }
     for (const d of daemons) {

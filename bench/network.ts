@@ -1,7 +1,6 @@
 // Networking figures: the default bridge, a user network, a published port
 // on 127.0.0.1 (berth: portmap's DNAT; dockerd: its userland proxy), and
 // name lookups inside a container. Every figure tears down what it made.
-import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
 import { runCommand, sleep } from '../test/helpers/berthd.js';
 import type { BenchDaemon } from './daemon.js';
@@ -148,28 +147,3 @@ export function netLookup(ctx: BenchContext): Promise<Map<string, Summary>> {
   );
 }
 
-/** dockerd's networking leftovers on the host: its bridge, chains and rules (it leaves them at exit). */
-export function removeDockerdNetworking(bridge: string): void {
-  const sh = (args: string[]): string => {
-    try {
-      return execFileSync('iptables', ['-w', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    } catch {
-      return '';
-    }
-  };
-  for (const table of ['nat', 'filter']) {
-    const rules = sh(['-t', table, '-S']).split('\n');
-    for (const line of rules) {
-      if (!line.startsWith('-A ') || !(line.includes('DOCKER') || line.includes(` ${bridge} `) || line.endsWith(` ${bridge}`))) continue;
-      if (/^-A DOCKER/.test(line)) continue;
-      sh(['-t', table, ...(line.match(/"[^"]*"|\S+/g) ?? []).map((a, i) => (i === 0 ? '-D' : a.replace(/^"|"$/g, '')))]);
-    }
-    for (const m of sh(['-t', table, '-S']).matchAll(/^-N (DOCKER\S*)$/gm)) sh(['-t', table, '-F', m[1]!]);
-    for (const m of sh(['-t', table, '-S']).matchAll(/^-N (DOCKER\S*)$/gm)) sh(['-t', table, '-X', m[1]!]);
-  }
-  try {
-    execFileSync('ip', ['link', 'del', 'dev', bridge], { stdio: 'ignore' });
-  } catch {
-    /* already gone */
-  }
-}

@@ -42,6 +42,8 @@ const TARGETS: Partial<Record<FigureId, Target>> = {
   'net-concurrent': ratioAtMost(0.8),
   'net-port': ratioAtMost(0.8),
   'net-lookup': ratioAtMost(0.8),
+  'compose-up': ratioAtMost(0.8),
+  'compose-down': ratioAtMost(0.8),
   'net-rps': {
     text: '≥ 1.25',
     met: (r) => {

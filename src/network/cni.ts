@@ -188,16 +188,16 @@ export class CniRuntime {
     return prev ?? {};
   }
 
+  /**
+   * DEL through every plugin of the list. They run side by side rather than
+   * in reverse one by one: each undoes only its own part (firewall and
+   * portmap their rules, bridge the veth, masquerade and lease), all of it
+   * named in the cached result, and a DEL tolerates what is already gone.
+   */
   private async runDel(list: Conflist, inv: CniInvocation, result: CniResult | null): Promise<void> {
-    const errors: unknown[] = [];
-    for (const plugin of [...list.plugins].reverse()) {
-      try {
-        await this.exec(plugin, 'DEL', inv, this.pluginConfig(list, plugin, inv, result));
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length > 0) throw errors[0];
+    const settled = await Promise.allSettled([...list.plugins].reverse().map((plugin) => this.exec(plugin, 'DEL', inv, this.pluginConfig(list, plugin, inv, result))));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   /** DEL from the cached ADD (its config, args and result); nothing cached means nothing to undo. */

@@ -476,11 +476,13 @@ export class NetworkService {
         // The name server's helper needs only the namespace's loopback (up since createNetns): it starts while the plugins run.
         dnsReady = served ? this.dns.open(facts.id, netns) : undefined;
         dnsReady?.catch(() => undefined);
-        let i = 0;
-        for (const [netId, req] of entries) {
-          const ep = await this.attach(facts, this.networks.get(netId)!, req, `eth${i++}`, i === 1 ? rec.ports : []);
-          rec.endpoints.push(ep);
-        }
+        // Each network's plugins touch their own interface: they run side by side.
+        const attached = await Promise.allSettled(
+          entries.map(([netId, req], i) => this.attach(facts, this.networks.get(netId)!, req, `eth${i}`, i === 0 ? rec.ports : [])),
+        );
+        for (const r of attached) if (r.status === 'fulfilled') rec.endpoints.push(r.value);
+        const rejected = attached.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (rejected !== undefined) throw rejected.reason;
         await dnsReady;
         await this.store.saveSandbox(facts.id, rec);
         const prev = this.attachments.get(facts.id);
@@ -572,10 +574,7 @@ export class NetworkService {
     if (rec === undefined) return;
     const errors: unknown[] = [];
     if (rec.joined === undefined) {
-      for (const ep of [...rec.endpoints].reverse()) {
-        const n = this.networks.get(ep.networkId);
-        await this.cni.del(n?.Name ?? '', id, ep.ifName).catch((err: unknown) => errors.push(err));
-      }
+      await Promise.all(rec.endpoints.map((ep) => this.cni.del(this.networks.get(ep.networkId)?.Name ?? '', id, ep.ifName).catch((err: unknown) => errors.push(err))));
       // Attachments whose ADD was cut short have a cache entry but no endpoint.
       for (const c of await this.cni.cached(id)) {
         if (c.containerId === id) await this.cni.del(c.network, id, c.ifName).catch((err: unknown) => errors.push(err));
@@ -874,10 +873,13 @@ export class NetworkService {
     this.networks.delete(n.Id);
     await this.store.removeNetwork(n.Id);
     if (n.bridge !== undefined) {
-      await host.deleteLink(n.bridge);
-      if (this.settings.iptables) await host.deleteRules(host.namesDevice(n.bridge)).catch(() => undefined);
-    }
-    await rm(`${this.store.ipamDir}/${n.Name}`, { recursive: true, force: true });
+      // The device and the rules naming it are independent: removed side by side.
+      await Promise.all([
+        host.deleteLink(n.bridge),
+        this.settings.iptables ? host.deleteRules(host.namesDevice(n.bridge)).catch(() => undefined) : undefined,
+        rm(`${this.store.ipamDir}/${n.Name}`, { recursive: true, force: true }),
+      ]);
+    } else await rm(`${this.store.ipamDir}/${n.Name}`, { recursive: true, force: true });
     this.deps.events.publish('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
   }
 

@@ -110,14 +110,7 @@ export async function startBerthd(opts: StartOptions = {}): Promise<BerthdHandle
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DOCKER_HOST: `unix://${socket}`,
-    DOCKER_CONFIG: join(root, 'docker-config'),
-    DOCKER_CLI_HINTS: 'false',
-  };
-  delete env.DOCKER_CONTEXT;
-  delete env.DOCKER_TLS_VERIFY;
+  const env = cliEnv(socket, root);
 
   const handle: BerthdHandle = {
     root,
@@ -163,6 +156,19 @@ export async function startBerthd(opts: StartOptions = {}): Promise<BerthdHandle
     await sleep(50);
   }
   return handle;
+}
+
+/** The docker CLI's environment for a daemon on `socket`, with its own config dir under `root` and no context or TLS from the caller. */
+export function cliEnv(socket: string, root: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DOCKER_HOST: `unix://${socket}`,
+    DOCKER_CONFIG: join(root, 'docker-config'),
+    DOCKER_CLI_HINTS: 'false',
+  };
+  delete env.DOCKER_CONTEXT;
+  delete env.DOCKER_TLS_VERIFY;
+  return env;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -164,13 +164,13 @@ export function cleanupHostNetwork(dataRoot: string): void {
   }
 }
 
-/** GET http://127.0.0.1:port/ → body, retried until the server answers. */
-export async function httpGet(port: number, timeoutMs = 10_000): Promise<string> {
+/** GET http://127.0.0.1:port/path → body, retried until the server answers. */
+export async function httpGet(port: number, timeoutMs = 10_000, path = '/'): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await new Promise<string>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
+        const req = request({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
           let body = '';
           res.on('data', (d: Buffer) => (body += d.toString()));
           res.on('end', () => resolve(body));

@@ -5,7 +5,7 @@ import type { ContainerdClient, Descriptor, ImageRecord } from '../../containerd
 import type { EventBus } from '../../events/index.js';
 import { isKind } from '../../errors/index.js';
 import type { Catalog, ImageEntry } from './catalog.js';
-import { danglingName, isDanglingName, LABELS } from './mediatypes.js';
+import { danglingName, LABELS } from './mediatypes.js';
 import { familiarOf } from './reference.js';
 import type { OciImage } from './types.js';
 
@@ -117,7 +117,10 @@ async function assign(deps: RecordDeps, image: NamedImage, names: readonly strin
       if (!old) {
         const size = Number(existing?.labels[LABELS.imageSize]);
         await keepDangling(deps, { ...previous, size: Number.isFinite(size) && size > 0 ? size : undefined });
-      } else if (old.names.length === 0 && !old.records.some((r) => isDanglingName(r.name))) await keepDangling(deps, old);
+      } else if (old.names.length === 0 && !old.records.some((r) => r.name === danglingName(old.id))) {
+        // Its build-cache records share the dangling prefix but do not show it as <none>: only its own dangling record does.
+        await keepDangling(deps, old);
+      }
     }
   }
   const entries = await deps.catalog.all();
