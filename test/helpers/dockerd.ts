@@ -4,6 +4,7 @@
 // its mounts, its bridges and the iptables chains and rules it added.
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiRequest, cliEnv, dockerBin, runCommand, sleep, unmountUnder, type CommandResult } from './berthd.js';
 import { killTree, pidsMentioning, waitGone } from './procs.js';
@@ -199,11 +200,11 @@ export function dockerdMissing(): string | undefined {
 /**
  * The machine has one dockerd networking set-up (its DOCKER chains): a test
  * running dockerd takes the same lock the benchmark runs under (`flock`),
- * BERTH_DOCKERD_LOCK or /work/wt/bench.lock. Resolves once held; undefined
+ * BERTH_DOCKERD_LOCK or berth-dockerd.lock in the temporary folder. Resolves once held; undefined
  * when it could not be had within the timeout.
  */
 export async function holdDockerdLock(timeoutMs: number): Promise<{ release(): void } | undefined> {
-  const path = process.env.BERTH_DOCKERD_LOCK ?? '/work/wt/bench.lock';
+  const path = process.env.BERTH_DOCKERD_LOCK ?? join(tmpdir(), 'berth-dockerd.lock');
   // flock holds the lock for as long as `cat` reads its (our) stdin.
   const child = spawn('flock', ['-w', String(Math.ceil(timeoutMs / 1000)), path, '-c', 'echo held; exec cat'], { stdio: ['pipe', 'pipe', 'ignore'] });
   const held = await new Promise<boolean>((resolve) => {
