@@ -23,13 +23,26 @@ const WRITE_WINDOW = 4;
  * and an ingest allocates so little on the heap itself that young
  * collections, which would free them, hardly run: during a 200 MB layer
  * berthd's RSS rose 40-50 MiB above idle before V8's external-memory limit
- * forced a collection. A young collection after every MiB ingested keeps
- * it within 15-18 MiB, for about a quarter more CPU per pull. Only with
- * --expose-gc, which bin/berthd sets.
+ * forced a collection. A young collection once the buffers outside the heap
+ * grew by COLLECT_ABOVE since the last one keeps that bounded; one after
+ * every MiB cost a quarter more CPU per pull. The level is shared by all
+ * ingests, so parallel layers do not each collect. Only with --expose-gc,
+ * which bin/berthd sets.
  */
-const COLLECT_EVERY = 1024 * 1024;
+const COLLECT_ABOVE = 8 * 1024 * 1024;
 const gcHook = (globalThis as { gc?: (opts: { type: 'minor' }) => void }).gc;
-const collectYoung = gcHook ? (): void => gcHook({ type: 'minor' }) : undefined;
+let collectedAt = 0;
+function collectIfGrown(): void {
+  if (!gcHook) return;
+  const now = process.memoryUsage().arrayBuffers;
+  if (now - collectedAt < COLLECT_ABOVE) {
+    // Buffers freed by V8's own collections lower the mark too.
+    if (now < collectedAt) collectedAt = now;
+    return;
+  }
+  gcHook({ type: 'minor' });
+  collectedAt = process.memoryUsage().arrayBuffers;
+}
 // Another writer holding the same ref (a concurrent import of the same blob) gets a "locked" answer.
 const LOCKED_RETRY_MS = 30_000;
 
@@ -250,16 +263,11 @@ async function ingestOnce(
       progress?.(offset);
       // A few chunks in flight: the download does not wait for each disk write.
       const inFlight: number[] = [];
-      let uncollected = 0;
       for await (const piece of chunkedIterable(src.stream)) {
         session.send({ action: 'WRITE', ref, offset, data: piece });
         offset += piece.length;
         inFlight.push(offset);
-        uncollected += piece.length;
-        if (uncollected >= COLLECT_EVERY) {
-          uncollected = 0;
-          collectYoung?.();
-        }
+        collectIfGrown();
         if (inFlight.length >= WRITE_WINDOW) {
           await session.answer(ref);
           progress?.(inFlight.shift()!);
