@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.js';
 import { statusCode } from './errors.js';
 import type { Rpc } from './connection.js';
+import { messageCodec, type MessageCodec } from './proto.js';
 
 const SVC = 'containerd.services.content.v1.Content';
 /** Bytes of content per WRITE message. */
@@ -29,7 +30,7 @@ const WRITE_WINDOW = 4;
  * ingests, so parallel layers do not each collect. Only with --expose-gc,
  * which bin/berthd sets.
  */
-const COLLECT_ABOVE = 8 * 1024 * 1024;
+const COLLECT_ABOVE = 4 * 1024 * 1024;
 const gcHook = (globalThis as { gc?: (opts: { type: 'minor' }) => void }).gc;
 let collectedAt = 0;
 function collectIfGrown(): void {
@@ -48,15 +49,53 @@ const LOCKED_RETRY_MS = 30_000;
 
 type WriteAction = 'STAT' | 'WRITE' | 'COMMIT';
 
-interface WriteRequest {
+export interface WriteRequest {
   action: WriteAction;
   ref: string;
   total?: number;
   expected?: string;
   offset?: number;
-  data?: Buffer;
+  /** pieces are written one after the other as the message's data */
+  data?: Buffer | Buffer[];
   labels?: Record<string, string>;
 }
+
+/** Field 6 (data) of WriteContentRequest, length-delimited. */
+const DATA_TAG = (6 << 3) | 2;
+
+/**
+ * The generic encoder would need the data in one buffer and then copy it
+ * into its own: this one encodes the other fields and writes the data's
+ * pieces straight after them, one copy for all (fields may come in any
+ * order on the wire).
+ */
+let writeCodec: MessageCodec | undefined;
+export function serializeWrite(req: WriteRequest): Buffer {
+  writeCodec ??= messageCodec('containerd.services.content.v1.WriteContentRequest')!;
+  const codec = writeCodec;
+  const { data, ...rest } = req;
+  const head = codec.serialize(rest);
+  if (data === undefined) return head;
+  const parts = Array.isArray(data) ? data : [data];
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const prefix: number[] = [DATA_TAG];
+  for (let n = size; ; n = Math.floor(n / 128)) {
+    if (n < 128) {
+      prefix.push(n);
+      break;
+    }
+    prefix.push((n % 128) | 128);
+  }
+  const out = Buffer.allocUnsafe(head.length + prefix.length + size);
+  head.copy(out, 0);
+  let at = head.length;
+  for (const b of prefix) out[at++] = b;
+  for (const p of parts) at += p.copy(out, at);
+  return out;
+}
+
+const openWrite = (rpc: Rpc): ClientDuplexStream<WriteRequest, WriteResponse> => rpc.bidi<WriteRequest, WriteResponse>(SVC, 'Write', 'none', serializeWrite);
 
 interface WriteResponse {
   action: WriteAction;
@@ -65,25 +104,30 @@ interface WriteResponse {
   digest: string;
 }
 
-/** Source chunks regrouped into messages of at most CHUNK bytes. */
-export async function* chunked(src: Readable): AsyncGenerator<Buffer> {
+/** Source chunks regrouped into messages of at most CHUNK bytes, as the pieces that make each up. */
+async function* chunkedParts(src: AsyncIterable<Buffer | Uint8Array | string>): AsyncGenerator<{ parts: Buffer[]; length: number }> {
   let parts: Buffer[] = [];
   let held = 0;
   for await (const piece of src) {
-    let b: Buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as string);
+    let b: Buffer = Buffer.isBuffer(piece) ? piece : typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     while (b.length > 0) {
       const take = Math.min(CHUNK - held, b.length);
       parts.push(b.subarray(0, take));
       held += take;
       b = b.subarray(take);
       if (held === CHUNK) {
-        yield Buffer.concat(parts, held);
+        yield { parts, length: held };
         parts = [];
         held = 0;
       }
     }
   }
-  if (held > 0) yield Buffer.concat(parts, held);
+  if (held > 0) yield { parts, length: held };
+}
+
+/** Source chunks regrouped into messages of at most CHUNK bytes. */
+export async function* chunked(src: Readable): AsyncGenerator<Buffer> {
+  for await (const { parts, length } of chunkedParts(src as AsyncIterable<Buffer>)) yield Buffer.concat(parts, length);
 }
 
 class WriteSession {
@@ -128,7 +172,7 @@ async function writeOnce(
   labels: Record<string, string> | undefined,
 ): Promise<void> {
   const total = expected.size > 0 ? expected.size : 0;
-  const session = new WriteSession(rpc.bidi<WriteRequest, WriteResponse>(SVC, 'Write'));
+  const session = new WriteSession(openWrite(rpc));
   let ownsRef = false;
   try {
     // Naming the digest up front lets containerd answer "already exists" (and lease the blob) at once.
@@ -146,9 +190,9 @@ async function writeOnce(
       }
     } else {
       offset = 0;
-      for await (const piece of chunked(data)) {
-        await session.exchange({ action: 'WRITE', ref, offset, data: piece });
-        offset += piece.length;
+      for await (const { parts, length } of chunkedParts(data as AsyncIterable<Buffer>)) {
+        await session.exchange({ action: 'WRITE', ref, offset, data: parts });
+        offset += length;
       }
     }
     const commit: WriteRequest = { action: 'COMMIT', ref, total, expected: expected.digest, offset };
@@ -242,7 +286,7 @@ async function ingestOnce(
   open: IngestOpener,
   progress?: (offset: number) => void,
 ): Promise<'exists' | 'written'> {
-  const session = new WriteSession(rpc.bidi<WriteRequest, WriteResponse>(SVC, 'Write'));
+  const session = new WriteSession(openWrite(rpc));
   let stage: 'stat' | 'source' | 'commit' = 'stat';
   try {
     let stat: WriteResponse;
@@ -263,9 +307,9 @@ async function ingestOnce(
       progress?.(offset);
       // A few chunks in flight: the download does not wait for each disk write.
       const inFlight: number[] = [];
-      for await (const piece of chunkedIterable(src.stream)) {
-        session.send({ action: 'WRITE', ref, offset, data: piece });
-        offset += piece.length;
+      for await (const { parts, length } of chunkedParts(src.stream)) {
+        session.send({ action: 'WRITE', ref, offset, data: parts });
+        offset += length;
         inFlight.push(offset);
         collectIfGrown();
         if (inFlight.length >= WRITE_WINDOW) {
@@ -297,8 +341,4 @@ async function ingestOnce(
     if (stage === 'commit') await rpc.unary(SVC, 'Abort', { ref }).catch(() => undefined);
     throw err instanceof BerthError || statusCode(err) === undefined ? err : rpc.error(err);
   }
-}
-
-async function* chunkedIterable(src: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Buffer> {
-  yield* chunked(src as Readable);
 }

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { chunked, MESSAGE_BYTES } from '../../src/containerd/content-write.js';
+import { chunked, MESSAGE_BYTES, serializeWrite } from '../../src/containerd/content-write.js';
+import { messageCodec } from '../../src/containerd/proto.js';
 
 const M = MESSAGE_BYTES;
 
@@ -29,4 +30,16 @@ test('a piece larger than a message is split', async () => {
 
 test('an empty source yields no message', async () => {
   assert.deepEqual((await sizesOf([])).sizes, []);
+});
+
+test('a WRITE message written from pieces decodes as the generic encoder\'s', () => {
+  const codec = messageCodec('containerd.services.content.v1.WriteContentRequest')!;
+  for (const sizes of [[0], [3, 4], [100, 28], [65_536, 65_536, 300], [M]]) {
+    const parts = sizes.map((n, k) => Buffer.alloc(n, k + 1));
+    const req = { action: 'WRITE' as const, ref: 'layer-sha256:ab', offset: 1_048_576, data: parts };
+    const got = codec.deserialize(serializeWrite(req)) as { action: string; ref: string; offset: number | string; data: Buffer };
+    const want = codec.deserialize(codec.serialize({ ...req, data: Buffer.concat(parts) })) as typeof got;
+    assert.deepEqual({ ...got, data: Buffer.from(got.data) }, { ...want, data: Buffer.from(want.data) });
+    assert.ok(Buffer.from(got.data).equals(Buffer.concat(parts)), `data of ${sizes.join('+')} bytes`);
+  }
 });
