@@ -20,29 +20,26 @@ const CHUNK = MESSAGE_BYTES;
 const WRITE_WINDOW = 4;
 /**
  * Every message leaves dead buffers behind (the socket's reads, the
- * regrouped chunk, its protobuf encoding, grpc's frame), outside V8's heap,
+ * message's encoding, grpc's frame), outside V8's heap,
  * and an ingest allocates so little on the heap itself that young
  * collections, which would free them, hardly run: during a 200 MB layer
  * berthd's RSS rose 40-50 MiB above idle before V8's external-memory limit
- * forced a collection. A young collection once the buffers outside the heap
- * grew by COLLECT_ABOVE since the last one keeps that bounded; one after
- * every MiB cost a quarter more CPU per pull. The level is shared by all
- * ingests, so parallel layers do not each collect. Only with --expose-gc,
- * which bin/berthd sets.
+ * forced a collection. A young collection after every COLLECT_EVERY bytes
+ * ingested, counted over all ingests so that parallel layers do not each
+ * collect, keeps that bounded. One after every MiB of each ingest cost a
+ * quarter more CPU per pull; asking process.memoryUsage() before each
+ * message how much is outside the heap stood out in a CPU profile of a pull.
+ * Only with --expose-gc, which bin/berthd sets.
  */
-const COLLECT_ABOVE = 4 * 1024 * 1024;
+const COLLECT_EVERY = 2 * 1024 * 1024;
 const gcHook = (globalThis as { gc?: (opts: { type: 'minor' }) => void }).gc;
-let collectedAt = 0;
-function collectIfGrown(): void {
+let uncollected = 0;
+function collectAfter(bytes: number): void {
   if (!gcHook) return;
-  const now = process.memoryUsage().arrayBuffers;
-  if (now - collectedAt < COLLECT_ABOVE) {
-    // Buffers freed by V8's own collections lower the mark too.
-    if (now < collectedAt) collectedAt = now;
-    return;
-  }
+  uncollected += bytes;
+  if (uncollected < COLLECT_EVERY) return;
+  uncollected = 0;
   gcHook({ type: 'minor' });
-  collectedAt = process.memoryUsage().arrayBuffers;
 }
 // Another writer holding the same ref (a concurrent import of the same blob) gets a "locked" answer.
 const LOCKED_RETRY_MS = 30_000;
@@ -311,7 +308,7 @@ async function ingestOnce(
         session.send({ action: 'WRITE', ref, offset, data: parts });
         offset += length;
         inFlight.push(offset);
-        collectIfGrown();
+        collectAfter(length);
         if (inFlight.length >= WRITE_WINDOW) {
           await session.answer(ref);
           progress?.(inFlight.shift()!);
