@@ -62,6 +62,9 @@ describe('containers through the docker CLI', { timeout: 300_000 }, () => {
     assert.equal(ok(await docker('run', '--rm', '-t', 'busybox', 'sh', '-c', 'test -t 1 && echo tty'), 'tty'), 'tty\r\n');
     const r = await d.docker(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], { input: 'piped\n' });
     assert.equal(ok(r, 'run -i'), 'piped\ndone\n');
+    // Empty input ends before the start: the process still sees EOF.
+    const empty = await d.docker(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], { input: '', timeoutMs: 30_000 });
+    assert.equal(ok(empty, 'run -i < /dev/null'), 'done\n');
   });
 
   it('-d, ps filters, logs, stop, kill, restart, pause, wait, rm -f', async () => {

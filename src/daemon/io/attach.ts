@@ -129,5 +129,8 @@ function wireInput(hub: IOHub, conn: HijackedConnection, opts: AttachOptions, de
   input.on('data', onData);
   input.once('end', onEnd);
   input.once('close', onEnd);
+  // An empty input can end before the client is wired (a pending attach waits
+  // for the task): 'end' has gone by then, and the process would wait forever.
+  if (input.readableEnded) onEnd();
   return stop;
 }
