@@ -69,6 +69,8 @@ function parentOf(rel: string): string {
 async function plainTar(input: Readable): Promise<Readable> {
   const { head, stream } = await peek(input, 6);
   const compression = detectCompression(head);
+  // A plain tar (the CLI's) is read as peeked, without a second look at its head.
+  if (compression === 'none') return stream;
   if (compression !== 'bzip2' && compression !== 'xz') return (await decompressed(stream, 'the build context')).stream;
   const child = spawn(compression === 'xz' ? 'xz' : 'bzip2', ['-dc'], { stdio: ['pipe', 'pipe', 'ignore'] });
   stream.on('error', (err) => child.stdout.destroy(err));
