@@ -66,11 +66,11 @@ function parentOf(rel: string): string {
 }
 
 /** bzip2 and xz contexts (`docker build - < ctx.tar.xz`) go through the system's decompressors: Node has none. */
-async function plainTar(input: Readable): Promise<Readable> {
-  const { head, stream } = await peek(input, 6);
+async function plainTar(input: Readable): Promise<AsyncIterable<Buffer>> {
+  const { head, stream, chunks } = await peek(input, 6);
   const compression = detectCompression(head);
-  // A plain tar (the CLI's) is read as peeked, without a second look at its head.
-  if (compression === 'none') return stream;
+  // A plain tar (the CLI's) is read as it arrives, without a second look at its head.
+  if (compression === 'none') return chunks;
   if (compression !== 'bzip2' && compression !== 'xz') return (await decompressed(stream, 'the build context')).stream;
   const child = spawn(compression === 'xz' ? 'xz' : 'bzip2', ['-dc'], { stdio: ['pipe', 'pipe', 'ignore'] });
   stream.on('error', (err) => child.stdout.destroy(err));
@@ -108,7 +108,7 @@ async function writeWhole(body: Buffer, path: string, mode: number, mtime: Date)
 }
 
 /** The context's entries; a reader's error says what the context is not. */
-async function* contextEntries(input: Readable): AsyncGenerator<StreamedEntry> {
+async function* contextEntries(input: AsyncIterable<Buffer>): AsyncGenerator<StreamedEntry> {
   try {
     yield* streamTar(input, GATHER_MAX);
   } catch (err) {
