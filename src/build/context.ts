@@ -28,13 +28,15 @@ export interface BuildContext {
 /** Parent directories checked to be real directories inside the root (not symlinks). */
 class SafeTree {
   private readonly dirs = new Set<string>(['']);
+  /** entries made so far: the directory starts empty, so any other path is free */
+  private readonly made = new Set<string>();
   constructor(readonly root: string) {}
 
   async ensureDir(rel: string, mode = 0o755): Promise<void> {
     if (this.dirs.has(rel)) return;
     await this.ensureDir(parentOf(rel));
     const abs = join(this.root, rel);
-    const st = await lstat(abs).catch(() => undefined);
+    const st = this.made.has(rel) ? await lstat(abs).catch(() => undefined) : undefined;
     if (st === undefined) await mkdir(abs, { mode });
     else if (!st.isDirectory()) {
       if (st.isSymbolicLink()) throw invalidParameter(`the build context has an entry below a symlink: ${rel}`);
@@ -42,14 +44,18 @@ class SafeTree {
       await mkdir(abs, { mode });
     }
     this.dirs.add(rel);
+    this.made.add(rel);
   }
 
   /** Makes way for an entry at rel (parents exist, nothing is in the way). */
   async prepare(rel: string): Promise<string> {
     await this.ensureDir(parentOf(rel));
     const abs = join(this.root, rel);
-    const st = await lstat(abs).catch(() => undefined);
-    if (st !== undefined && !st.isDirectory()) await rm(abs, { force: true });
+    if (this.made.has(rel)) {
+      const st = await lstat(abs).catch(() => undefined);
+      if (st !== undefined && !st.isDirectory()) await rm(abs, { force: true });
+    }
+    this.made.add(rel);
     return abs;
   }
 }
@@ -60,9 +66,11 @@ function parentOf(rel: string): string {
 }
 
 /** bzip2 and xz contexts (`docker build - < ctx.tar.xz`) go through the system's decompressors: Node has none. */
-async function plainTar(input: Readable): Promise<Readable> {
-  const { head, stream } = await peek(input, 6);
+async function plainTar(input: Readable): Promise<AsyncIterable<Buffer>> {
+  const { head, stream, chunks } = await peek(input, 6);
   const compression = detectCompression(head);
+  // A plain tar (the CLI's) is read as it arrives, without a second look at its head.
+  if (compression === 'none') return chunks;
   if (compression !== 'bzip2' && compression !== 'xz') return (await decompressed(stream, 'the build context')).stream;
   const child = spawn(compression === 'xz' ? 'xz' : 'bzip2', ['-dc'], { stdio: ['pipe', 'pipe', 'ignore'] });
   stream.on('error', (err) => child.stdout.destroy(err));
@@ -77,24 +85,30 @@ async function plainTar(input: Readable): Promise<Readable> {
 /** Files up to this size come whole from the tar reader and are written with one call. */
 const GATHER_MAX = 4 * 1024 * 1024;
 
-/** Writes one file entry; returns the sha256 of its content. */
-async function writeEntry(body: Buffer | AsyncIterable<Buffer>, path: string, mode: number): Promise<string> {
-  if (!Buffer.isBuffer(body)) {
-    const hashing = new HashingStream();
-    await pipeline(Readable.from(body), hashing, createWriteStream(path, { mode }));
-    return hashing.digest();
-  }
-  const fh = await open(path, 'w', mode);
+/** A streamed (big) file entry: hashed as it is written. */
+async function writeStreamed(body: AsyncIterable<Buffer>, path: string, mode: number): Promise<string> {
+  const hashing = new HashingStream();
+  await pipeline(Readable.from(body), hashing, createWriteStream(path, { mode }));
+  return hashing.digest();
+}
+
+/** A whole file, hashed as it is: its times and mode set through the open handle (no path lookups again). */
+async function writeWhole(body: Buffer, path: string, mode: number, mtime: Date): Promise<string> {
+  const digest = 'sha256:' + createHash('sha256').update(body).digest('hex');
+  const fh = await open(path, 'wx', mode);
   try {
     await fh.write(body, 0, body.length, 0);
+    // The umask may have taken bits away.
+    if (mode & 0o7022) await fh.chmod(mode);
+    await fh.utimes(mtime, mtime);
   } finally {
     await fh.close();
   }
-  return 'sha256:' + createHash('sha256').update(body).digest('hex');
+  return digest;
 }
 
 /** The context's entries; a reader's error says what the context is not. */
-async function* contextEntries(input: Readable): AsyncGenerator<StreamedEntry> {
+async function* contextEntries(input: AsyncIterable<Buffer>): AsyncGenerator<StreamedEntry> {
   try {
     yield* streamTar(input, GATHER_MAX);
   } catch (err) {
@@ -121,8 +135,11 @@ async function unpack(input: Readable, dir: string, digests: Map<string, string>
       dirTimes.push([join(dir, rel), h.mtime]);
     } else if (h.type === 'file' || h.type === 'contiguous-file') {
       const abs = await tree.prepare(rel);
-      digests.set(abs, await writeEntry(body, abs, mode));
-      // The umask may have taken bits away.
+      if (Buffer.isBuffer(body)) {
+        digests.set(abs, await writeWhole(body, abs, mode, h.mtime));
+        continue;
+      }
+      digests.set(abs, await writeStreamed(body, abs, mode));
       if (mode & 0o7022) await chmod(abs, mode);
       await utimes(abs, h.mtime, h.mtime);
     } else if (h.type === 'symlink') {
