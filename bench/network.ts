@@ -36,11 +36,28 @@ async function hostPort(d: BenchDaemon, id: string): Promise<number> {
   return Number((await must(d, ['port', id, '80/tcp'])).split('\n')[0]!.split(':').pop());
 }
 
-/** Per daemon: a user network (and containers on it) made before and removed after the samples. */
+/**
+ * Removes NET and whatever is still attached to it: a figure that failed half-way, or dockerd still removing the
+ * last --rm containers after their clients returned, can leave endpoints behind for a moment.
+ */
+async function dropNetwork(d: BenchDaemon): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const r = await d.docker(['network', 'rm', NET]).catch(() => undefined);
+    if (r !== undefined && (r.code === 0 || /not found/.test(r.stderr))) return;
+    const left = await d.docker(['ps', '-aq', '--filter', `network=${NET}`]).catch(() => undefined);
+    const ids = left?.stdout.split('\n').filter((id) => id !== '') ?? [];
+    if (ids.length > 0) await d.docker(['rm', '-f', ...ids]).catch(() => undefined);
+    await sleep(200);
+  }
+  throw new Error(`network ${NET} on ${d.name} could not be removed`);
+}
+
+/** Per daemon: a fresh user network (and containers on it) made before and removed after the samples. */
 async function withNetwork(ctx: BenchContext, containers: (d: BenchDaemon) => Promise<string[]>, lanes: (state: Map<string, string[]>) => Lane[]): Promise<Map<string, Summary>> {
   const state = new Map<string, string[]>();
   try {
     for (const d of ctx.daemons) {
+      await dropNetwork(d);
       await must(d, ['network', 'create', NET]);
       state.set(d.name, await containers(d));
     }
@@ -49,12 +66,7 @@ async function withNetwork(ctx: BenchContext, containers: (d: BenchDaemon) => Pr
     for (const d of ctx.daemons) {
       const ids = state.get(d.name) ?? [];
       if (ids.length > 0) await d.docker(['rm', '-f', ...ids]).catch(() => undefined);
-      // dockerd removes the last --rm containers after their clients returned: the network may still have endpoints for a moment.
-      for (let i = 0; i < 50; i++) {
-        const r = await d.docker(['network', 'rm', NET]).catch(() => undefined);
-        if (r === undefined || r.code === 0 || /not found/.test(r.stderr)) break;
-        await sleep(200);
-      }
+      await dropNetwork(d).catch(() => undefined);
     }
   }
 }
