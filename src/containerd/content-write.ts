@@ -218,6 +218,21 @@ function isLocked(err: unknown): boolean {
   return statusCode(err) === status.UNAVAILABLE && err instanceof Error && /locked/.test(err.message);
 }
 
+/** Runs `attempt` again, with doubling pauses, while another writer holds the ingest's lock (up to LOCKED_RETRY_MS). */
+async function whileLocked<T>(attempt: () => Promise<T>, firstPauseMs: number, maxPauseMs: number): Promise<T> {
+  const giveUpAt = Date.now() + LOCKED_RETRY_MS;
+  let pause = firstPauseMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isLocked(err) || Date.now() > giveUpAt) throw err;
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, maxPauseMs);
+    }
+  }
+}
+
 export async function writeContent(
   rpc: Rpc,
   ref: string,
@@ -225,18 +240,7 @@ export async function writeContent(
   expected: { digest: string; size: number },
   labels?: Record<string, string>,
 ): Promise<void> {
-  const giveUpAt = Date.now() + LOCKED_RETRY_MS;
-  let pause = 50;
-  for (;;) {
-    try {
-      await writeOnce(rpc, ref, data, expected, labels);
-      return;
-    } catch (err) {
-      if (!isLocked(err) || Date.now() > giveUpAt) throw err;
-      await new Promise((r) => setTimeout(r, pause));
-      pause = Math.min(pause * 2, 1000);
-    }
-  }
+  await whileLocked(() => writeOnce(rpc, ref, data, expected, labels), 50, 1000);
 }
 
 /** Where a resumable source starts: `offset` is 0 when it could not skip ahead. */
@@ -262,17 +266,7 @@ export async function ingestContent(
   open: IngestOpener,
   progress?: (offset: number) => void,
 ): Promise<'exists' | 'written'> {
-  const giveUpAt = Date.now() + LOCKED_RETRY_MS;
-  let pause = 16;
-  for (;;) {
-    try {
-      return await ingestOnce(rpc, ref, expected, labels, open, progress);
-    } catch (err) {
-      if (!isLocked(err) || Date.now() > giveUpAt) throw err;
-      await new Promise((r) => setTimeout(r, pause));
-      pause = Math.min(pause * 2, 2000);
-    }
-  }
+  return whileLocked(() => ingestOnce(rpc, ref, expected, labels, open, progress), 16, 2000);
 }
 
 async function ingestOnce(
