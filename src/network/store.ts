@@ -48,12 +48,7 @@ export class NetworkStore {
   }
 
   async loadNetworks(): Promise<NetworkRecord[]> {
-    const out: NetworkRecord[] = [];
-    for (const id of await ids(this.networksDir)) {
-      const n = await readJson<NetworkRecord>(join(this.networksDir, `${id}.json`));
-      if (n !== undefined) out.push(n);
-    }
-    return out;
+    return [...(await loadRecords<NetworkRecord>(this.networksDir)).values()];
   }
 
   saveNetwork(n: NetworkRecord): Promise<void> {
@@ -64,13 +59,8 @@ export class NetworkStore {
     return rm(join(this.networksDir, `${id}.json`), { force: true });
   }
 
-  async loadContainers(): Promise<Map<string, ContainerNetworks>> {
-    const out = new Map<string, ContainerNetworks>();
-    for (const id of await ids(this.containersDir)) {
-      const c = await readJson<ContainerNetworks>(join(this.containersDir, `${id}.json`));
-      if (c !== undefined) out.set(id, c);
-    }
-    return out;
+  loadContainers(): Promise<Map<string, ContainerNetworks>> {
+    return loadRecords<ContainerNetworks>(this.containersDir);
   }
 
   saveContainer(id: string, c: ContainerNetworks): Promise<void> {
@@ -81,13 +71,8 @@ export class NetworkStore {
     return rm(join(this.containersDir, `${id}.json`), { force: true });
   }
 
-  async loadSandboxes(): Promise<Map<string, SandboxRecord>> {
-    const out = new Map<string, SandboxRecord>();
-    for (const id of await ids(this.sandboxesDir)) {
-      const s = await readJson<SandboxRecord>(join(this.sandboxesDir, `${id}.json`));
-      if (s !== undefined) out.set(id, s);
-    }
-    return out;
+  loadSandboxes(): Promise<Map<string, SandboxRecord>> {
+    return loadRecords<SandboxRecord>(this.sandboxesDir);
   }
 
   saveSandbox(id: string, s: SandboxRecord): Promise<void> {
@@ -98,4 +83,14 @@ export class NetworkStore {
   removeSandbox(id: string): Promise<void> {
     return rm(join(this.sandboxesDir, `${id}.json`), { force: true });
   }
+}
+
+/** Every `<id>.json` record of a folder that could be read, by id. */
+async function loadRecords<T>(dir: string): Promise<Map<string, T>> {
+  const out = new Map<string, T>();
+  for (const id of await ids(dir)) {
+    const record = await readJson<T>(join(dir, `${id}.json`));
+    if (record !== undefined) out.set(id, record);
+  }
+  return out;
 }
