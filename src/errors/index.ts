@@ -46,6 +46,16 @@ export function isKind(err: unknown, kind: ErrorKind): boolean {
   return err instanceof BerthError && err.kind === kind;
 }
 
+/** What `work` resolves to, or undefined when it fails for want of the thing it looked up. */
+export async function unlessNotFound<T>(work: Promise<T>): Promise<T | undefined> {
+  try {
+    return await work;
+  } catch (err) {
+    if (isKind(err, 'not-found')) return undefined;
+    throw err;
+  }
+}
+
 /** A message fit for a client: never a stack trace. */
 export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;

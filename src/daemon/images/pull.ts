@@ -5,7 +5,7 @@
 // expires), so the next pull resumes instead of starting over.
 import type { Readable } from 'node:stream';
 import type { ContainerdClient, Descriptor } from '../../containerd/index.js';
-import { forbidden, internal, invalidParameter, isKind, messageOf, notFound } from '../../errors/index.js';
+import { forbidden, internal, invalidParameter, isKind, messageOf, notFound, unlessNotFound } from '../../errors/index.js';
 import {
   chooseManifest,
   formatPlatform,
@@ -105,13 +105,8 @@ function resolveError(err: unknown, ref: Reference): unknown {
   return err;
 }
 
-async function readLocal(client: ContainerdClient, digest: string): Promise<Buffer | undefined> {
-  try {
-    return await client.content.readAll(digest);
-  } catch (err) {
-    if (isKind(err, 'not-found')) return undefined;
-    throw err;
-  }
+function readLocal(client: ContainerdClient, digest: string): Promise<Buffer | undefined> {
+  return unlessNotFound(client.content.readAll(digest));
 }
 
 async function present(client: ContainerdClient, digest: string): Promise<boolean> {

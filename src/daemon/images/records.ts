@@ -3,7 +3,7 @@
 // as <none>), as dockerd keeps untagged images.
 import type { ContainerdClient, Descriptor, ImageRecord } from '../../containerd/index.js';
 import type { EventBus } from '../../events/index.js';
-import { isKind } from '../../errors/index.js';
+import { isKind, unlessNotFound } from '../../errors/index.js';
 import type { Catalog, ImageEntry } from './catalog.js';
 import { danglingName, LABELS } from './mediatypes.js';
 import { familiarOf } from './reference.js';
@@ -35,13 +35,8 @@ function labelsFor(image: NamedImage, base: Record<string, string> = {}): Record
   return labels;
 }
 
-async function getRecord(client: ContainerdClient, name: string): Promise<ImageRecord | undefined> {
-  try {
-    return await client.images.get(name);
-  } catch (err) {
-    if (isKind(err, 'not-found')) return undefined;
-    throw err;
-  }
+function getRecord(client: ContainerdClient, name: string): Promise<ImageRecord | undefined> {
+  return unlessNotFound(client.images.get(name));
 }
 
 /** Creates or re-points a record; true when something changed. */
