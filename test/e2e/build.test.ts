@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile, importBusybox, hostArchitecture, tarBuffer } from '../fixtures/images.js';
+import { busyboxRootfsTarFile, berthdWithBusybox, hostArchitecture, tarBuffer } from '../fixtures/images.js';
 import { dockerBin, ok, runCommand, startBerthd, until, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 
 describe('docker build', { timeout: 600_000 }, () => {
@@ -29,13 +29,8 @@ describe('docker build', { timeout: 600_000 }, () => {
     runCommand(dockerBin, ['build', ...args], env(), input === undefined ? { timeoutMs: 120_000 } : { input, timeoutMs: 120_000 });
   const inspect = async (ref: string, fmt: string): Promise<string> => ok(await docker('inspect', '-f', fmt, ref), 'inspect').trim();
 
-  before(async () => {
-    d = await startBerthd();
-    await importBusybox(d);
-  });
-
-  after(async () => {
-    await d?.cleanup();
+  berthdWithBusybox((h) => {
+    d = h;
   });
 
   it('builds every instruction, streams the legacy output, and the image runs', async () => {

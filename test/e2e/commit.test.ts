@@ -2,21 +2,16 @@
 // (containerd's Diff service), the image runs and saves like any other.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { importBusybox } from '../fixtures/images.js';
-import { startBerthd, type BerthdHandle, type CommandResult, ok } from '../helpers/berthd.js';
+import { berthdWithBusybox } from '../fixtures/images.js';
+import { type BerthdHandle, type CommandResult, ok } from '../helpers/berthd.js';
 
 describe('docker commit', { timeout: 300_000 }, () => {
   let d: BerthdHandle;
   const docker = (...args: string[]): Promise<CommandResult> => d.docker(args);
   const layers = async (ref: string): Promise<number> => Number(ok(await docker('inspect', '-f', '{{len .RootFS.Layers}}', ref), 'inspect').trim());
 
-  before(async () => {
-    d = await startBerthd();
-    await importBusybox(d);
-  });
-
-  after(async () => {
-    await d?.cleanup();
+  berthdWithBusybox((h) => {
+    d = h;
   });
 
   it('commits a stopped container with --change, --message and --author; the image runs and saves', async () => {

@@ -3,20 +3,15 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { importBusybox } from '../fixtures/images.js';
+import { berthdWithBusybox } from '../fixtures/images.js';
 import { sleep, startBerthd, type BerthdHandle, type CommandResult, until, ok } from '../helpers/berthd.js';
 
 describe('containers through the docker CLI', { timeout: 300_000 }, () => {
   let d: BerthdHandle;
   const docker = (...args: string[]): Promise<CommandResult> => d.docker(args);
 
-  before(async () => {
-    d = await startBerthd();
-    await importBusybox(d);
-  });
-
-  after(async () => {
-    await d?.cleanup();
+  berthdWithBusybox((h) => {
+    d = h;
   });
 
   it('docker run --rm prints, exits 0 and leaves nothing behind', async () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { importBusybox } from '../fixtures/images.js';
+import { berthdWithBusybox, importBusybox } from '../fixtures/images.js';
 import { ok, startBerthd, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 
 const V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -15,13 +15,8 @@ describe('resource limits and process settings', { timeout: 300_000 }, () => {
   const run = async (...args: string[]): Promise<string> => ok(await docker('run', '--rm', ...args), args.join(' '));
   const sh = (opts: string[], script: string): Promise<string> => run(...opts, 'busybox', 'sh', '-c', script);
 
-  before(async () => {
-    d = await startBerthd();
-    await importBusybox(d);
-  });
-
-  after(async () => {
-    await d?.cleanup();
+  berthdWithBusybox((h) => {
+    d = h;
   });
 
   it('memory: --memory, --memory-swap, --memory-reservation, --oom-kill-disable', async () => {

@@ -1,21 +1,16 @@
 // docker system df and the prunes (container, image, volume, system) with
 // the real docker CLI: what goes, what stays, and the bytes reclaimed.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { busyboxRootfsTarFile, importBusybox } from '../fixtures/images.js';
-import { startBerthd, type BerthdHandle, type CommandResult, ok } from '../helpers/berthd.js';
+import { before, describe, it } from 'node:test';
+import { busyboxRootfsTarFile, berthdWithBusybox } from '../fixtures/images.js';
+import { type BerthdHandle, type CommandResult, ok } from '../helpers/berthd.js';
 
 describe('system df and prunes', { timeout: 300_000 }, () => {
   let d: BerthdHandle;
   const docker = (...args: string[]): Promise<CommandResult> => d.docker(args);
 
-  before(async () => {
-    d = await startBerthd();
-    await importBusybox(d);
-  });
-
-  after(async () => {
-    await d?.cleanup();
+  berthdWithBusybox((h) => {
+    d = h;
   });
 
   it('system df shows images, containers and volumes with sizes', async () => {

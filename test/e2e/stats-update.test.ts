@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { existsSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import { importBusybox } from '../fixtures/images.js';
-import { ok, startBerthd, until, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
+import { before, describe, it } from 'node:test';
+import { berthdWithBusybox } from '../fixtures/images.js';
+import { ok, until, type BerthdHandle, type CommandResult } from '../helpers/berthd.js';
 
 const V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
 
@@ -42,13 +42,8 @@ describe('stats, update and OOM', { timeout: 300_000 }, () => {
   let d: BerthdHandle;
   const docker = (...args: string[]): Promise<CommandResult> => d.docker(args);
 
-  before(async () => {
-    d = await startBerthd();
-    await importBusybox(d);
-  });
-
-  after(async () => {
-    await d?.cleanup();
+  berthdWithBusybox((h) => {
+    d = h;
   });
 
   it('docker stats --no-stream: CPU of a busy container moves, memory limit, PIDs', async () => {
