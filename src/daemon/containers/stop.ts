@@ -1,6 +1,6 @@
 // stop, kill, pause, unpause: signals and freezes on the live task. These use
 // the task as started (its locked-in runtime); nothing is resolved again.
-import { conflict, isKind, notModified } from '../../errors/index.js';
+import { conflict, isKind, notModified, unlessNotFound } from '../../errors/index.js';
 import type { Container, WaitResult } from './container.js';
 import type { ServiceContext } from './context.js';
 import { parseSignal, SIGKILL } from './signals.js';
@@ -35,7 +35,9 @@ export async function signalTask(ctx: ServiceContext, c: Container, signal: numb
   try {
     await ctx.client.tasks.kill(c.id, signal);
   } catch (err) {
-    if (!isKind(err, 'not-found')) throw err;
+    // The signal may have ended the task before its answer came back: its
+    // exit was handled and the shim, gone with the task, closed the call.
+    if (!isKind(err, 'not-found') && (await taskRunning(ctx, c))) throw err;
   }
   // A frozen process cannot act on a signal; thaw it so that it can.
   if (c.state.State.Paused && (signal === SIGKILL || c.stopping)) {
@@ -43,6 +45,12 @@ export async function signalTask(ctx: ServiceContext, c: Container, signal: numb
     c.state.State.Paused = false;
     await ctx.persistQuietly(c);
   }
+}
+
+/** Whether containerd still has a task of the container that has not stopped. */
+async function taskRunning(ctx: ServiceContext, c: Container): Promise<boolean> {
+  const task = await unlessNotFound(ctx.client.tasks.get(c.id));
+  return task !== undefined && task.status !== 'stopped';
 }
 
 /** How long an exit event may take before berth asks containerd directly. */
