@@ -42,13 +42,15 @@ fi
 # (in /usr/lib/cni, not on PATH), wrk for the port benchmark; tini for --init
 # (its static build is bind-mounted into containers); mount, tar, xz and bzip2
 # for docker build (COPY into snapshots, ADD archives), docker-compose for the
-# build and compose tests.
+# build and compose tests; python3 binds the embedded name server's sockets
+# in each container's namespace (node does it too, at six times the cost).
 need=()
 for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils ip:iproute2 iptables:iptables wrk:wrk tini-static:tini mount:mount tar:tar xz:xz-utils bzip2:bzip2 docker-compose:docker-compose; do
   cmd="${pair%%:*}" pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+[ -x /usr/bin/python3 ] || need+=(python3-minimal)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   apt-get update -qq
