@@ -11,7 +11,6 @@ import type { Server, Socket } from 'node:net';
 import * as packet from 'dns-packet';
 import { internal } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import { parseIPv4 } from './ipam.js';
 
 export const RESOLVER_IP = '127.0.0.11';
 const TTL = 600;
@@ -99,76 +98,6 @@ export function localAnswer(query: packet.DecodedPacket, lookup: (name: string) 
     questions: [q],
     answers,
   });
-}
-
-/** The one question of a plain query, read without dns-packet. */
-export interface PlainQuestion {
-  /** lower-case, without the final dot */
-  name: string;
-  type: number;
-  /** where the question ends in the query */
-  end: number;
-}
-
-const TYPE_A = 1;
-const TYPE_PTR = 12;
-const CLASS_IN = 1;
-
-/**
- * The question of the common query (pure): standard opcode, one question of
- * class IN whose name is uncompressed printable labels, no answer or
- * authority records (an EDNS record may follow). undefined for anything
- * else, which dns-packet reads instead. The answer path of every lookup
- * runs this, so it is written by hand: dns-packet's decode costs far more
- * under the daemon's interpreter-only V8.
- */
-export function plainQuestion(raw: Buffer): PlainQuestion | undefined {
-  if (raw.length < 17) return undefined;
-  // QR=0 (a query), opcode 0; QDCOUNT 1, ANCOUNT 0, NSCOUNT 0, ARCOUNT ≤ 1
-  if ((raw[2]! & 0xf8) !== 0 || raw.readUInt16BE(4) !== 1 || raw.readUInt16BE(6) !== 0 || raw.readUInt16BE(8) !== 0 || raw.readUInt16BE(10) > 1) return undefined;
-  let o = 12;
-  let name = '';
-  for (;;) {
-    const len = raw[o++];
-    if (len === undefined || len > 63 || o + len > raw.length || o > 12 + 255) return undefined;
-    if (len === 0) break;
-    for (let i = o; i < o + len; i++) {
-      const c = raw[i]!;
-      // '.', spaces and bytes outside printable ASCII are left to dns-packet
-      if (c <= 0x20 || c >= 0x7f || c === 0x2e) return undefined;
-    }
-    name += (name === '' ? '' : '.') + raw.toString('latin1', o, o + len);
-    o += len;
-  }
-  if (name === '' || o + 4 > raw.length || raw.readUInt16BE(o + 2) !== CLASS_IN) return undefined;
-  return { name: name.toLowerCase(), type: raw.readUInt16BE(o), end: o + 4 };
-}
-
-/**
- * localAnswer for a plain question (pure): the query's header and question
- * copied, then A records (shuffled) pointing at the question's name, none
- * for other types.
- */
-export function plainAnswer(raw: Buffer, q: PlainQuestion, ips: readonly string[]): Buffer {
-  const addrs = q.type === TYPE_A ? shuffle(ips.map(parseIPv4).filter((a): a is number => a !== undefined)) : [];
-  const out = Buffer.allocUnsafe(q.end + 16 * addrs.length);
-  raw.copy(out, 0, 0, q.end);
-  const rd = raw[2]! & 0x01;
-  out[2] = 0x80 | 0x04 | rd; // QR, AA, RD as asked; opcode 0
-  out[3] = 0x80; // RA, NOERROR
-  out.writeUInt16BE(addrs.length, 6);
-  out.writeUInt32BE(0, 8);
-  let p = q.end;
-  for (const a of addrs) {
-    out.writeUInt16BE(0xc00c, p); // the name: a pointer to the question's
-    out.writeUInt16BE(TYPE_A, p + 2);
-    out.writeUInt16BE(CLASS_IN, p + 4);
-    out.writeUInt32BE(TTL, p + 6);
-    out.writeUInt16BE(4, p + 10);
-    out.writeUInt32BE(a, p + 12);
-    p += 16;
-  }
-  return out;
 }
 
 /** An error answer (SERVFAIL, REFUSED) to a raw query. */
@@ -265,11 +194,6 @@ export class EmbeddedDns {
   ) {}
 
   private async answer(containerId: string, raw: Buffer): Promise<Buffer | undefined> {
-    const plain = plainQuestion(raw);
-    if (plain !== undefined && plain.type !== TYPE_PTR) {
-      const ips = this.names.lookup(containerId, plain.name);
-      return ips !== undefined ? plainAnswer(raw, plain, ips) : this.relay(containerId, raw);
-    }
     let query: packet.DecodedPacket;
     try {
       query = packet.decode(raw);
@@ -281,11 +205,6 @@ export class EmbeddedDns {
       reverseAnswer(query, (ip) => reverse?.call(this.names, containerId, ip)) ??
       (query.questions?.[0]?.type === 'PTR' ? undefined : localAnswer(query, (name) => this.names.lookup(containerId, name)));
     if (local !== undefined) return local;
-    return this.relay(containerId, raw);
-  }
-
-  /** A question that is not about the container's networks goes upstream. */
-  private async relay(containerId: string, raw: Buffer): Promise<Buffer | undefined> {
     const ups = this.names.upstreams(containerId);
     if (ups.length === 0) return errorAnswer(raw, RCODE_REFUSED);
     return (await forward(raw, ups)) ?? errorAnswer(raw, RCODE_SERVFAIL);

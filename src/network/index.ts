@@ -10,4 +10,4 @@ export { parseCidr, parseIPv4, formatCidr, formatIPv4, chooseSubnet, overlaps, r
 export { splitRule, namesContainer, namesDevice } from './host.js';
 export type { ContainerFacts, NetworkRecord, NetworkSettings, AttachRequest, Endpoint } from './types.js';
 export { DEFAULT_NETWORK_SETTINGS, networkSettingsFrom } from './settings.js';
-export { localAnswer, plainQuestion, plainAnswer, type PlainQuestion, reverseAnswer, ptrAddress, errorAnswer, parseUpstream, resolvConfServers, RESOLVER_IP, type Upstream } from './dns.js';
+export { localAnswer, reverseAnswer, ptrAddress, errorAnswer, parseUpstream, resolvConfServers, RESOLVER_IP, type Upstream } from './dns.js';

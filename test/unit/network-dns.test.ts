@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as packet from 'dns-packet';
-import { errorAnswer, localAnswer, parseUpstream, plainAnswer, plainQuestion, ptrAddress, resolvConfServers, reverseAnswer } from '../../src/network/index.js';
+import { errorAnswer, localAnswer, parseUpstream, ptrAddress, resolvConfServers, reverseAnswer } from '../../src/network/index.js';
 
 const query = (name: string, type: packet.RecordType = 'A'): packet.DecodedPacket =>
   packet.decode(packet.encode({ type: 'query', id: 4242, flags: packet.RECURSION_DESIRED, questions: [{ type, name }] }));
@@ -51,50 +51,4 @@ test('PTR of an address the networks own: NAME.NETWORK; others are not ours', ()
   assert.equal((reply.answers?.[0] as { data: string }).data, 'web.net1');
   assert.equal(reverseAnswer(query('9.9.9.9.in-addr.arpa', 'PTR'), reverse), undefined);
   assert.equal(reverseAnswer(query('web', 'A'), reverse), undefined);
-});
-
-const raw = (name: string, type: packet.RecordType = 'A', extra: Partial<packet.Packet> = {}): Buffer =>
-  packet.encode({ type: 'query', id: 4242, flags: packet.RECURSION_DESIRED, questions: [{ type, name }], ...extra });
-
-test('plain question: name (lower-case), type and end of the common query, with or without EDNS', () => {
-  const q = raw('Peer.Net1');
-  assert.deepEqual(plainQuestion(q), { name: 'peer.net1', type: 1, end: q.length });
-  assert.equal(plainQuestion(raw('peer', 'AAAA'))?.type, 28);
-  const edns = raw('peer', 'A', { additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as packet.Answer] });
-  assert.deepEqual(plainQuestion(edns), { name: 'peer', type: 1, end: q.length - 'Peer.Net1'.length + 'peer'.length });
-});
-
-test('plain question: anything unusual is left to dns-packet', () => {
-  const compressed = Buffer.from(raw('peer'));
-  assert.equal(plainQuestion(compressed.subarray(0, compressed.length - 1)), undefined, 'truncated');
-  const answerPacket = packet.encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'peer' }] });
-  assert.equal(plainQuestion(answerPacket), undefined, 'a response');
-  const two = packet.encode({ type: 'query', id: 1, questions: [{ type: 'A', name: 'a' }, { type: 'A', name: 'b' }] });
-  assert.equal(plainQuestion(two), undefined, 'two questions');
-  const chaos = packet.encode({ type: 'query', id: 1, questions: [{ type: 'TXT', name: 'version.bind', class: 'CH' }] });
-  assert.equal(plainQuestion(chaos), undefined, 'class CH');
-  const spaced = Buffer.from(raw('ab'));
-  spaced[13] = 0x20;
-  assert.equal(plainQuestion(spaced), undefined, 'a space in a label');
-  const pointer = Buffer.from(raw('ab'));
-  pointer.writeUInt16BE(0xc00c, 12);
-  assert.equal(plainQuestion(pointer), undefined, 'a compressed name');
-  assert.equal(plainQuestion(raw('.')), undefined, 'the root');
-});
-
-test('plain answer: what localAnswer answers, id and question kept', () => {
-  for (const [name, type] of [['Web', 'A'], ['db', 'A'], ['db', 'AAAA'], ['db', 'MX']] as const) {
-    const q = raw(name, type);
-    const plain = packet.decode(plainAnswer(q, plainQuestion(q)!, lookup(name.toLowerCase())!));
-    const full = packet.decode(localAnswer(packet.decode(q), lookup)!);
-    assert.equal(plain.id, 4242);
-    assert.equal(plain.flags, full.flags, `${name} ${type} flags`);
-    assert.deepEqual(plain.questions, full.questions);
-    const data = (p: packet.DecodedPacket): unknown[] => (p.answers ?? []).map((a) => ({ ...a, data: (a as { data: unknown }).data })).sort((x, y) => String(x.data).localeCompare(String(y.data)));
-    assert.deepEqual(data(plain), data(full), `${name} ${type} answers`);
-  }
-  const noRd = packet.encode({ type: 'query', id: 9, questions: [{ type: 'A', name: 'db' }] });
-  const reply = packet.decode(plainAnswer(noRd, plainQuestion(noRd)!, ['10.0.0.9']));
-  assert.equal(reply.flag_rd, false);
-  assert.equal(reply.flag_aa, true);
 });
