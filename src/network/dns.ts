@@ -11,6 +11,7 @@ import type { Server, Socket } from 'node:net';
 import * as packet from 'dns-packet';
 import { internal } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
+import { createNetns, netnsFile } from './host.js';
 
 export const RESOLVER_IP = '127.0.0.11';
 const TTL = 600;
@@ -134,7 +135,8 @@ function forward(raw: Buffer, upstreams: readonly Upstream[]): Promise<Buffer | 
 // start-up cost, which counted on every start) speaks the IPC channel's
 // protocol itself: JSON lines, a socket passed with SCM_RIGHTS alongside a
 // NODE_HANDLE message, which berthd acknowledges; it exits after the second
-// acknowledgement.
+// acknowledgement. SIOCGIFFLAGS/SIOCSIFFLAGS set IFF_UP on a new namespace's
+// loopback.
 const PYTHON = '/usr/bin/python3';
 const PY_HELPER = `
 import _socket as s, sys
@@ -148,6 +150,15 @@ def give(sock, msg):
 try:
     c = s.socket(fileno=int(sys.argv[1]))
     u = s.socket(s.AF_INET, s.SOCK_DGRAM)
+    if len(sys.argv) > 2:
+        # A namespace unshare made for this helper: berthd may go on with it
+        # now; its loopback goes up first, as "ip link set dev lo up" would.
+        c.sendall(b'"ns"\\n')
+        import fcntl
+        r = bytearray(fcntl.ioctl(u.fileno(), 0x8913, b'lo'.ljust(40, b'\\0')))
+        flags = int.from_bytes(r[16:18], sys.byteorder) | 1
+        r[16:18] = flags.to_bytes(2, sys.byteorder)
+        fcntl.ioctl(u.fileno(), 0x8914, bytes(r))
     u.bind(('${RESOLVER_IP}', 53))
     t = s.socket(s.AF_INET, s.SOCK_STREAM)
     t.setsockopt(s.SOL_SOCKET, s.SO_REUSEADDR, 1)
@@ -213,15 +224,38 @@ export class EmbeddedDns {
   /** Binds 127.0.0.11:53 (UDP and TCP) in the container's namespace and serves it. */
   async open(containerId: string, netns: string): Promise<void> {
     this.close(containerId);
+    const python = hasPython();
+    // The channel is the child's fd 3 (stdio's fourth).
+    await this.serve(containerId, ['nsenter', `--net=${netns}`, ...(python ? [PYTHON, '-I', '-S', '-c', PY_HELPER, '3'] : [process.execPath, '-e', HELPER])], python);
+  }
+
+  /**
+   * Makes the container's namespace (bound on netns, loopback up) and serves
+   * names in it, with one process where python3 is there: unshare starts the
+   * helper inside the new namespace. `made` settles once the namespace
+   * exists (the plugins may run), `serving` once the sockets are berthd's.
+   */
+  openNew(containerId: string, netns: string): { made: Promise<void>; serving: Promise<void> } {
+    this.close(containerId);
+    if (!hasPython()) {
+      const made = createNetns(netns);
+      return { made, serving: made.then(() => this.open(containerId, netns)) };
+    }
+    let made!: () => void;
+    const ns = new Promise<void>((resolve) => (made = resolve));
+    const serving = netnsFile(netns).then(() => this.serve(containerId, ['unshare', `--net=${netns}`, PYTHON, '-I', '-S', '-c', PY_HELPER, '3', 'lo'], true, made));
+    return { made: Promise.race([ns, serving]), serving };
+  }
+
+  /** Runs a helper (command and arguments) that binds the sockets and hands them over; onNamespace: its first message, sent once it runs in the namespace. */
+  private async serve(containerId: string, command: readonly string[], python: boolean, onNamespace?: () => void): Promise<void> {
     const bound: Bound = {};
     await new Promise<void>((resolve, reject) => {
-      const python = hasPython();
-      // The channel is the child's fd 3 (stdio's fourth).
-      const cmd = python ? [PYTHON, '-I', '-S', '-c', PY_HELPER, '3'] : [process.execPath, '-e', HELPER];
-      const child = spawn('nsenter', [`--net=${netns}`, ...cmd], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
       let err = '';
       child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
       child.on('message', (m: unknown, handle: unknown) => {
+        if (m === 'ns') onNamespace?.();
         if (m === 'udp') bound.udp = handle as UdpSocket;
         if (m === 'tcp') bound.tcp = handle as Server;
         if (bound.udp !== undefined && bound.tcp !== undefined) {

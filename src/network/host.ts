@@ -7,6 +7,7 @@ import { access, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/prom
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { internal, unavailable } from '../errors/index.js';
+import { Batcher } from './batch.js';
 
 const execFileAsync = promisify(execFile);
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin:/usr/bin:/bin`;
@@ -31,13 +32,23 @@ export async function run(cmd: string, args: readonly string[]): Promise<string>
  * namespace, so one process does both.
  */
 export async function createNetns(path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, '', { flag: 'a', mode: 0o600 });
+  await netnsFile(path);
   await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'dev', 'lo', 'up']);
 }
 
+/** The empty file a namespace is bound on. */
+export async function netnsFile(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, '', { flag: 'a', mode: 0o600 });
+}
+
+// Namespaces of containers stopping together are unmounted by one umount.
+const unmounts = new Batcher<string>(async (paths) => {
+  await run('umount', ['-l', ...paths]);
+});
+
 export async function deleteNetns(path: string): Promise<void> {
-  await run('umount', ['-l', path]).catch(() => undefined);
+  await unmounts.add(path);
   await rm(path, { force: true });
 }
 

@@ -458,7 +458,13 @@ export class NetworkService {
       };
       try {
         await this.store.saveSandbox(facts.id, rec);
-        await host.createNetns(netns);
+        if (served) {
+          // One helper makes the namespace and binds the name server's sockets in it, which it hands over while the plugins run.
+          const dns = this.dns.openNew(facts.id, netns);
+          dnsReady = dns.serving;
+          dnsReady.catch(() => undefined);
+          await dns.made;
+        } else await host.createNetns(netns);
         // Held before the task exists: a taken port fails the start before anything runs.
         if (requests.length > 0) rec.ports = await this.ports.reserve(facts.id, requests, this.attachments.get(facts.id)?.lastPorts ?? []);
       } catch (err) {
@@ -473,9 +479,6 @@ export class NetworkService {
       endpoints.catch(() => undefined);
       early({ netnsPath: netns, ...(served ? { nameservers: [RESOLVER_IP] } : {}), ready: endpoints });
       try {
-        // The name server's helper needs only the namespace's loopback (up since createNetns): it starts while the plugins run.
-        dnsReady = served ? this.dns.open(facts.id, netns) : undefined;
-        dnsReady?.catch(() => undefined);
         // Each network's plugins touch their own interface: they run side by side.
         const attached = await Promise.allSettled(
           entries.map(([netId, req], i) => this.attach(facts, this.networks.get(netId)!, req, `eth${i}`, i === 0 ? rec.ports : [])),
