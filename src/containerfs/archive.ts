@@ -430,7 +430,7 @@ class Unpacker {
     dirKey: string,
     target: string,
     data: Buffer,
-    meta: { own: { uid: number; gid: number }; mode: number; mtime: Date; replace: boolean; ownedAlready: boolean },
+    meta: { own: { uid: number; gid: number }; mode: number; mtime: Date; replaces: Stats | undefined; ownedAlready: boolean },
   ): Promise<void> {
     for (let busy = this.writingIn.get(dirKey); busy !== undefined; busy = this.writingIn.get(dirKey)) await this.settle(busy);
     while (this.writing.size >= PARALLEL_WRITES) await new Promise<void>((r) => (this.slotFreed = r));
@@ -449,9 +449,18 @@ class Unpacker {
         // A big one through the thread pool: the event loop stays free.
         writeCb(fd, data, 0, data.length, 0, (werr, n) => done(werr !== null ? closing(fd, werr) : finishFile(fd, data, n, meta, modeAtCreate)));
       });
-    // unlink(2) never follows a symlink at the last name
-    if (meta.replace) unlinkCb(target, (err) => (err !== null ? done(err) : create()));
-    else create();
+    // unlink(2) never follows a symlink at the last name. Unlinking a small
+    // file is quicker than a round trip to the thread pool (nothing else
+    // holds the directory's lock now); a big one frees many blocks.
+    if (meta.replaces === undefined) create();
+    else if (meta.replaces.size <= SMALL_FILE) {
+      try {
+        unlinkSync(target);
+      } catch (err) {
+        return done(err);
+      }
+      create();
+    } else unlinkCb(target, (err) => (err !== null ? done(err) : create()));
   }
 
   private written(key: string, dirKey: string, err: unknown): void {
@@ -564,8 +573,8 @@ class Unpacker {
           await this.settle();
           await rm(target, { recursive: true, force: true });
         } else if (!(Buffer.isBuffer(body) && isRegular(h.type))) unlinkSync(target);
-        // else the file's write job unlinks it: an unlink on an overlay is
-        // slow enough that it must not hold the event loop.
+        // else the file's write job unlinks it, once no other write of
+        // this upload holds the directory's lock.
       }
     }
     if (existing === undefined) this.created.push(parts);
@@ -589,7 +598,7 @@ class Unpacker {
           // Files of an upload held in memory are written a few at a time:
           // creating a file on an overlay is mostly waiting in the kernel.
           const ownedAlready = own.uid === PROCESS_UID && own.gid === PROCESS_GID && !this.setgidDir(parentKey, parent);
-          await this.spawnWrite(key, parentKey, target, body, { own, mode, mtime, replace: existing !== undefined, ownedAlready });
+          await this.spawnWrite(key, parentKey, target, body, { own, mode, mtime, replaces: existing, ownedAlready });
           return;
         }
         const chunks: Buffer[] = [];
