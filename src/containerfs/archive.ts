@@ -5,7 +5,7 @@
 // during a copy can point it at the host.
 import { execFile } from 'node:child_process';
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, open as openCb, openSync, unlink as unlinkCb, unlinkSync, write as writeCb, writeSync, writevSync, type Stats } from 'node:fs';
-import { lchown, link, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { lchown, link, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
