@@ -104,28 +104,6 @@ const SMALL_FILE = 256 * 1024;
  * directory, 1.9 and 1.6 s with 1).
  */
 const PARALLEL_WRITES = 4;
-/**
- * Writes waiting for their directory, at most: so many, and so many bytes.
- * The unpacker reads on while a directory's files wait in line, so the
- * next directories' writes run beside them. (Each waiting file may hold the
- * request chunk its data lies in: the count bounds that memory too.)
- */
-const QUEUED_WRITES = 256;
-const QUEUED_BYTES = 8 * 1024 * 1024;
-
-/** A file of an upload held in memory, to be written. */
-interface WriteJob {
-  key: string;
-  dirKey: string;
-  target: string;
-  data: Buffer;
-  own: { uid: number; gid: number };
-  mode: number;
-  mtime: Date;
-  /** what the file replaces (a non-directory), unlinked first */
-  replaces: Stats | undefined;
-  ownedAlready: boolean;
-}
 
 const HIDDEN_FS = new Set([0x9fa0 /* proc */, 0x62656572 /* sysfs */, 0x1cd1 /* devpts */, 0x27e0eb /* cgroup */, 0x63677270 /* cgroup2 */, 0x19800202 /* mqueue */]);
 
@@ -347,7 +325,7 @@ function closing(fd: number, err: unknown): unknown {
  * The rest of a new file after its first `written` bytes: data, owner,
  * mode, times, close. The error, or undefined.
  */
-function finishFile(fd: number, data: Buffer, written: number, meta: Pick<WriteJob, 'own' | 'mode' | 'mtime' | 'ownedAlready'>, modeAtCreate: boolean): unknown {
+function finishFile(fd: number, data: Buffer, written: number, meta: { own: { uid: number; gid: number }; mode: number; mtime: Date; ownedAlready: boolean }, modeAtCreate: boolean): unknown {
   try {
     while (written < data.length) written += writeSync(fd, data, written, data.length - written, written);
     if (!meta.ownedAlready) fchownSync(fd, meta.own.uid, meta.own.gid);
@@ -369,17 +347,13 @@ const isRegular = (type: Headers['type']): boolean => type === 'file' || type ==
 class Unpacker {
   /** open directories below the extraction point, by relative path */
   private readonly dirs = new Map<string, FileHandle>();
-  /** file writes queued or in flight, by relative path: who waits for each to end */
+  /** file writes in flight, by relative path: who waits for each to end */
   private readonly writing = new Map<string, Array<() => void>>();
-  /** who waits for all writes to end, or for room in the queue */
+  /** who waits for a free write slot, or for all writes to end */
   private readonly drained: Array<() => void> = [];
-  private roomMade: (() => void) | undefined;
-  /** writes waiting, by directory (relative path); a directory is here while one of its writes runs */
-  private readonly lines = new Map<string, WriteJob[]>();
-  /** directories with writes waiting for one of the PARALLEL_WRITES lanes */
-  private readonly waitingLane: string[] = [];
-  private running = 0;
-  private queuedBytes = 0;
+  private slotFreed: (() => void) | undefined;
+  /** the write in flight in each directory, by the directory's relative path */
+  private readonly writingIn = new Map<string, string>();
   private failed: unknown;
   private readonly dirTimes: Array<{ handle: string; mtime: Date }> = [];
 
@@ -445,83 +419,59 @@ class Unpacker {
   }
 
   /**
-   * Queues a file of an upload held in memory for writing, in line behind
-   * the writes of its directory; waits while the queue is full.
+   * Starts writing a file of an upload held in memory. Two thread-pool
+   * round trips, for the calls that wait in the kernel (the unlink of what
+   * it replaces and the create, both under the directory's lock); the
+   * write of a small file, the owner, mode and times and the close are
+   * synchronous on the open descriptor, microseconds each.
    */
-  private async spawnWrite(job: WriteJob): Promise<void> {
-    while (this.writing.size >= QUEUED_WRITES || (this.queuedBytes >= QUEUED_BYTES && this.writing.size > 0)) await new Promise<void>((r) => (this.roomMade = r));
+  private async spawnWrite(
+    key: string,
+    dirKey: string,
+    target: string,
+    data: Buffer,
+    meta: { own: { uid: number; gid: number }; mode: number; mtime: Date; replaces: Stats | undefined; ownedAlready: boolean },
+  ): Promise<void> {
+    for (let busy = this.writingIn.get(dirKey); busy !== undefined; busy = this.writingIn.get(dirKey)) await this.settle(busy);
+    while (this.writing.size >= PARALLEL_WRITES) await new Promise<void>((r) => (this.slotFreed = r));
     this.check();
-    this.writing.set(job.key, []);
-    this.queuedBytes += job.data.length;
-    const line = this.lines.get(job.dirKey);
-    if (line !== undefined) {
-      line.push(job);
-      return;
-    }
-    this.lines.set(job.dirKey, []);
-    if (this.running < PARALLEL_WRITES) this.startWrite(job);
-    else {
-      this.lines.get(job.dirKey)!.push(job);
-      this.waitingLane.push(job.dirKey);
-    }
-  }
-
-  /**
-   * Writes one file. One thread-pool round trip, for the create, which
-   * waits in the kernel under the directory's lock. The unlink of a small
-   * file it replaces (no other write of this upload holds that directory
-   * now), the write of a small file, owner, mode, times and the close are
-   * synchronous, microseconds each; a big file's unlink and write go
-   * through the thread pool (they free or fill many blocks).
-   */
-  private startWrite(job: WriteJob): void {
-    this.running++;
-    const { target, data, mode } = job;
-    const done = (err: unknown): void => this.written(job, err);
-    // After a failure the rest is not written: the upload is rolled back.
-    if (this.failed !== undefined) return done(undefined);
+    const { mode } = meta;
     // Created with its mode when the umask keeps all of it and no special bit
     // (a chown clears set-id bits, so those come by chmod after it).
     const modeAtCreate = (mode & 0o7000) === 0 && (mode & UMASK) === 0;
+    this.writing.set(key, []);
+    this.writingIn.set(dirKey, key);
+    const done = (err: unknown): void => this.written(key, dirKey, err);
     const create = (): void =>
       openCb(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, modeAtCreate ? mode : 0o600, (err, fd) => {
         if (err !== null) return done(err);
-        if (data.length <= SMALL_FILE) return done(finishFile(fd, data, 0, job, modeAtCreate));
-        writeCb(fd, data, 0, data.length, 0, (werr, n) => done(werr !== null ? closing(fd, werr) : finishFile(fd, data, n, job, modeAtCreate)));
+        if (data.length <= SMALL_FILE) return done(finishFile(fd, data, 0, meta, modeAtCreate));
+        // A big one through the thread pool: the event loop stays free.
+        writeCb(fd, data, 0, data.length, 0, (werr, n) => done(werr !== null ? closing(fd, werr) : finishFile(fd, data, n, meta, modeAtCreate)));
       });
-    // unlink(2) never follows a symlink at the last name; a name already
-    // gone (the container removed it meanwhile) is fine.
-    const unlinked = (err: NodeJS.ErrnoException | null): void => (err !== null && err.code !== 'ENOENT' ? done(err) : create());
-    if (job.replaces === undefined) create();
-    else if (job.replaces.size <= SMALL_FILE) {
-      let failure: NodeJS.ErrnoException | null = null;
+    // unlink(2) never follows a symlink at the last name. Unlinking a small
+    // file is quicker than a round trip to the thread pool (nothing else
+    // holds the directory's lock now); a big one frees many blocks.
+    if (meta.replaces === undefined) create();
+    else if (meta.replaces.size <= SMALL_FILE) {
       try {
         unlinkSync(target);
       } catch (err) {
-        failure = err as NodeJS.ErrnoException;
+        return done(err);
       }
-      unlinked(failure);
-    } else unlinkCb(target, unlinked);
+      create();
+    } else unlinkCb(target, (err) => (err !== null ? done(err) : create()));
   }
 
-  private written(job: WriteJob, err: unknown): void {
+  private written(key: string, dirKey: string, err: unknown): void {
     if (err !== undefined) this.failed ??= err;
-    this.running--;
-    this.queuedBytes -= job.data.length;
-    const waiting = this.writing.get(job.key);
-    this.writing.delete(job.key);
+    if (this.writingIn.get(dirKey) === key) this.writingIn.delete(dirKey);
+    const waiting = this.writing.get(key);
+    this.writing.delete(key);
     if (waiting !== undefined) for (const w of waiting) w();
-    // The directory's next file, else another directory's turn.
-    const next = this.lines.get(job.dirKey)?.shift();
-    if (next !== undefined) this.startWrite(next);
-    else {
-      this.lines.delete(job.dirKey);
-      const dirKey = this.waitingLane.shift();
-      if (dirKey !== undefined) this.startWrite(this.lines.get(dirKey)!.shift()!);
-    }
-    const room = this.roomMade;
-    this.roomMade = undefined;
-    room?.();
+    const slot = this.slotFreed;
+    this.slotFreed = undefined;
+    slot?.();
     if (this.writing.size === 0) for (const w of this.drained.splice(0)) w();
   }
 
@@ -648,7 +598,7 @@ class Unpacker {
           // Files of an upload held in memory are written a few at a time:
           // creating a file on an overlay is mostly waiting in the kernel.
           const ownedAlready = own.uid === PROCESS_UID && own.gid === PROCESS_GID && !this.setgidDir(parentKey, parent);
-          await this.spawnWrite({ key, dirKey: parentKey, target, data: body, own, mode, mtime, replaces: existing, ownedAlready });
+          await this.spawnWrite(key, parentKey, target, body, { own, mode, mtime, replaces: existing, ownedAlready });
           return;
         }
         const chunks: Buffer[] = [];
