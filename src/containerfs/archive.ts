@@ -4,8 +4,8 @@
 // already held (O_NOFOLLOW), so nothing the container does to its files
 // during a copy can point it at the host.
 import { execFile } from 'node:child_process';
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, openSync, unlinkSync, writevSync, type Stats } from 'node:fs';
-import { lchown, link, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lstatSync, open as openCb, openSync, unlink as unlinkCb, unlinkSync, write as writeCb, writeSync, writevSync, type Stats } from 'node:fs';
+import { lchown, link, lutimes, mkdir, open, opendir, readlink, rm, statfs, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -94,8 +94,16 @@ export async function statPath(root: ContainerRoot, path: string): Promise<PathS
 }
 
 const SMALL_FILE = 256 * 1024;
-/** file writes in flight while unpacking an upload held in memory */
-const PARALLEL_WRITES = 8;
+/**
+ * File writes in flight while unpacking an upload held in memory, at most
+ * one per directory: a create or unlink holds the directory's lock in the
+ * kernel (ext4 searching its inode bitmap meanwhile), and more than one in
+ * a directory only had thread-pool threads spinning on that lock, taking
+ * the cores the event loop and the client needed (cp of 2,000 files into
+ * one container, medians of runs back to back: 2.4 and 2.0 s with 8 in one
+ * directory, 1.9 and 1.6 s with 1).
+ */
+const PARALLEL_WRITES = 4;
 
 const HIDDEN_FS = new Set([0x9fa0 /* proc */, 0x62656572 /* sysfs */, 0x1cd1 /* devpts */, 0x27e0eb /* cgroup */, 0x63677270 /* cgroup2 */, 0x19800202 /* mqueue */]);
 
@@ -303,13 +311,49 @@ const UMASK = process.umask();
 const PROCESS_UID = process.getuid?.() ?? -1;
 const PROCESS_GID = process.getgid?.() ?? -1;
 
+/** Closes `fd` and hands back the error that ended the work on it. */
+function closing(fd: number, err: unknown): unknown {
+  try {
+    closeSync(fd);
+  } catch {
+    // the first error is the one to report
+  }
+  return err;
+}
+
+/**
+ * The rest of a new file after its first `written` bytes: data, owner,
+ * mode, times, close. The error, or undefined.
+ */
+function finishFile(fd: number, data: Buffer, written: number, meta: { own: { uid: number; gid: number }; mode: number; mtime: Date; ownedAlready: boolean }, modeAtCreate: boolean): unknown {
+  try {
+    while (written < data.length) written += writeSync(fd, data, written, data.length - written, written);
+    if (!meta.ownedAlready) fchownSync(fd, meta.own.uid, meta.own.gid);
+    if (!modeAtCreate) fchmodSync(fd, meta.mode);
+    futimesSync(fd, meta.mtime, meta.mtime);
+  } catch (err) {
+    return closing(fd, err);
+  }
+  try {
+    closeSync(fd);
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
 const isRegular = (type: Headers['type']): boolean => type === 'file' || type === 'contiguous-file' || type === undefined || type === null;
 
 class Unpacker {
   /** open directories below the extraction point, by relative path */
   private readonly dirs = new Map<string, FileHandle>();
-  /** file writes in flight, by relative path */
-  private readonly writing = new Map<string, Promise<void>>();
+  /** file writes in flight, by relative path: who waits for each to end */
+  private readonly writing = new Map<string, Array<() => void>>();
+  /** who waits for a free write slot, or for all writes to end */
+  private readonly drained: Array<() => void> = [];
+  private slotFreed: (() => void) | undefined;
+  /** the write in flight in each directory, by the directory's relative path */
+  private readonly writingIn = new Map<string, string>();
   private failed: unknown;
   private readonly dirTimes: Array<{ handle: string; mtime: Date }> = [];
 
@@ -332,7 +376,7 @@ class Unpacker {
         for await (const e of entries) await this.entry(e.entry, e.body);
         await this.settle();
       } catch (err) {
-        await Promise.all(this.writing.values());
+        await this.drain();
         await this.rollBack();
         // a read-only volume or bind below the extraction point
         if ((err as NodeJS.ErrnoException).code === 'EROFS') throw invalidParameter('mounted volume is marked read-only', err);
@@ -348,7 +392,7 @@ class Unpacker {
         if (parent !== undefined) await utimes(at(parent, name), t.mtime, t.mtime).catch(() => undefined);
       }
     } finally {
-      await Promise.all(this.writing.values());
+      await this.drain();
       for (const [k, h] of this.dirs) if (k !== '') await h.close().catch(() => undefined);
     }
   }
@@ -374,45 +418,80 @@ class Unpacker {
     }
   }
 
+  /**
+   * Starts writing a file of an upload held in memory. Two thread-pool
+   * round trips, for the calls that wait in the kernel (the unlink of what
+   * it replaces and the create, both under the directory's lock); the
+   * write of a small file, the owner, mode and times and the close are
+   * synchronous on the open descriptor, microseconds each.
+   */
   private async spawnWrite(
     key: string,
+    dirKey: string,
     target: string,
     data: Buffer,
-    meta: { own: { uid: number; gid: number }; mode: number; mtime: Date; replace: boolean; ownedAlready: boolean },
+    meta: { own: { uid: number; gid: number }; mode: number; mtime: Date; replaces: Stats | undefined; ownedAlready: boolean },
   ): Promise<void> {
-    while (this.writing.size >= PARALLEL_WRITES) await Promise.race(this.writing.values());
+    for (let busy = this.writingIn.get(dirKey); busy !== undefined; busy = this.writingIn.get(dirKey)) await this.settle(busy);
+    while (this.writing.size >= PARALLEL_WRITES) await new Promise<void>((r) => (this.slotFreed = r));
     this.check();
-    const { own, mode, mtime } = meta;
+    const { mode } = meta;
     // Created with its mode when the umask keeps all of it and no special bit
     // (a chown clears set-id bits, so those come by chmod after it).
     const modeAtCreate = (mode & 0o7000) === 0 && (mode & UMASK) === 0;
-    const job = (async () => {
-      // unlink(2) never follows a symlink at the last name
-      if (meta.replace) await unlink(target);
-      const fh = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, modeAtCreate ? mode : 0o600);
+    this.writing.set(key, []);
+    this.writingIn.set(dirKey, key);
+    const done = (err: unknown): void => this.written(key, dirKey, err);
+    const create = (): void =>
+      openCb(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, modeAtCreate ? mode : 0o600, (err, fd) => {
+        if (err !== null) return done(err);
+        if (data.length <= SMALL_FILE) return done(finishFile(fd, data, 0, meta, modeAtCreate));
+        // A big one through the thread pool: the event loop stays free.
+        writeCb(fd, data, 0, data.length, 0, (werr, n) => done(werr !== null ? closing(fd, werr) : finishFile(fd, data, n, meta, modeAtCreate)));
+      });
+    // unlink(2) never follows a symlink at the last name. Unlinking a small
+    // file is quicker than a round trip to the thread pool (nothing else
+    // holds the directory's lock now); a big one frees many blocks.
+    if (meta.replaces === undefined) create();
+    else if (meta.replaces.size <= SMALL_FILE) {
       try {
-        if (data.length > 0) await fh.write(data, 0, data.length, 0);
-        if (!meta.ownedAlready) await fh.chown(own.uid, own.gid);
-        if (!modeAtCreate) await fh.chmod(mode);
-        await fh.utimes(mtime, mtime);
-      } finally {
-        await fh.close();
+        unlinkSync(target);
+      } catch (err) {
+        return done(err);
       }
-    })().then(
-      () => undefined,
-      (err: unknown) => {
-        this.failed ??= err;
-      },
-    );
-    const tracked = job.finally(() => this.writing.delete(key));
-    this.writing.set(key, tracked);
+      create();
+    } else unlinkCb(target, (err) => (err !== null ? done(err) : create()));
   }
 
-  /** Waits for the writes in flight (all of them, or the one of `key`), then reports the first that failed. */
-  private async settle(key?: string): Promise<void> {
-    if (key === undefined) await Promise.all(this.writing.values());
-    else await this.writing.get(key);
-    this.check();
+  private written(key: string, dirKey: string, err: unknown): void {
+    if (err !== undefined) this.failed ??= err;
+    if (this.writingIn.get(dirKey) === key) this.writingIn.delete(dirKey);
+    const waiting = this.writing.get(key);
+    this.writing.delete(key);
+    if (waiting !== undefined) for (const w of waiting) w();
+    const slot = this.slotFreed;
+    this.slotFreed = undefined;
+    slot?.();
+    if (this.writing.size === 0) for (const w of this.drained.splice(0)) w();
+  }
+
+  /** Resolves once no write is in flight (failed or not). */
+  private drain(): Promise<void> | undefined {
+    return this.writing.size === 0 ? undefined : new Promise<void>((r) => this.drained.push(r));
+  }
+
+  /**
+   * Waits for the writes in flight (all of them, or the one of `key`), then
+   * reports the first that failed. Nothing to wait for, nothing to await:
+   * the common case costs no promise.
+   */
+  private settle(key?: string): Promise<void> | undefined {
+    const waiting = key === undefined ? this.drain() : this.writing.has(key) ? new Promise<void>((r) => this.writing.get(key)!.push(r)) : undefined;
+    if (waiting === undefined) {
+      this.check();
+      return undefined;
+    }
+    return waiting.then(() => this.check());
   }
 
   private check(): void {
@@ -456,7 +535,7 @@ class Unpacker {
     return h;
   }
 
-  private async owner(h: Headers): Promise<{ uid: number; gid: number }> {
+  private owner(h: Headers): { uid: number; gid: number } {
     return this.opts.owner ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
   }
 
@@ -464,37 +543,42 @@ class Unpacker {
     const parts = entryPath(h.name, this.destPath);
     // The reader skips whatever data an entry leaves unread.
     if (parts.length === 0) return;
-    await this.settle(parts.join('/'));
+    const key = parts.join('/');
+    const pending = this.settle(key);
+    if (pending !== undefined) await pending;
     if (h.type === 'link') await this.settle();
-    const parent = await this.dirFor(parts.slice(0, -1));
+    const parentParts = parts.slice(0, -1);
+    const parentKey = parentParts.join('/');
+    const parent = this.dirs.get(parentKey) ?? (await this.dirFor(parentParts));
     const name = parts[parts.length - 1] as string;
     const target = at(parent, name);
-    const shown = posix.join(this.destPath, ...parts);
+    const shown = (): string => posix.join(this.destPath, ...parts);
     // Synchronous calls for the small steps of each entry: one turn of the
     // event loop instead of a thread-pool round trip per call.
     const existing = lstatSync(target, { throwIfNoEntry: false });
     const isDir = h.type === 'directory';
     if (existing !== undefined) {
       if (this.opts.noOverwriteDirNonDir && existing.isDirectory() && !isDir) {
-        throw invalidParameter(`cannot overwrite directory ${JSON.stringify(shown)} with non-directory ${JSON.stringify(h.name)}`);
+        throw invalidParameter(`cannot overwrite directory ${JSON.stringify(shown())} with non-directory ${JSON.stringify(h.name)}`);
       }
       if (this.opts.noOverwriteDirNonDir && !existing.isDirectory() && isDir) {
-        throw invalidParameter(`cannot overwrite non-directory ${JSON.stringify(shown)} with directory ${JSON.stringify(h.name)}`);
+        throw invalidParameter(`cannot overwrite non-directory ${JSON.stringify(shown())} with directory ${JSON.stringify(h.name)}`);
       }
-      // Unlinked and created again, not truncated: ext4 flushes a file
-      // truncated to zero when it is closed (auto_da_alloc), which made
-      // overwriting a tree several times slower.
+      // Unlinked and created again, not truncated, as dockerd does: a
+      // process that has the old file open or mapped (a library) keeps it,
+      // and ext4 flushes a file truncated to zero when it is closed
+      // (auto_da_alloc), which made overwriting a tree several times slower.
       if (!(existing.isDirectory() && isDir)) {
         if (existing.isDirectory()) {
           await this.settle();
           await rm(target, { recursive: true, force: true });
         } else if (!(Buffer.isBuffer(body) && isRegular(h.type))) unlinkSync(target);
-        // else the file's write job unlinks it: an unlink on an overlay is
-        // slow enough that it must not hold the event loop.
+        // else the file's write job unlinks it, once no other write of
+        // this upload holds the directory's lock.
       }
     }
     if (existing === undefined) this.created.push(parts);
-    const own = await this.owner(h);
+    const own = this.owner(h);
     const mode = (h.mode ?? 0o644) & 0o7777;
     const mtime = h.mtime ?? new Date();
     switch (h.type) {
@@ -513,8 +597,8 @@ class Unpacker {
         if (Buffer.isBuffer(body)) {
           // Files of an upload held in memory are written a few at a time:
           // creating a file on an overlay is mostly waiting in the kernel.
-          const ownedAlready = own.uid === PROCESS_UID && own.gid === PROCESS_GID && !this.setgidDir(parts.slice(0, -1).join('/'), parent);
-          await this.spawnWrite(parts.join('/'), target, body, { own, mode, mtime, replace: existing !== undefined, ownedAlready });
+          const ownedAlready = own.uid === PROCESS_UID && own.gid === PROCESS_GID && !this.setgidDir(parentKey, parent);
+          await this.spawnWrite(key, parentKey, target, body, { own, mode, mtime, replaces: existing, ownedAlready });
           return;
         }
         const chunks: Buffer[] = [];

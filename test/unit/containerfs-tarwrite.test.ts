@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
-import { streamTar } from '../../src/containerfs/tarscan.js';
+import { headerSum, streamTar } from '../../src/containerfs/tarscan.js';
 import { TarWriter } from '../../src/containerfs/tarwrite.js';
 import { tarBuffer } from '../fixtures/images.js';
 
@@ -128,4 +128,18 @@ test('the streaming tar reader: ustar prefixes, pax names, links, checksums, big
   const names: string[] = [];
   for await (const { entry } of streamTar(Readable.from([two]), 1000)) names.push(entry.name);
   assert.deepEqual(names, ['big', 'after']);
+});
+
+test('the header checksum sums the bytes with the checksum field as spaces, whatever the bytes', () => {
+  for (const fill of [0, 0xff, -1]) {
+    const h = Buffer.alloc(512, fill < 0 ? 0 : fill);
+    if (fill < 0) for (let i = 0; i < 512; i++) h[i] = (i * 131 + 7) & 0xff;
+    let want = 0;
+    for (let i = 0; i < 512; i++) want += i >= 148 && i < 156 ? 32 : (h[i] as number);
+    assert.equal(headerSum(h), want);
+    // a view at an odd offset of a bigger chunk, as headers arrive
+    const chunk = Buffer.alloc(1027);
+    h.copy(chunk, 3);
+    assert.equal(headerSum(chunk.subarray(3, 515)), want);
+  }
 });
