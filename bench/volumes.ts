@@ -34,18 +34,33 @@ function makeTree(): { dir: string; tree: string } {
   return { dir, tree };
 }
 
-async function withCpContainers(ctx: VolumeBenchContext, body: (tree: string, dir: string) => Promise<Map<string, Summary>>): Promise<Map<string, Summary>> {
+/**
+ * Two containers per daemon, made in opposite orders (berth's first, then
+ * dockerd's first), and each lane's samples alternate between them: where a
+ * new container's files land on disk, and so how dear creating them is,
+ * depends on what was made and deleted just before, not on the daemon.
+ */
+async function withCpContainers(ctx: VolumeBenchContext, body: (tree: string, dir: string, container: (d: BenchDaemon) => string) => Promise<Map<string, Summary>>): Promise<Map<string, Summary>> {
   const { dir, tree } = makeTree();
   const ids: Array<[BenchDaemon, string]> = [];
+  const orders = [ctx.daemons, [...ctx.daemons].reverse()];
   try {
-    for (const d of ctx.daemons) {
-      const id = await createContainer(d, 'bench-cp', BENCH_IMAGE, ['sleep', '100000']);
-      ids.push([d, id]);
-      await startContainer(d, id);
-      // the tree the cp-out figure reads
-      await timeDocker(d, ['cp', tree, 'bench-cp:/tmp/']);
+    for (const [set, order] of orders.entries()) {
+      for (const d of order) {
+        const name = `bench-cp-${set}`;
+        const id = await createContainer(d, name, BENCH_IMAGE, ['sleep', '100000']);
+        ids.push([d, id]);
+        await startContainer(d, id);
+        // the tree the cp-out figure reads
+        await timeDocker(d, ['cp', tree, `${name}:/tmp/`]);
+      }
     }
-    return await body(tree, dir);
+    const taken = new Map<string, number>();
+    return await body(tree, dir, (d) => {
+      const n = taken.get(d.name) ?? 0;
+      taken.set(d.name, n + 1);
+      return `bench-cp-${n % orders.length}`;
+    });
   } finally {
     for (const [d, id] of ids) await removeContainer(d, id).catch((err: unknown) => ctx.log(`  tear-down on ${d.name} failed: ${String(err)}`));
     rmSync(dir, { recursive: true, force: true });
@@ -61,17 +76,17 @@ let cpSample = 0;
 const freshName = (d: BenchDaemon): string => `${d.name}-${process.pid}-${cpSample++}`;
 
 export function cpIn(ctx: VolumeBenchContext): Promise<Map<string, Summary>> {
-  return withCpContainers(ctx, (tree) => {
-    const lanes: Lane[] = ctx.daemons.map((d) => ({ name: d.name, sample: () => timeDocker(d, ['cp', tree, `bench-cp:/tmp/in-${freshName(d)}`]) }));
+  return withCpContainers(ctx, (tree, _dir, container) => {
+    const lanes: Lane[] = ctx.daemons.map((d) => ({ name: d.name, sample: () => timeDocker(d, ['cp', tree, `${container(d)}:/tmp/in-${freshName(d)}`]) }));
     return interleave(lanes, ctx.runs, ctx.warmup);
   });
 }
 
 export function cpOut(ctx: VolumeBenchContext): Promise<Map<string, Summary>> {
-  return withCpContainers(ctx, (_tree, dir) => {
+  return withCpContainers(ctx, (_tree, dir, container) => {
     const lanes: Lane[] = ctx.daemons.map((d) => ({
       name: d.name,
-      sample: () => timeDocker(d, ['cp', 'bench-cp:/tmp/tree', join(dir, `out-${freshName(d)}`)]),
+      sample: () => timeDocker(d, ['cp', `${container(d)}:/tmp/tree`, join(dir, `out-${freshName(d)}`)]),
     }));
     return interleave(lanes, ctx.runs, ctx.warmup);
   });
