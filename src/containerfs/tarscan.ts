@@ -303,7 +303,7 @@ export class TarParser {
     while (at < chunk.length && this.state !== 'trailer') {
       const n = Math.min(this.left, chunk.length - at);
       if (this.state === 'data') {
-        this.sink.data(chunk.subarray(at, at + n));
+        this.sink.data(at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n));
         this.left -= n;
         at += n;
         if (this.left === 0) this.endEntry();
