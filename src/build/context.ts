@@ -186,7 +186,9 @@ class ContextWriter implements TarSink {
     this.tree = new SafeTree(dir);
   }
 
-  private then(op: () => Promise<void>, bytes = 0): void {
+  private then(op: () => Promise<void>, data = 0): void {
+    // An entry weighs at least its header: a tar of countless empty entries pauses too.
+    const bytes = data + 512;
     this.held += bytes;
     if (this.held > HOLD_MAX) this.flow.pause();
     this.queue = this.queue.then(async () => {
