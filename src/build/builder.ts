@@ -123,7 +123,7 @@ async function carryOut(b: BuildState, s: StageState, plan: StepPlan, key: strin
   let container: string | undefined;
   let failed = true;
   try {
-    const result = await runStep(b.deps.containers, { ...plan.run, image: s.image }, b.out, b.signal, (id) => (container = id));
+    const result = await runStep(b.deps.containers, { ...plan.run, image: s.image }, b.out, b.signal, (id) => (container = id), b.opts.remove);
     checkCancelled(b);
     if (result.exitCode !== 0) throw new StepFailure(`The command '${plan.command}' returned a non-zero code: ${result.exitCode}`, result.exitCode);
     // A container that goes anyway gives its snapshot to the new layer (no unpacking of the blob again).

@@ -1,17 +1,16 @@
 // The build context: the request body (a tar, plain or gzip) unpacked into a
-// private directory as it arrives, never held in memory. Entry names are
+// private directory as it arrives, never held in memory (a few MiB at most
+// wait to be written), each file hashed on the way. Entry names are
 // cleaned and no entry is written through a symlink, so a hostile archive
 // cannot write outside the directory.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, mkdtemp, open, readdir, readFile, rm, rmdir, symlink, utimes } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { chmod, link, lstat, lutimes, mkdir, mkdtemp, open, readdir, readFile, rm, rmdir, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import ignore from '@balena/dockerignore';
-import { cleanArchivePath, decompressed, detectCompression, HashingStream, peek } from '../daemon/images/index.js';
-import { streamTar, type StreamedEntry } from '../containerfs/index.js';
+import { cleanArchivePath, decompressed, detectCompression } from '../daemon/images/index.js';
+import { TarParser, type TarEntry, type TarSink } from '../containerfs/index.js';
 import { invalidParameter, isBerthError, messageOf } from '../errors/index.js';
 import { unmountAll } from './mount.js';
 
@@ -65,12 +64,50 @@ function parentOf(rel: string): string {
   return i < 0 ? '' : rel.slice(0, i);
 }
 
-/** bzip2 and xz contexts (`docker build - < ctx.tar.xz`) go through the system's decompressors: Node has none. */
-async function plainTar(input: Readable): Promise<AsyncIterable<Buffer>> {
-  const { head, stream, chunks } = await peek(input, 6);
+/**
+ * The first `n` bytes of a stream, put back (the stream is left paused);
+ * a stream that ended already is replaced by one of what it had.
+ */
+function sniff(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  return new Promise((resolve, reject) => {
+    const got: Buffer[] = [];
+    let length = 0;
+    const settle = (ended: boolean): void => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onError);
+      input.pause();
+      const head = Buffer.concat(got, length);
+      if (ended) resolve({ head, stream: Readable.from(head.length > 0 ? [head] : []) });
+      else {
+        input.unshift(head);
+        resolve({ head, stream: input });
+      }
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      got.push(b);
+      length += b.length;
+      if (length >= n) settle(false);
+    };
+    const onEnd = (): void => settle(true);
+    const onError = (err: Error): void => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      reject(err);
+    };
+    input.on('data', onData);
+    input.once('end', onEnd);
+    input.once('error', onError);
+    input.resume();
+  });
+}
+
+/** The context as a plain tar; bzip2 and xz (`docker build - < ctx.tar.xz`) go through the system's decompressors: Node has none. */
+async function plainTar(input: Readable): Promise<Readable> {
+  const { head, stream } = await sniff(input, 6);
   const compression = detectCompression(head);
-  // A plain tar (the CLI's) is read as it arrives, without a second look at its head.
-  if (compression === 'none') return chunks;
+  if (compression === 'none') return stream;
   if (compression !== 'bzip2' && compression !== 'xz') return (await decompressed(stream, 'the build context')).stream;
   const child = spawn(compression === 'xz' ? 'xz' : 'bzip2', ['-dc'], { stdio: ['pipe', 'pipe', 'ignore'] });
   stream.on('error', (err) => child.stdout.destroy(err));
@@ -82,83 +119,258 @@ async function plainTar(input: Readable): Promise<AsyncIterable<Buffer>> {
   return child.stdout;
 }
 
-/** Files up to this size come whole from the tar reader and are written with one call. */
-const GATHER_MAX = 4 * 1024 * 1024;
+/** A file's data are written in pieces of about this size (views into the request's chunks, no copies). */
+const WRITE_PIECE = 1024 * 1024;
+/** Received bytes not yet written past which the request is paused (what the context may hold in memory). */
+const HOLD_MAX = 4 * 1024 * 1024;
 
-/** A streamed (big) file entry: hashed as it is written. */
-async function writeStreamed(body: AsyncIterable<Buffer>, path: string, mode: number): Promise<string> {
-  const hashing = new HashingStream();
-  await pipeline(Readable.from(body), hashing, createWriteStream(path, { mode }));
-  return hashing.digest();
+/** Writes all of `views` at `position` (writev may write less). */
+async function writeAll(fh: FileHandle, views: Buffer[], position: number): Promise<void> {
+  let left = views.reduce((n, v) => n + v.length, 0);
+  let { bytesWritten } = await fh.writev(views, position);
+  while (bytesWritten < left) {
+    left -= bytesWritten;
+    position += bytesWritten;
+    views = dropBytes(views, bytesWritten);
+    ({ bytesWritten } = await fh.writev(views, position));
+  }
 }
 
-/** A whole file, hashed as it is: its times and mode set through the open handle (no path lookups again). */
-async function writeWhole(body: Buffer, path: string, mode: number, mtime: Date): Promise<string> {
-  const digest = 'sha256:' + createHash('sha256').update(body).digest('hex');
-  const fh = await open(path, 'wx', mode);
-  try {
-    await fh.write(body, 0, body.length, 0);
-    // The umask may have taken bits away.
-    if (mode & 0o7022) await fh.chmod(mode);
-    await fh.utimes(mtime, mtime);
-  } finally {
-    await fh.close();
+function dropBytes(views: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const v of views) {
+    if (n >= v.length) n -= v.length;
+    else {
+      out.push(n > 0 ? v.subarray(n) : v);
+      n = 0;
+    }
   }
-  return digest;
+  return out;
 }
 
-/** The context's entries; a reader's error says what the context is not. */
-async function* contextEntries(input: AsyncIterable<Buffer>): AsyncGenerator<StreamedEntry> {
-  try {
-    yield* streamTar(input, GATHER_MAX);
-  } catch (err) {
-    const why = messageOf(err).replace(/^the archive is not a valid tar file: /, '');
-    throw invalidParameter(`the build context is not a valid tar archive (plain, gzip, bzip2 or xz): ${why}`, err);
-  }
+/** A regular file being received: hashed as its pieces arrive, written in order by the writer's queue. */
+interface IncomingFile {
+  abs: Promise<string> | undefined;
+  rel: string;
+  mode: number;
+  mtime: Date;
+  hash: Hash;
+  views: Buffer[];
+  held: number;
+  /** bytes handed to the queue so far */
+  written: number;
+  fh: Promise<FileHandle> | undefined;
 }
 
 /**
- * Unpacks the tar as it arrives. The reader takes a tar that ends without
- * its last padding and end blocks: the CLI's `-f -` rewrite of the context
- * ends that way (dockerd's reader takes it too).
+ * Turns the parser's entries into files, in order, one operation at a time
+ * behind a queue (no promise per chunk); pauses the source while more than
+ * HOLD_MAX bytes wait to be written. The first error stops everything.
  */
-async function unpack(input: Readable, dir: string, digests: Map<string, string>): Promise<void> {
-  const tree = new SafeTree(dir);
-  const dirTimes: Array<[string, Date]> = [];
-  for await (const { entry: h, body } of contextEntries(await plainTar(input))) {
+class ContextWriter implements TarSink {
+  private readonly tree: SafeTree;
+  private readonly dirTimes: Array<[string, Date]> = [];
+  private queue: Promise<void> = Promise.resolve();
+  private held = 0;
+  private file: IncomingFile | undefined;
+  private skipping = false;
+  /** the file whose handle is open (a failure may leave it so) */
+  private opened: FileHandle | undefined;
+  private failure: unknown;
+
+  constructor(
+    private readonly dir: string,
+    private readonly digests: Map<string, string>,
+    private readonly flow: { pause(): void; resume(): void; fail(err: unknown): void },
+  ) {
+    this.tree = new SafeTree(dir);
+  }
+
+  private then(op: () => Promise<void>, data = 0): void {
+    // An entry weighs at least its header: a tar of countless empty entries pauses too.
+    const bytes = data + 512;
+    this.held += bytes;
+    if (this.held > HOLD_MAX) this.flow.pause();
+    this.queue = this.queue.then(async () => {
+      if (this.failure !== undefined) return;
+      try {
+        await op();
+      } catch (err) {
+        this.failure = err;
+        this.flow.fail(err);
+        return;
+      }
+      const before = this.held;
+      this.held -= bytes;
+      if (before > HOLD_MAX && this.held <= HOLD_MAX) this.flow.resume();
+    });
+  }
+
+  entry(h: Omit<TarEntry, 'data'>): void {
+    const dir = this.dir;
     const rel = cleanArchivePath(h.name);
     const mode = h.mode & 0o7777;
-    if (rel === '') continue;
-    if (h.type === 'directory') {
-      await tree.ensureDir(rel, mode);
-      await chmod(join(dir, rel), mode);
-      dirTimes.push([join(dir, rel), h.mtime]);
-    } else if (h.type === 'file' || h.type === 'contiguous-file') {
-      const abs = await tree.prepare(rel);
-      if (Buffer.isBuffer(body)) {
-        digests.set(abs, await writeWhole(body, abs, mode, h.mtime));
-        continue;
-      }
-      digests.set(abs, await writeStreamed(body, abs, mode));
-      if (mode & 0o7022) await chmod(abs, mode);
-      await utimes(abs, h.mtime, h.mtime);
+    this.skipping = true;
+    if (rel === '') return;
+    if (h.type === 'file' || h.type === 'contiguous-file') {
+      this.skipping = false;
+      this.file = { abs: undefined, rel, mode, mtime: h.mtime, hash: createHash('sha256'), views: [], held: 0, written: 0, fh: undefined };
+    } else if (h.type === 'directory') {
+      this.then(async () => {
+        await this.tree.ensureDir(rel, mode);
+        await chmod(join(dir, rel), mode);
+        this.dirTimes.push([join(dir, rel), h.mtime]);
+      });
     } else if (h.type === 'symlink') {
-      const abs = await tree.prepare(rel);
-      await symlink(h.linkname, abs);
-      await lutimes(abs, h.mtime, h.mtime).catch(() => undefined);
+      this.then(async () => {
+        const abs = await this.tree.prepare(rel);
+        await symlink(h.linkname, abs);
+        await lutimes(abs, h.mtime, h.mtime).catch(() => undefined);
+      });
     } else if (h.type === 'link') {
-      const target = cleanArchivePath(h.linkname);
-      const abs = await tree.prepare(rel);
-      const st = await lstat(join(dir, target)).catch(() => undefined);
-      if (target === '' || st === undefined || !st.isFile()) throw invalidParameter(`the build context has a hard link to a missing file: ${rel}`);
-      await tree.ensureDir(parentOf(target));
-      await link(join(dir, target), abs);
-      const known = digests.get(join(dir, target));
-      if (known !== undefined) digests.set(abs, known);
+      this.then(async () => {
+        const target = cleanArchivePath(h.linkname);
+        const abs = await this.tree.prepare(rel);
+        const st = await lstat(join(dir, target)).catch(() => undefined);
+        if (target === '' || st === undefined || !st.isFile()) throw invalidParameter(`the build context has a hard link to a missing file: ${rel}`);
+        await this.tree.ensureDir(parentOf(target));
+        await link(join(dir, target), abs);
+        const known = this.digests.get(join(dir, target));
+        if (known !== undefined) this.digests.set(abs, known);
+      });
     }
   }
-  // Directory times last: writing into a directory changes its mtime.
-  for (const [p, t] of dirTimes.reverse()) await utimes(p, t, t).catch(() => undefined);
+
+  data(piece: Buffer): void {
+    const f = this.file;
+    if (this.skipping || f === undefined) return;
+    f.hash.update(piece);
+    f.views.push(piece);
+    f.held += piece.length;
+    if (f.held >= WRITE_PIECE) this.flush(f, false);
+  }
+
+  end(): void {
+    const f = this.file;
+    if (this.skipping || f === undefined) return;
+    this.file = undefined;
+    this.flush(f, true);
+  }
+
+  /** Hands the file's pieces so far to the queue; the last flush closes it with its mode and times. */
+  private flush(f: IncomingFile, last: boolean): void {
+    const views = f.views;
+    const bytes = f.held;
+    const position = f.written;
+    f.views = [];
+    f.held = 0;
+    f.written += bytes;
+    const digest = last ? 'sha256:' + f.hash.digest('hex') : undefined;
+    this.then(async () => {
+      if (f.fh === undefined) {
+        const abs = this.tree.prepare(f.rel);
+        f.abs = abs;
+        f.fh = abs.then((p) => open(p, 'wx', f.mode));
+      }
+      const fh = await f.fh;
+      this.opened = fh;
+      let closed = false;
+      try {
+        if (bytes > 0) await writeAll(fh, views, position);
+        if (!last) return;
+        // The umask may have taken bits away.
+        if (f.mode & 0o7022) await fh.chmod(f.mode);
+        await fh.utimes(f.mtime, f.mtime);
+        closed = true;
+        this.opened = undefined;
+        await fh.close();
+        this.digests.set(await f.abs!, digest!);
+      } catch (err) {
+        if (!closed) {
+          this.opened = undefined;
+          await fh.close().catch(() => undefined);
+        }
+        throw err;
+      }
+    }, bytes);
+  }
+
+  /** Stops after a failure: what is under way ends, nothing more starts, no handle stays open. */
+  async abort(err: unknown): Promise<void> {
+    this.failure ??= err;
+    await this.queue;
+    await this.opened?.close().catch(() => undefined);
+    this.opened = undefined;
+  }
+
+  /** Waits for every write; then the directories' times (writing into a directory changes its mtime). */
+  async close(): Promise<void> {
+    await this.queue;
+    if (this.failure !== undefined) throw this.failure;
+    for (const [p, t] of this.dirTimes.reverse()) await utimes(p, t, t).catch(() => undefined);
+  }
+}
+
+const notTar = (err: unknown): Error => {
+  if (isBerthError(err) && !/^the archive is not a valid tar file: /.test(messageOf(err))) return err as Error;
+  const why = messageOf(err).replace(/^the archive is not a valid tar file: /, '');
+  return invalidParameter(`the build context is not a valid tar archive (plain, gzip, bzip2 or xz): ${why}`, err);
+};
+
+/**
+ * Unpacks the tar as it arrives, driven by the stream's own events. The
+ * reader takes a tar that ends without its last padding and end blocks:
+ * the CLI's `-f -` rewrite of the context ends that way (dockerd's reader
+ * takes it too).
+ */
+async function unpack(input: Readable, dir: string, digests: Map<string, string>): Promise<void> {
+  const tar = await plainTar(input);
+  await new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const stop = (): void => {
+      tar.off('data', onData);
+      tar.off('end', onEnd);
+      tar.off('error', onError);
+      tar.off('close', onClose);
+    };
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      stop();
+      // Nothing is left writing into the directory its clean-up removes.
+      void writer.abort(err).finally(() => reject(err));
+    };
+    const writer = new ContextWriter(dir, digests, { pause: () => tar.pause(), resume: () => settled || tar.resume(), fail });
+    const parser = new TarParser(writer);
+    const onData = (chunk: Buffer | string): void => {
+      try {
+        parser.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      } catch (err) {
+        fail(notTar(err));
+      }
+    };
+    const onEnd = (): void => {
+      stop();
+      try {
+        parser.finish();
+      } catch (err) {
+        fail(notTar(err));
+        return;
+      }
+      writer.close().then(() => {
+        settled = true;
+        resolve();
+      }, fail);
+    };
+    const onError = (err: Error): void => fail(notTar(err));
+    // A request cut off before its end.
+    const onClose = (): void => fail(invalidParameter('the build context ended before it was complete'));
+    tar.on('data', onData);
+    tar.once('end', onEnd);
+    tar.once('error', onError);
+    tar.once('close', onClose);
+    tar.resume();
+  });
 }
 
 /**

@@ -64,8 +64,12 @@ function outputConnection(out: BuildOutput): AttachConnection {
   };
 }
 
-/** Creates and runs the step's container (named to `created` at once); the caller commits and removes it. */
-export async function runStep(containers: BuildContainers, spec: RunSpec, out: BuildOutput, signal: AbortSignal, created: (id: string) => void): Promise<RunResult> {
+/**
+ * Creates and runs the step's container (named to `created` at once); the
+ * caller commits and, when `removes`, removes it: then the commit need not
+ * wait for the container's network to come down.
+ */
+export async function runStep(containers: BuildContainers, spec: RunSpec, out: BuildOutput, signal: AbortSignal, created: (id: string) => void, removes: boolean): Promise<RunResult> {
   const { Id: id } = await containers.create({
     Image: spec.image,
     Cmd: spec.cmd,
@@ -86,6 +90,7 @@ export async function runStep(containers: BuildContainers, spec: RunSpec, out: B
     },
   });
   created(id);
+  if (removes) containers.removesAfterExit(id);
   out.stream(` ---> Running in ${id.slice(0, 12)}\n`);
   const conn = outputConnection(out);
   const attached = containers.attach(id, conn, { stdin: false, stdout: true, stderr: true, logs: false, stream: true });

@@ -6,7 +6,7 @@ import type { Logger } from '../log/index.js';
 
 export type CommitContainer = Container;
 
-export type BuildContainers = Pick<ContainerService, 'get' | 'pause' | 'unpause' | 'create' | 'start' | 'attach' | 'remove' | 'kill' | 'wait'>;
+export type BuildContainers = Pick<ContainerService, 'get' | 'pause' | 'unpause' | 'create' | 'removesAfterExit' | 'start' | 'attach' | 'remove' | 'kill' | 'wait'>;
 
 export type BuildImages = Pick<
   ImageService,

@@ -6,4 +6,4 @@ export { layerDirs, upperDir, mayExistInLayers, directorySize } from './layers.j
 export { ContainerFiles, type FileTarget, type TargetMount, type ArchiveRead, type PutOptions } from './service.js';
 export { goFileMode, entryPath, followsFinal, archiveBase, statPath, tarPath, extractTo, type PathStat } from './archive.js';
 export { overlayChanges, type Change } from './changes.js';
-export { streamTar, type StreamedEntry } from './tarscan.js';
+export { streamTar, TarParser, type StreamedEntry, type TarSink, type TarEntry } from './tarscan.js';

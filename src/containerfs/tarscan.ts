@@ -151,6 +151,68 @@ class ByteReader {
   }
 }
 
+/** What a 512-byte header says about the bytes that follow it. */
+interface Header {
+  flag: string;
+  size: number;
+  padding: number;
+  /** a pax, GNU long name or long link record for the next entry */
+  meta: boolean;
+  /** undefined for a type readers skip (sparse files…) */
+  type: TarType | undefined;
+}
+
+/** A header block's framing; throws for a bad checksum. */
+function readHeader(h: Buffer, offset: number, pax: Map<string, string> | undefined): Header {
+  if (headerSum(h) !== num(h, 148, 8)) throw bad(`bad header checksum at offset ${offset}`);
+  const flag = String.fromCharCode(h[156] as number);
+  let size = num(h, 124, 12);
+  if (pax?.has('size')) size = Number(pax.get('size'));
+  return { flag, size, padding: Math.ceil(size / 512) * 512 - size, meta: flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K', type: TYPES[flag] };
+}
+
+/** Records that describe the next entry (pax headers, GNU long names). */
+interface Pending {
+  pax?: Map<string, string> | undefined;
+  longName?: string | undefined;
+  longLink?: string | undefined;
+}
+
+/** Takes a meta record's data into `p`. */
+function takeMeta(p: Pending, flag: string, data: Buffer): void {
+  if (flag === 'x') p.pax = paxRecords(data);
+  else if (flag === 'L') p.longName = str(data, 0, data.length);
+  else if (flag === 'K') p.longLink = str(data, 0, data.length);
+}
+
+/** The entry a header describes, with the pending records applied (and cleared). */
+function entryOf(h: Buffer, hd: Header, p: Pending): Omit<TarEntry, 'data'> {
+  const { pax } = p;
+  const prefix = h.toString('ascii', 257, 262) === 'ustar' ? str(h, 345, 155) : '';
+  let name = str(h, 0, 100);
+  if (prefix !== '') name = `${prefix}/${name}`;
+  name = pax?.get('path') ?? p.longName ?? name;
+  const linkname = pax?.get('linkpath') ?? p.longLink ?? str(h, 157, 100);
+  const mtime = pax?.has('mtime') ? Number(pax.get('mtime')) : num(h, 136, 12);
+  p.pax = undefined;
+  p.longName = undefined;
+  p.longLink = undefined;
+  return {
+    name,
+    type: hd.type ?? 'file',
+    mode: num(h, 100, 8),
+    uid: pax?.has('uid') ? Number(pax.get('uid')) : num(h, 108, 8),
+    gid: pax?.has('gid') ? Number(pax.get('gid')) : num(h, 116, 8),
+    size: hd.size,
+    mtime: new Date(mtime * 1000),
+    linkname,
+    devmajor: num(h, 329, 8),
+    devminor: num(h, 337, 8),
+  };
+}
+
+const isZeroBlock = (h: Buffer): boolean => h[0] === 0 && h.equals(ZERO_BLOCK);
+
 export interface StreamedEntry {
   entry: Omit<TarEntry, 'data'>;
   /** the data, whole up to the gather limit, else a stream to read to its end before the next entry */
@@ -166,16 +228,14 @@ export interface StreamedEntry {
 export async function* streamTar(input: AsyncIterable<Buffer | string>, gatherMax: number): AsyncGenerator<StreamedEntry> {
   const rd = new ByteReader(input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>);
   let offset = 0;
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  let pax: Map<string, string> | undefined;
+  const pending: Pending = {};
   for (;;) {
     if (!(await rd.fill(512))) {
       if (rd.length === 0) return;
       throw bad('unexpected end of archive');
     }
     const h = rd.take(512);
-    if (h[0] === 0 && h.equals(ZERO_BLOCK)) {
+    if (isZeroBlock(h)) {
       // The end blocks: the rest (the second block, padding) is read and
       // dropped, so the sender finishes its request before it is answered.
       while ((await rd.some(1 << 20)).length > 0) {
@@ -183,14 +243,9 @@ export async function* streamTar(input: AsyncIterable<Buffer | string>, gatherMa
       }
       return;
     }
-    if (headerSum(h) !== num(h, 148, 8)) throw bad(`bad header checksum at offset ${offset}`);
-    const flag = String.fromCharCode(h[156] as number);
-    let size = num(h, 124, 12);
-    if (pax?.has('size')) size = Number(pax.get('size'));
-    const padding = Math.ceil(size / 512) * 512 - size;
+    const hd = readHeader(h, offset, pending.pax);
+    const { size, padding, meta, type } = hd;
     offset += 512 + size + padding;
-    const meta = flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K';
-    const type = TYPES[flag];
     let data: Buffer | undefined;
     if (meta || size <= gatherMax || type === undefined) {
       if (meta || type !== undefined) {
@@ -200,40 +255,11 @@ export async function* streamTar(input: AsyncIterable<Buffer | string>, gatherMa
       await rd.fill(padding);
       await rd.skip(Math.min(padding, rd.length));
     }
-    if (flag === 'x') {
-      pax = paxRecords(data!);
+    if (meta) {
+      takeMeta(pending, hd.flag, data!);
       continue;
     }
-    if (flag === 'g') continue;
-    if (flag === 'L') {
-      longName = str(data!, 0, data!.length);
-      continue;
-    }
-    if (flag === 'K') {
-      longLink = str(data!, 0, data!.length);
-      continue;
-    }
-    const prefix = h.toString('ascii', 257, 262) === 'ustar' ? str(h, 345, 155) : '';
-    let name = str(h, 0, 100);
-    if (prefix !== '') name = `${prefix}/${name}`;
-    name = pax?.get('path') ?? longName ?? name;
-    const linkname = pax?.get('linkpath') ?? longLink ?? str(h, 157, 100);
-    const mtime = pax?.has('mtime') ? Number(pax.get('mtime')) : num(h, 136, 12);
-    const entry: Omit<TarEntry, 'data'> = {
-      name,
-      type: type ?? 'file',
-      mode: num(h, 100, 8),
-      uid: pax?.has('uid') ? Number(pax.get('uid')) : num(h, 108, 8),
-      gid: pax?.has('gid') ? Number(pax.get('gid')) : num(h, 116, 8),
-      size,
-      mtime: new Date(mtime * 1000),
-      linkname,
-      devmajor: num(h, 329, 8),
-      devminor: num(h, 337, 8),
-    };
-    longName = undefined;
-    longLink = undefined;
-    pax = undefined;
+    const entry = entryOf(h, hd, pending);
     // Unknown type flags (e.g. sparse files) are skipped, as tar readers do.
     if (type === undefined) continue;
     if (data !== undefined) {
@@ -255,5 +281,132 @@ export async function* streamTar(input: AsyncIterable<Buffer | string>, gatherMa
     left = 0;
     await rd.fill(padding);
     await rd.skip(Math.min(padding, rd.length));
+  }
+}
+
+/** What a TarParser hands on, synchronously, as the bytes arrive. */
+export interface TarSink {
+  /** a new entry (not a pax or long-name record, nor an unknown type); its data follow */
+  entry(entry: Omit<TarEntry, 'data'>): void;
+  /** a piece of the entry's data: a view into the chunk given to write(), valid as long as the caller keeps that chunk */
+  data(piece: Buffer): void;
+  /** the entry's data are complete */
+  end(): void;
+}
+
+/**
+ * The same reading as streamTar, pushed: chunks go in through write() and
+ * the sink hears of each entry and its data as views into them, with no
+ * promise or copy per chunk (a header split across chunks is the one
+ * thing copied). A caller that needs time pauses its source.
+ */
+export class TarParser {
+  private state: 'header' | 'meta' | 'data' | 'skip' | 'padding' | 'trailer' = 'header';
+  /** bytes of a header or meta record split across chunks */
+  private partial: Buffer[] = [];
+  private partialLength = 0;
+  /** bytes still to come in the current state */
+  private left = 512;
+  private padding = 0;
+  private header: Header | undefined;
+  private offset = 0;
+  private readonly pending: Pending = {};
+
+  constructor(private readonly sink: TarSink) {}
+
+  /** Whether the end blocks were seen (the rest is dropped). */
+  get ended(): boolean {
+    return this.state === 'trailer';
+  }
+
+  write(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length && this.state !== 'trailer') {
+      const n = Math.min(this.left, chunk.length - at);
+      if (this.state === 'data') {
+        this.sink.data(at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n));
+        this.left -= n;
+        at += n;
+        if (this.left === 0) this.endEntry();
+        continue;
+      }
+      if (this.state === 'skip' || this.state === 'padding') {
+        this.left -= n;
+        at += n;
+        if (this.left === 0) this.next(this.state === 'skip' ? this.padding : 0);
+        continue;
+      }
+      // A header or meta record: whole, copied only when split across chunks.
+      const piece = chunk.subarray(at, at + n);
+      at += n;
+      this.left -= n;
+      if (this.left > 0) {
+        this.partial.push(piece);
+        this.partialLength += n;
+        continue;
+      }
+      const whole = this.partialLength === 0 ? piece : Buffer.concat([...this.partial, piece]);
+      this.partial = [];
+      this.partialLength = 0;
+      if (this.state === 'header') this.onHeader(whole);
+      else {
+        takeMeta(this.pending, this.header!.flag, whole);
+        this.next(this.header!.padding);
+      }
+    }
+  }
+
+  /** The input ended: throws when it ended inside a header or an entry's data (missing padding and end blocks are taken). */
+  finish(): void {
+    if (this.state === 'header' && this.partialLength > 0) throw bad('unexpected end of archive');
+    if (this.state === 'meta' || this.state === 'data') throw bad('unexpected end of data');
+  }
+
+  private onHeader(h: Buffer): void {
+    if (isZeroBlock(h)) {
+      this.state = 'trailer';
+      return;
+    }
+    const hd = readHeader(h, this.offset, this.pending.pax);
+    this.header = hd;
+    this.offset += 512 + hd.size + hd.padding;
+    this.padding = hd.padding;
+    if (hd.meta) {
+      this.state = 'meta';
+      this.left = hd.size;
+      if (hd.size === 0) {
+        takeMeta(this.pending, hd.flag, Buffer.alloc(0));
+        this.next(hd.padding);
+      }
+      return;
+    }
+    const entry = entryOf(h, hd, this.pending);
+    // Unknown type flags (e.g. sparse files) are skipped, as tar readers do.
+    if (hd.type === undefined) {
+      this.state = 'skip';
+      this.left = hd.size;
+      if (hd.size === 0) this.next(hd.padding);
+      return;
+    }
+    this.sink.entry(entry);
+    this.state = 'data';
+    this.left = hd.size;
+    if (hd.size === 0) this.endEntry();
+  }
+
+  private endEntry(): void {
+    this.sink.end();
+    this.next(this.padding);
+  }
+
+  /** After an entry or record: its padding, then the next header. */
+  private next(padding: number): void {
+    if (padding > 0) {
+      this.state = 'padding';
+      this.left = padding;
+      return;
+    }
+    this.state = 'header';
+    this.left = 512;
   }
 }

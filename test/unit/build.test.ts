@@ -13,7 +13,7 @@ import { cleanRel, findSources, hashSources, resolveInRoot } from '../../src/bui
 import { mobyBool, parseBuildQuery } from '../../src/build/options.js';
 import { joinLines, parseDockerfile, parseTrigger } from '../../src/build/parse.js';
 import { applyChanges } from '../../src/daemon/images/changes.js';
-import { readOnlyMounts } from '../../src/daemon/images/commit.js';
+import { parentMounts, readOnlyMounts } from '../../src/daemon/images/commit.js';
 import { processWord, processWords } from '../../src/daemon/images/shellwords.js';
 import { isBerthError } from '../../src/errors/index.js';
 
@@ -193,5 +193,15 @@ describe('commit', () => {
     assert.deepEqual(m!.options, ['index=off', 'ro', 'lowerdir=/mask:/s/2/fs:/s/1/fs']);
     const [b] = readOnlyMounts([{ type: 'bind', source: '/s/1/fs', options: ['rw', 'rbind'] }]);
     assert.deepEqual(b!.options, ['rbind', 'ro']);
+  });
+
+  it("mounts the parent chain from an overlay snapshot's lower directories, as containerd's view would", () => {
+    const one = parentMounts([{ type: 'overlay', source: 'overlay', options: ['index=off', 'workdir=/s/2/work', 'upperdir=/s/2/fs', 'lowerdir=/s/1/fs'] }]);
+    assert.deepEqual(one, [{ type: 'bind', source: '/s/1/fs', options: ['ro', 'rbind'] }]);
+    const two = parentMounts([{ type: 'overlay', source: 'overlay', options: ['index=off', 'workdir=/s/3/work', 'upperdir=/s/3/fs', 'lowerdir=/s/2/fs:/s/1/fs'] }]);
+    assert.deepEqual(two, [{ type: 'overlay', source: 'overlay', options: ['index=off', 'ro', 'lowerdir=/s/2/fs:/s/1/fs'] }]);
+    // Anything else goes through a view.
+    assert.equal(parentMounts([{ type: 'bind', source: '/s/1/fs', options: ['rw', 'rbind'] }]), undefined);
+    assert.equal(parentMounts([{ type: 'overlay', source: 'overlay', options: ['upperdir=/s/1/fs', 'workdir=/s/1/work'] }]), undefined);
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
-import { headerSum, streamTar } from '../../src/containerfs/tarscan.js';
+import { headerSum, streamTar, TarParser, type TarEntry } from '../../src/containerfs/tarscan.js';
 import { TarWriter } from '../../src/containerfs/tarwrite.js';
 import { tarBuffer } from '../fixtures/images.js';
 
@@ -142,4 +142,60 @@ test('the header checksum sums the bytes with the checksum field as spaces, what
     h.copy(chunk, 3);
     assert.equal(headerSum(chunk.subarray(3, 515)), want);
   }
+});
+
+/** Everything the push parser hands on, for a tar cut into pieces of `piece` bytes. */
+function pushRead(buf: Buffer, piece: number): Array<{ entry: Omit<TarEntry, 'data'>; data: Buffer }> {
+  const out: Array<{ entry: Omit<TarEntry, 'data'>; data: Buffer[] }> = [];
+  let open = false;
+  const parser = new TarParser({
+    entry: (entry) => {
+      assert.equal(open, false);
+      open = true;
+      out.push({ entry, data: [] });
+    },
+    data: (b) => {
+      assert.equal(open, true);
+      out.at(-1)!.data.push(Buffer.from(b));
+    },
+    end: () => {
+      assert.equal(open, true);
+      open = false;
+    },
+  });
+  for (let i = 0; i < buf.length; i += piece) parser.write(buf.subarray(i, i + piece));
+  parser.finish();
+  return out.map((e) => ({ entry: e.entry, data: Buffer.concat(e.data) }));
+}
+
+test('the push tar reader gives what the streaming reader gives, however the bytes are cut', async () => {
+  const long = `${'d'.repeat(120)}/${'f'.repeat(150)}`;
+  const big = Buffer.alloc(70_000, 9);
+  const buf = await tarBuffer([
+    { header: { name: 'dir/', type: 'directory', mode: 0o750, uid: 7, gid: 8 } },
+    { header: { name: long, type: 'file', mode: 0o600 }, data: Buffer.from('long') },
+    { header: { name: 'empty', type: 'file', mode: 0o644 }, data: Buffer.alloc(0) },
+    { header: { name: 'big', type: 'file', mode: 0o644 }, data: big },
+    { header: { name: 'sym', type: 'symlink', linkname: 'x'.repeat(150) } },
+    { header: { name: 'hard', type: 'link', linkname: 'dir/' } },
+  ]);
+  const expected: Array<{ entry: Omit<TarEntry, 'data'>; data: Buffer }> = [];
+  for await (const { entry, body } of streamTar(Readable.from([buf]), 1 << 20)) expected.push({ entry, data: await entryBytes(body) });
+  assert.deepEqual(expected.map((e) => e.entry.name), ['dir/', long, 'empty', 'big', 'sym', 'hard']);
+  for (const piece of [1, 7, 300, 511, 512, 513, 4096, 65_536, buf.length]) {
+    const got = pushRead(buf, piece);
+    assert.deepEqual(got.map((e) => e.entry), expected.map((e) => e.entry), `pieces of ${piece}`);
+    for (const [i, e] of got.entries()) assert.ok(e.data.equals(expected[i]!.data), `data of ${e.entry.name}, pieces of ${piece}`);
+  }
+  // The CLI's rewrite of a context ends without padding and end blocks; a cut inside a header or data is an error.
+  const noEnd = await tarBuffer([{ header: { name: 'a', type: 'file', mode: 0o644 }, data: Buffer.from('abc') }]);
+  assert.deepEqual(pushRead(noEnd.subarray(0, 515), 100).map((e) => e.data.toString()), ['abc']);
+  assert.throws(() => pushRead(buf.subarray(0, 700), 100), /unexpected end of archive/);
+  assert.throws(() => pushRead(noEnd.subarray(0, 514), 100), /unexpected end of data/);
+  const broken = Buffer.from(buf);
+  broken[10] = 0x41;
+  assert.throws(() => pushRead(broken, 1000), /bad header checksum at offset 0/);
+  // Whatever follows the end blocks is dropped.
+  const trailer = Buffer.concat([noEnd, Buffer.from('garbage')]);
+  assert.deepEqual(pushRead(trailer, 64).map((e) => e.entry.name), ['a']);
 });

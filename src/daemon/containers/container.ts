@@ -39,6 +39,8 @@ export class Container implements ExecTarget {
   stopping = false;
   /** a restart is under way: the exit in between must not trigger --rm */
   restarting = false;
+  /** its owner removes it once it exits (a build step's container): its exit is told before its network is down, as for --rm */
+  goesAfterExit = false;
   /** pending restart of the restart policy, and its current back-off */
   restartTimer: NodeJS.Timeout | undefined;
   restartDelayMs = 0;

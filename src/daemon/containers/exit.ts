@@ -64,7 +64,7 @@ export async function handleInitExit(ctx: ServiceContext, c: Container, report: 
     // A --rm container's removal waits for its network (forget queues behind
     // the teardown) while containerd removes the rest: only a container that
     // stays has to be down before its exit is told.
-    if (!c.state.HostConfig.AutoRemove || c.restarting) await networkDown;
+    if ((!c.state.HostConfig.AutoRemove && !c.goesAfterExit) || c.restarting) await networkDown;
     else if (networkDown !== undefined) ctx.track(networkDown);
     await shmReleased;
     const startedMs = timestampMs(s.StartedAt);

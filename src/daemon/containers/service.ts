@@ -124,6 +124,15 @@ export class ContainerService {
     return createContainer(this.ctx, body, name);
   }
 
+  /**
+   * The caller removes the container once it has exited (a build step):
+   * waiters hear of the exit without waiting for its network to come down,
+   * as for --rm; the removal still waits for it.
+   */
+  removesAfterExit(ref: string): void {
+    this.get(ref).goesAfterExit = true;
+  }
+
   async start(ref: string): Promise<void> {
     const c = this.get(ref);
     try {

@@ -117,6 +117,24 @@ export class Catalog {
     return { id: config.digest, manifest: { descriptor: target, config, layers: layers as Descriptor[] }, image };
   }
 
+  /**
+   * The image of the first record with label `key` = `value` whose content
+   * can be read: one lookup without resolving every record, as a build's
+   * cache probe of each step needs.
+   */
+  async labelled(key: string, value: string): Promise<string | undefined> {
+    for (const record of await this.records.list()) {
+      if (record.labels[key] !== value) continue;
+      try {
+        const t = await this.resolve(record.target);
+        if (t) return t.id;
+      } catch (err) {
+        this.logger.warn({ err, image: record.name }, 'skipping an image record whose content cannot be read');
+      }
+    }
+    return undefined;
+  }
+
   /** All images, grouped by ID; `fresh` asks containerd rather than the kept list. */
   async all(fresh = false): Promise<ImageEntry[]> {
     const records = await this.records.list(fresh);

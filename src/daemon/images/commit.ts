@@ -108,6 +108,21 @@ function overlayDirs(m: Mount): { upper: string; lowers: string[]; rest: string[
   return { upper, lowers, rest };
 }
 
+/**
+ * The parent chain's filesystem, read-only, from an overlay snapshot's own
+ * mounts (its lower directories are the chain's layers): what a view of the
+ * chain would mount, without making and removing one (two metadata writes).
+ * The snapshot holds the chain while it exists. Undefined for other mounts.
+ */
+export function parentMounts(mounts: readonly Mount[]): Mount[] | undefined {
+  if (mounts.length !== 1 || mounts[0]!.type !== 'overlay') return undefined;
+  const { lowers, rest } = overlayDirs(mounts[0]!);
+  if (lowers.length === 0 || lowers.some((l) => l === '')) return undefined;
+  // containerd's overlay view: one layer is bind-mounted, more are an overlay without an upper layer.
+  if (lowers.length === 1) return [{ type: 'bind', source: lowers[0]!, options: ['ro', 'rbind'] }];
+  return [{ type: 'overlay', source: 'overlay', options: [...rest.filter((o) => o !== 'ro'), 'ro', `lowerdir=${lowers.join(':')}`] }];
+}
+
 const exists = (p: string): Promise<boolean> => lstat(p).then(() => true, () => false);
 
 /**
@@ -163,13 +178,14 @@ async function diffLayer(
     // The snapshot becomes the layer's: the artefacts go from it for good.
     for (const p of artefacts.paths) await rm(join(artefacts.upper, p), { recursive: true, force: true });
   } else if (artefacts.paths.length > 0) mask = await whiteoutDir(ctx.tmpDir, artefacts.paths);
-  const viewKey = `berth-diff-${randomBytes(6).toString('hex')}`;
+  const derived = parentChain === '' ? [] : parentMounts(right);
+  const viewKey = derived === undefined ? `berth-diff-${randomBytes(6).toString('hex')}` : undefined;
   try {
-    const left = parentChain === '' ? [] : await client.snapshots.view(ctx.snapshotter, viewKey, parentChain);
+    const left = derived ?? (await client.snapshots.view(ctx.snapshotter, viewKey!, parentChain));
     const desc = await client.diff.diff(left, readOnlyMounts(right, mask), { mediaType: MT.ociLayer, ref: `berth-commit-${randomBytes(8).toString('hex')}` });
     return desc.digest === EMPTY_LAYER_DIGEST ? undefined : { mediaType: MT.ociLayer, digest: desc.digest, size: desc.size };
   } finally {
-    if (parentChain !== '') await client.snapshots.remove(ctx.snapshotter, viewKey).catch(() => undefined);
+    if (viewKey !== undefined) await client.snapshots.remove(ctx.snapshotter, viewKey).catch(() => undefined);
   }
 }
 

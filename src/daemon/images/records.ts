@@ -118,6 +118,11 @@ async function assign(deps: RecordDeps, image: NamedImage, names: readonly strin
       }
     }
   }
+  // Every name now points at the image: no need to list the records to know it has one.
+  if (names.length > 0) {
+    await dropDangling(deps.client, image.id);
+    return changed;
+  }
   const entries = await deps.catalog.all();
   const mine = entries.find((e) => e.id === image.id);
   if (mine && mine.names.length > 0) await dropDangling(deps.client, image.id);

@@ -284,8 +284,7 @@ export class ImageService {
 
   /** The image a build step with this cache key made, if it is still there. */
   async findBuildCache(key: string): Promise<string | undefined> {
-    const entries = await this.ctx.catalog.all();
-    return entries.find((e) => e.records.some((r) => r.labels[BUILD_LABELS.cacheKey] === key))?.id;
+    return this.ctx.catalog.labelled(BUILD_LABELS.cacheKey, key);
   }
 
   /**
