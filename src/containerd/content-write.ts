@@ -34,7 +34,7 @@ const WRITE_WINDOW = 4;
 const COLLECT_EVERY = 2 * 1024 * 1024;
 const gcHook = (globalThis as { gc?: (opts: { type: 'minor' }) => void }).gc;
 let uncollected = 0;
-function collectAfter(bytes: number): void {
+export function collectAfter(bytes: number): void {
   if (!gcHook) return;
   uncollected += bytes;
   if (uncollected < COLLECT_EVERY) return;
