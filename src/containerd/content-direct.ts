@@ -153,7 +153,7 @@ export async function ingestDirect(
   }
 }
 
-async function ingestThroughFile(
+export async function ingestThroughFile(
   rpc: Rpc,
   ref: string,
   expected: { digest: string; size: number },

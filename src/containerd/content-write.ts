@@ -305,12 +305,14 @@ async function ingestOnce(
         collectAfter(length);
         if (inFlight.length >= WRITE_WINDOW) {
           await session.answer(ref);
-          progress?.(inFlight.shift()!);
+          const stored = inFlight.shift()!;
+          progress?.(stored);
         }
       }
       while (inFlight.length > 0) {
         await session.answer(ref);
-        progress?.(inFlight.shift()!);
+        const stored = inFlight.shift()!;
+        progress?.(stored);
       }
     }
     stage = 'commit';
