@@ -22,7 +22,7 @@ import {
 import { parseImageConfig, parsePlatform, platformMatches } from './config.js';
 import type { ResolvedTarget } from './catalog.js';
 import type { ImageContext } from './context.js';
-import { chainIds, topChainId } from './digest.js';
+import { topChainId } from './digest.js';
 import { LABELS } from './mediatypes.js';
 import { ProgressStream } from './progress.js';
 import { assignNames, publishImageEvent } from './records.js';
@@ -151,6 +151,8 @@ async function plan(ctx: ImageContext, deps: PullDeps, refText: string, opts: Pu
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const repo = new Repository({ hosts: deps.hosts(), domain: ref.domain, path: ref.path, auth: opts.auth ?? {}, signal: abort.signal });
   const reference = ref.digest ?? ref.tag!;
+  // With --platform the local record may stand for another platform: check the long way.
+  const local = opts.platform === undefined ? completeLocal(ctx, fullString(ref)).catch(() => undefined) : Promise.resolve(undefined);
   let top: RegistryDescriptor;
   try {
     top = await repo.resolve(reference);
@@ -159,8 +161,8 @@ async function plan(ctx: ImageContext, deps: PullDeps, refText: string, opts: Pu
   }
   if (isSchema1MediaType(top.mediaType)) throw invalidParameter(SCHEMA1_REMOVED);
   const shown = ref.digest ?? ref.tag!;
-  // With --platform the local record may stand for another platform: check the long way.
-  const current = opts.platform === undefined ? await currentTarget(ctx, fullString(ref), top) : undefined;
+  const here = await local;
+  const current = here?.digest === top.digest ? here.resolved : undefined;
   if (current) {
     const m = current.manifest;
     const none = Buffer.alloc(0);
@@ -238,18 +240,17 @@ async function downloadLayer(d: Downloader, layer: RegistryDescriptor, diffId: s
 }
 
 /**
- * What the name already points at when that is this digest and everything
- * it needs is here (manifest, config, layer blobs, unpacked chain): then the
- * pull writes nothing.
+ * What the name points at, when everything it needs is here (manifest,
+ * config, layer blobs, unpacked chain): a pull of that digest writes
+ * nothing. Asked while the registry resolves the reference.
  */
-async function currentTarget(ctx: ImageContext, name: string, top: RegistryDescriptor): Promise<ResolvedTarget | undefined> {
+async function completeLocal(ctx: ImageContext, name: string): Promise<{ digest: string; resolved: ResolvedTarget } | undefined> {
   let target: Descriptor;
   try {
     target = (await ctx.client.images.get(name)).target;
   } catch {
     return undefined;
   }
-  if (target.digest !== top.digest) return undefined;
   const resolved = await ctx.catalog.resolve(target).catch(() => undefined);
   if (!resolved) return undefined;
   const chain = topChainId(resolved.image.rootfs.diff_ids);
@@ -257,7 +258,7 @@ async function currentTarget(ctx: ImageContext, name: string, top: RegistryDescr
     Promise.all(resolved.manifest.layers.map((l) => present(ctx.client, l.digest))),
     chain ? snapshotExists(ctx.client, ctx.snapshotter, chain) : Promise.resolve(true),
   ]);
-  return unpacked && blobs.every(Boolean) ? resolved : undefined;
+  return unpacked && blobs.every(Boolean) ? { digest: target.digest, resolved } : undefined;
 }
 
 async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: ProgressStream): Promise<void> {
@@ -282,9 +283,25 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     if (diffIds.length !== manifest.layers.length) {
       throw invalidParameter(`image ${manifest.desc.digest}: the manifest has ${manifest.layers.length} layers but the config ${diffIds.length}`);
     }
+    const chain = topChainId(diffIds);
+    const source = sourceLabel(repo);
+    const mLabels: Record<string, string> = { [LABELS.gcContentConfig]: manifest.config.digest, ...source };
+    manifest.layers.forEach((l, i) => (mLabels[LABELS.gcContentLayer(i)] = l.digest));
+    // All under the pull's lease, so their order does not matter to the collector: written side by side, while the layers come.
+    const writes = [
+      client.content.write(`config-${manifest.config.digest}`, configData, manifest.config, { ...(chain ? { [LABELS.gcSnapshot(ctx.snapshotter)]: chain } : {}), ...source }),
+      client.content.write(`manifest-${manifest.desc.digest}`, manifest.data, manifest.desc, mLabels),
+    ];
+    if (p.index) {
+      const iLabels: Record<string, string> = { ...source };
+      p.index.children.forEach((c, i) => (iLabels[LABELS.gcContentManifest(i)] = c.digest));
+      writes.push(client.content.write(`index-${p.top.desc.digest}`, p.top.data, p.top.desc, iLabels));
+    }
+    const content = Promise.all(writes);
+    // Awaited after the layers; a failure meanwhile is the layers' to report.
+    content.catch(() => undefined);
     const limiter = new Limiter(settings.maxConcurrentDownloads);
     const d: Downloader = { client, repo, out, limiter, attempts: Math.max(1, settings.maxDownloadAttempts), signal: p.abort.signal };
-    const chains = chainIds(diffIds);
     const downloads: Promise<boolean>[] = [];
     const seen = new Map<string, Promise<boolean>>();
     // Which layers are here already, asked for all at once (the first occurrence of each digest only: one writer per ref).
@@ -329,41 +346,23 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
         ctx.snapshotter,
         manifest.layers.slice(0, i + 1).map((descriptor, j) => ({ descriptor: descriptor as Descriptor, diffId: diffIds[j]! })),
         ctx.logger,
+        i,
       );
       if (fetched) out.update(id, 'Pull complete');
     }
-    const chain = topChainId(diffIds);
-    const source = sourceLabel(repo);
-    const mLabels: Record<string, string> = { [LABELS.gcContentConfig]: manifest.config.digest, ...source };
-    manifest.layers.forEach((l, i) => (mLabels[LABELS.gcContentLayer(i)] = l.digest));
-    // All under the pull's lease, so their order does not matter to the collector: written side by side.
-    const writes = [
-      client.content.write(`config-${manifest.config.digest}`, configData, manifest.config, { ...(chain ? { [LABELS.gcSnapshot(ctx.snapshotter)]: chain } : {}), ...source }),
-      client.content.write(`manifest-${manifest.desc.digest}`, manifest.data, manifest.desc, mLabels),
-    ];
-    if (p.index) {
-      const iLabels: Record<string, string> = { ...source };
-      p.index.children.forEach((c, i) => (iLabels[LABELS.gcContentManifest(i)] = c.digest));
-      writes.push(client.content.write(`index-${p.top.desc.digest}`, p.top.data, p.top.desc, iLabels));
-    }
-    await Promise.all(writes);
+    await content;
     // The image store reads an index for the host's platform: another platform's image is named by its manifest.
     const foreign = p.index !== undefined && !platformMatches(ctx.platform, manifest.desc.platform);
     const top = (foreign ? manifest.desc : p.top.desc) as Descriptor;
-    let before: string | undefined;
-    try {
-      before = (await ctx.client.images.get(p.name)).target.digest;
-    } catch {
-      before = undefined;
-    }
     const size = manifest.layers.reduce((s, l) => s + l.size, 0);
     const resolved = { id: manifest.config.digest, manifest: { descriptor: manifest.desc as Descriptor, config: manifest.config as Descriptor, layers: manifest.layers as Descriptor[] }, image };
     ctx.catalog.remember(top, resolved);
-    await ctx.names.run(() => assignNames(ctx, { id: manifest.config.digest, target: top, size, labels: { [LABELS.fromRegistry]: 'true' } }, [p.name]));
+    // The name changes unless it pointed at this image already.
+    const changed = await ctx.names.run(() => assignNames(ctx, { id: manifest.config.digest, target: top, size, labels: { [LABELS.fromRegistry]: 'true' } }, [p.name]));
     publishImageEvent(ctx.events, 'pull', familiarString(p.ref), familiarString(p.ref), image);
     keepLease = false;
     out.message(`Digest: ${top.digest}`);
-    out.message(before === top.digest ? `Status: Image is up to date for ${familiarString(p.ref)}` : `Status: Downloaded newer image for ${familiarString(p.ref)}`);
+    out.message(!changed.includes(p.name) ? `Status: Image is up to date for ${familiarString(p.ref)}` : `Status: Downloaded newer image for ${familiarString(p.ref)}`);
     ctx.logger.info({ image: p.name, digest: top.digest }, 'image pulled');
   } catch (err) {
     // Refusals are final: only interrupted pulls keep their lease for a retry.
