@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { conflict, isKind } from '../errors/index.js';
 import { collectAfter, ingestContent, type IngestOpener } from './content-write.js';
 import type { Connection, Rpc } from './connection.js';
+import type { IngestLabels } from './types.js';
 
 const INTROSPECTION = 'containerd.services.introspection.v1.Introspection';
 export const CONTENT_PLUGIN = { type: 'io.containerd.content.v1', id: 'content' } as const;
@@ -133,7 +134,7 @@ export async function ingestDirect(
   rpc: Rpc,
   ref: string,
   expected: { digest: string; size: number },
-  labels: Record<string, string> | undefined,
+  labels: IngestLabels,
   source: IngestOpener,
   progress?: (offset: number) => void,
 ): Promise<'exists' | 'written'> {
@@ -157,7 +158,7 @@ export async function ingestThroughFile(
   rpc: Rpc,
   ref: string,
   expected: { digest: string; size: number },
-  labels: Record<string, string> | undefined,
+  labels: IngestLabels,
   source: IngestOpener,
   progress: ((offset: number) => void) | undefined,
   blob: string,

@@ -127,10 +127,11 @@ async function present(client: ContainerdClient, digest: string): Promise<boolea
  * empty write instead, and is downloaded; a check first, lease after, would
  * let the collection win in between.
  */
-async function leaseIfPresent(client: ContainerdClient, desc: RegistryDescriptor, labels: Record<string, string>): Promise<boolean> {
+async function leaseIfPresent(client: ContainerdClient, desc: RegistryDescriptor, labels: Promise<Record<string, string>>): Promise<boolean> {
   if (!(await present(client, desc.digest))) return false;
+  const l = await labels;
   try {
-    await client.content.write(`layer-${desc.digest}`, Buffer.alloc(0), desc as Descriptor, labels);
+    await client.content.write(`layer-${desc.digest}`, Buffer.alloc(0), desc as Descriptor, l);
     return true;
   } catch {
     return false;
@@ -207,9 +208,8 @@ interface Downloader {
 }
 
 /** One layer into the content store: resumable, verified at commit, retried. */
-async function downloadLayer(d: Downloader, layer: RegistryDescriptor, diffId: string): Promise<void> {
+async function downloadLayer(d: Downloader, layer: RegistryDescriptor, labels: Promise<Record<string, string>>): Promise<void> {
   const id = shortHex(layer.digest);
-  const labels = { [LABELS.uncompressed]: diffId, ...sourceLabel(d.repo) };
   const start = Math.floor(Date.now() / 1000);
   let verifying = false;
   for (let attempt = 1; ; attempt++) {
@@ -274,15 +274,67 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
   const lease = await ctx.client.leases.create(undefined, { [LABELS.gcExpire]: expire });
   const client = ctx.client.withLease(lease.id);
   let keepLease = true;
+  let configFailed = false;
   try {
     const { manifest, repo } = p;
     out.message(`Pulling from ${p.ref.path}`, p.shownId);
-    const configData = (await readLocal(client, manifest.config.digest)) ?? (await repo.smallBlob(manifest.config));
-    const image: OciImage = parseImageConfig(configData, manifest.config.digest);
-    const diffIds = image.rootfs.diff_ids;
-    if (diffIds.length !== manifest.layers.length) {
-      throw invalidParameter(`image ${manifest.desc.digest}: the manifest has ${manifest.layers.length} layers but the config ${diffIds.length}`);
+    // The layers start downloading while the config comes: only their commits need its diff IDs (their labels).
+    const configP = (async () => {
+      const data = (await readLocal(client, manifest.config.digest)) ?? (await repo.smallBlob(manifest.config));
+      const parsed: OciImage = parseImageConfig(data, manifest.config.digest);
+      if (parsed.rootfs.diff_ids.length !== manifest.layers.length) {
+        throw invalidParameter(`image ${manifest.desc.digest}: the manifest has ${manifest.layers.length} layers but the config ${parsed.rootfs.diff_ids.length}`);
+      }
+      return { data, image: parsed };
+    })();
+    configP.catch(() => {
+      configFailed = true;
+      p.abort.abort();
+    });
+    const layerLabels = manifest.layers.map((_, i) => {
+      const labels = configP.then((c) => ({ [LABELS.uncompressed]: c.image.rootfs.diff_ids[i]!, ...sourceLabel(repo) }));
+      // Each is awaited by its layer's commit, if that comes; the config's failure is reported once, below.
+      labels.catch(() => undefined);
+      return labels;
+    });
+    const limiter = new Limiter(settings.maxConcurrentDownloads);
+    const d: Downloader = { client, repo, out, limiter, attempts: Math.max(1, settings.maxDownloadAttempts), signal: p.abort.signal };
+    const downloads: Promise<boolean>[] = [];
+    const seen = new Map<string, Promise<boolean>>();
+    // Which layers are here already, asked for all at once (the first occurrence of each digest only: one writer per ref).
+    const firstAt = new Map<string, number>();
+    manifest.layers.forEach((l, i) => firstAt.has(l.digest) || firstAt.set(l.digest, i));
+    const here = await Promise.all(
+      manifest.layers.map((l, i) => (firstAt.get(l.digest) === i ? leaseIfPresent(client, l, layerLabels[i]!) : Promise.resolve(false))),
+    );
+    for (const [i, layer] of manifest.layers.entries()) {
+      let job = seen.get(layer.digest);
+      if (!job) {
+        const id = shortHex(layer.digest);
+        if (here[i]) {
+          out.update(id, 'Already exists');
+          job = Promise.resolve(false);
+        } else {
+          out.update(id, 'Pulling fs layer');
+          job = (async () => {
+            let shared = deps.downloads.get(layer.digest);
+            if (!shared) {
+              if (limiter.full) out.update(id, 'Waiting');
+              shared = limiter.run(() => downloadLayer(d, layer, layerLabels[i]!)).finally(() => deps.downloads.delete(layer.digest));
+              deps.downloads.set(layer.digest, shared);
+            }
+            await shared;
+            out.update(id, 'Download complete');
+            return true;
+          })();
+        }
+        job.catch(() => p.abort.abort());
+        seen.set(layer.digest, job);
+      }
+      downloads.push(job);
     }
+    const { data: configData, image } = await configP;
+    const diffIds = image.rootfs.diff_ids;
     const chain = topChainId(diffIds);
     const source = sourceLabel(repo);
     const mLabels: Record<string, string> = { [LABELS.gcContentConfig]: manifest.config.digest, ...source };
@@ -300,42 +352,6 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     const content = Promise.all(writes);
     // Awaited after the layers; a failure meanwhile is the layers' to report.
     content.catch(() => undefined);
-    const limiter = new Limiter(settings.maxConcurrentDownloads);
-    const d: Downloader = { client, repo, out, limiter, attempts: Math.max(1, settings.maxDownloadAttempts), signal: p.abort.signal };
-    const downloads: Promise<boolean>[] = [];
-    const seen = new Map<string, Promise<boolean>>();
-    // Which layers are here already, asked for all at once (the first occurrence of each digest only: one writer per ref).
-    const firstAt = new Map<string, number>();
-    manifest.layers.forEach((l, i) => firstAt.has(l.digest) || firstAt.set(l.digest, i));
-    const here = await Promise.all(
-      manifest.layers.map((l, i) => (firstAt.get(l.digest) === i ? leaseIfPresent(client, l, { [LABELS.uncompressed]: diffIds[i]!, ...sourceLabel(repo) }) : Promise.resolve(false))),
-    );
-    for (const [i, layer] of manifest.layers.entries()) {
-      let job = seen.get(layer.digest);
-      if (!job) {
-        const id = shortHex(layer.digest);
-        if (here[i]) {
-          out.update(id, 'Already exists');
-          job = Promise.resolve(false);
-        } else {
-          out.update(id, 'Pulling fs layer');
-          job = (async () => {
-            let shared = deps.downloads.get(layer.digest);
-            if (!shared) {
-              if (limiter.full) out.update(id, 'Waiting');
-              shared = limiter.run(() => downloadLayer(d, layer, diffIds[i]!)).finally(() => deps.downloads.delete(layer.digest));
-              deps.downloads.set(layer.digest, shared);
-            }
-            await shared;
-            out.update(id, 'Download complete');
-            return true;
-          })();
-        }
-        job.catch(() => p.abort.abort());
-        seen.set(layer.digest, job);
-      }
-      downloads.push(job);
-    }
     // Unpack in order as the downloads complete.
     for (const [i, layer] of manifest.layers.entries()) {
       const fetched = await downloads[i]!;
@@ -366,7 +382,7 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     ctx.logger.info({ image: p.name, digest: top.digest }, 'image pulled');
   } catch (err) {
     // Refusals are final: only interrupted pulls keep their lease for a retry.
-    if (!retryable(err) && !p.abort.signal.aborted) keepLease = false;
+    if (!retryable(err) && (!p.abort.signal.aborted || configFailed)) keepLease = false;
     throw err;
   } finally {
     if (!keepLease) await ctx.client.leases.delete(lease.id).catch(() => undefined);
