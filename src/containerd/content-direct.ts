@@ -106,8 +106,13 @@ async function findRoot(rpc: Rpc): Promise<string | undefined> {
   return root;
 }
 
+/** When partial files were last looked through: at the first ingest, then at most once per SWEEP_MS. */
+let sweptAt = 0;
+const SWEEP_MS = 3600 * 1000;
+
 async function removeStale(dir: string): Promise<void> {
   const now = Date.now();
+  sweptAt = now;
   for (const name of await readdir(dir)) {
     const path = join(dir, name);
     const st = await stat(path).catch(() => undefined);
@@ -142,6 +147,7 @@ export async function ingestDirect(
   const blob = root === undefined ? undefined : blobPath(root, expected.digest);
   const partial = root === undefined ? undefined : partialPath(root, rpc.scope.namespace, expected.digest);
   if (blob === undefined || partial === undefined) return ingestContent(rpc, ref, expected, labels, source, progress);
+  if (Date.now() - sweptAt > SWEEP_MS) void removeStale(join(root!, PARTIAL_DIR)).catch(() => undefined);
   const before = busy.get(partial);
   const run = (before ?? Promise.resolve())
     .catch(() => undefined)
@@ -187,7 +193,8 @@ export async function ingestThroughFile(
     return readFrom(partial, offset);
   };
   const result = await ingestContent(rpc, ref, expected, labels, fallback, progress);
-  if (downloaded) await unlink(partial).catch(() => undefined);
+  // Committed: a partial file left complete by an interrupted attempt is not needed either.
+  await unlink(partial).catch(() => undefined);
   return result;
 }
 
