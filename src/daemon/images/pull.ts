@@ -245,12 +245,8 @@ async function downloadLayer(d: Downloader, layer: RegistryDescriptor, labels: P
  * nothing. Asked while the registry resolves the reference.
  */
 async function completeLocal(ctx: ImageContext, name: string): Promise<{ digest: string; resolved: ResolvedTarget } | undefined> {
-  let target: Descriptor;
-  try {
-    target = (await ctx.client.images.get(name)).target;
-  } catch {
-    return undefined;
-  }
+  const target = await ctx.catalog.targetOf(name).catch(() => undefined);
+  if (!target) return undefined;
   const resolved = await ctx.catalog.resolve(target).catch(() => undefined);
   if (!resolved) return undefined;
   const chain = topChainId(resolved.image.rootfs.diff_ids);
@@ -362,7 +358,6 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
         ctx.snapshotter,
         manifest.layers.slice(0, i + 1).map((descriptor, j) => ({ descriptor: descriptor as Descriptor, diffId: diffIds[j]! })),
         ctx.logger,
-        i,
       );
       if (fetched) out.update(id, 'Pull complete');
     }
