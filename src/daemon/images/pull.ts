@@ -270,6 +270,7 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
   const lease = await ctx.client.leases.create(undefined, { [LABELS.gcExpire]: expire });
   const client = ctx.client.withLease(lease.id);
   let keepLease = true;
+  let named = false;
   let configFailed = false;
   try {
     const { manifest, repo } = p;
@@ -371,6 +372,7 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     // The name changes unless it pointed at this image already.
     const changed = await ctx.names.run(() => assignNames(ctx, { id: manifest.config.digest, target: top, size, labels: { [LABELS.fromRegistry]: 'true' } }, [p.name]));
     publishImageEvent(ctx.events, 'pull', familiarString(p.ref), familiarString(p.ref), image);
+    named = true;
     keepLease = false;
     out.message(`Digest: ${top.digest}`);
     out.message(!changed.includes(p.name) ? `Status: Image is up to date for ${familiarString(p.ref)}` : `Status: Downloaded newer image for ${familiarString(p.ref)}`);
@@ -380,7 +382,11 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     if (!retryable(err) && (!p.abort.signal.aborted || configFailed)) keepLease = false;
     throw err;
   } finally {
-    if (!keepLease) await ctx.client.leases.delete(lease.id).catch(() => undefined);
+    if (!keepLease) {
+      const released = ctx.client.leases.delete(lease.id).catch(() => undefined);
+      // Once the image is named its record holds the content: the client need not wait for the lease to go.
+      if (!named) await released;
+    }
   }
 }
 
