@@ -7,6 +7,7 @@ import { BerthError } from '../errors/index.js';
 import { statusCode } from './errors.js';
 import type { Rpc } from './connection.js';
 import { messageCodec, type MessageCodec } from './proto.js';
+import type { IngestLabels } from './types.js';
 
 const SVC = 'containerd.services.content.v1.Content';
 /** Bytes of content per WRITE message. */
@@ -34,7 +35,7 @@ const WRITE_WINDOW = 4;
 const COLLECT_EVERY = 2 * 1024 * 1024;
 const gcHook = (globalThis as { gc?: (opts: { type: 'minor' }) => void }).gc;
 let uncollected = 0;
-function collectAfter(bytes: number): void {
+export function collectAfter(bytes: number): void {
   if (!gcHook) return;
   uncollected += bytes;
   if (uncollected < COLLECT_EVERY) return;
@@ -262,7 +263,7 @@ export async function ingestContent(
   rpc: Rpc,
   ref: string,
   expected: { digest: string; size: number },
-  labels: Record<string, string> | undefined,
+  labels: IngestLabels,
   open: IngestOpener,
   progress?: (offset: number) => void,
 ): Promise<'exists' | 'written'> {
@@ -273,7 +274,7 @@ async function ingestOnce(
   rpc: Rpc,
   ref: string,
   expected: { digest: string; size: number },
-  labels: Record<string, string> | undefined,
+  pendingLabels: IngestLabels,
   open: IngestOpener,
   progress?: (offset: number) => void,
 ): Promise<'exists' | 'written'> {
@@ -305,15 +306,18 @@ async function ingestOnce(
         collectAfter(length);
         if (inFlight.length >= WRITE_WINDOW) {
           await session.answer(ref);
-          progress?.(inFlight.shift()!);
+          const stored = inFlight.shift()!;
+          progress?.(stored);
         }
       }
       while (inFlight.length > 0) {
         await session.answer(ref);
-        progress?.(inFlight.shift()!);
+        const stored = inFlight.shift()!;
+        progress?.(stored);
       }
     }
     stage = 'commit';
+    const labels = await pendingLabels;
     const commit: WriteRequest = { action: 'COMMIT', ref, total: expected.size, expected: expected.digest, offset };
     if (labels !== undefined) commit.labels = labels;
     await session.exchange(commit);
@@ -322,6 +326,7 @@ async function ingestOnce(
   } catch (err) {
     session.cancel();
     if (statusCode(err) === status.ALREADY_EXISTS) {
+      const labels = await pendingLabels;
       if (labels !== undefined && Object.keys(labels).length > 0) {
         const paths = Object.keys(labels).map((k) => `labels.${k}`);
         await rpc.unary(SVC, 'Update', { info: { digest: expected.digest, labels }, updateMask: { paths } });

@@ -1,7 +1,8 @@
 // Content service: the blob store (reads, listings, labels); writes live in content-write.ts.
 import { Readable } from 'node:stream';
 import { fromWireContentInfo, toWireContentInfo } from './convert.js';
-import { ingestContent, writeContent } from './content-write.js';
+import { ingestDirect } from './content-direct.js';
+import { writeContent } from './content-write.js';
 import type { Rpc } from './connection.js';
 import type { ContainerdClient, ContentInfo } from './types.js';
 import type { WireContentInfo } from './wire.js';
@@ -75,7 +76,7 @@ export function contentApi(rpc: Rpc): ContainerdClient['content'] {
     },
 
     ingest(ref, expected, labels, open, progress) {
-      return ingestContent(rpc, ref, expected, labels, open, progress);
+      return ingestDirect(rpc, ref, expected, labels, open, progress);
     },
   };
 }

@@ -17,6 +17,7 @@ const PROTO_FILES = [
   'containerd/services/diff/v1/diff.proto',
   'containerd/services/leases/v1/leases.proto',
   'containerd/services/events/v1/events.proto',
+  'containerd/services/introspection/v1/introspection.proto',
   'containerd/events/task.proto',
   'cgroups/v1/metrics.proto',
   'cgroups/v2/metrics.proto',
@@ -32,7 +33,8 @@ export type ServiceName =
   | 'containerd.services.snapshots.v1.Snapshots'
   | 'containerd.services.diff.v1.Diff'
   | 'containerd.services.leases.v1.Leases'
-  | 'containerd.services.events.v1.Events';
+  | 'containerd.services.events.v1.Events'
+  | 'containerd.services.introspection.v1.Introspection';
 
 export interface Method {
   /** gRPC path: /package.Service/Method */

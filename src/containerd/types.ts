@@ -139,6 +139,9 @@ export interface TaskMetric {
   data?: AnyMessage;
 }
 
+/** Labels of a blob at its commit, or a promise of them. */
+export type IngestLabels = Record<string, string> | undefined | Promise<Record<string, string> | undefined>;
+
 export interface ContainerdClient {
   readonly namespace: string;
   /** A client bound to another namespace over the same connection. */
@@ -197,11 +200,12 @@ export interface ContainerdClient {
     /**
      * Resumable write: `open(offset)` supplies the bytes from the ingest's
      * resume point (see content-write.ts); progress gets the bytes stored.
+     * The labels may still be on their way: they are awaited at the commit.
      */
     ingest(
       ref: string,
       expected: { digest: string; size: number },
-      labels: Record<string, string> | undefined,
+      labels: IngestLabels,
       open: (offset: number) => Promise<{ offset: number; stream: AsyncIterable<Buffer | Uint8Array> }>,
       progress?: (offset: number) => void,
     ): Promise<'exists' | 'written'>;

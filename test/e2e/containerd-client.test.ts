@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync, constants as fsc } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync, constants as fsc } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -23,6 +23,8 @@ import {
   type Mount,
   type TaskEventPayload,
 } from '../../src/containerd/index.js';
+import { ingestThroughFile } from '../../src/containerd/content-direct.js';
+import { Connection, Rpc } from '../../src/containerd/connection.js';
 import { isBerthError } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { until } from '../helpers/berthd.js';
@@ -298,6 +300,67 @@ describe('containerd client on a managed containerd', { timeout: 180_000 }, () =
     await lc.content.delete(bigDigest);
     await rejectsWithKind(lc.content.info(smallDigest), 'not-found');
     await rejectsWithKind(lc.content.readAll(bigDigest), 'not-found');
+    await client.leases.delete(lease.id);
+  });
+
+  test('ingest through the content folder: linked into blobs/, committed with labels; another namespace shares it; a folder containerd does not see falls back to the Write stream', async () => {
+    const contentRoot = join(root, 'data/containerd/io.containerd.content.v1.content');
+    const lease = await client.leases.create();
+    const lc = client.withLease(lease.id);
+    const data = randomBytes(2 * 1024 * 1024 + 333);
+    const expected = { digest: sha256(data), size: data.length };
+    const hex = expected.digest.slice(7);
+    const opened: number[] = [];
+    const source = async (offset: number) => {
+      opened.push(offset);
+      return { offset, stream: Readable.from([data.subarray(offset, offset + 1_000_000), data.subarray(offset + 1_000_000)]) };
+    };
+    assert.equal(await lc.content.ingest(`layer-${expected.digest}`, expected, { 'berth.test': 'direct' }, source), 'written');
+    assert.deepEqual(opened, [0]);
+    const blob = join(contentRoot, 'blobs/sha256', hex);
+    assert.ok(readFileSync(blob).equals(data));
+    assert.equal(statSync(blob).mode & 0o777, 0o444);
+    assert.deepEqual(readdirSync(join(contentRoot, 'berth-ingest')), []);
+    assert.equal((await lc.content.info(expected.digest)).labels['berth.test'], 'direct');
+    assert.ok((await lc.content.readAll(expected.digest)).equals(data));
+    // Again in this namespace: already there.
+    assert.equal(await lc.content.ingest(`layer-${expected.digest}`, expected, {}, source), 'exists');
+
+    // Another namespace finds the blob in the store: nothing downloaded.
+    const other = client.withNamespace(`${NS}-2`);
+    const lease2 = await other.leases.create();
+    const lc2 = other.withLease(lease2.id);
+    assert.equal(await lc2.content.ingest(`layer-${expected.digest}`, expected, undefined, source), 'written');
+    assert.deepEqual(opened, [0]);
+    assert.ok((await lc2.content.readAll(expected.digest)).equals(data));
+
+    // A folder containerd does not look at: the blob reaches it over the Write stream, from the partial file.
+    const decoy = mkdtempSync('/tmp/berth-decoy-');
+    try {
+      const data3 = randomBytes(1024 * 1024 + 7);
+      const exp3 = { digest: sha256(data3), size: data3.length };
+      const rpc = new Rpc(new Connection(managed!.address), { namespace: NS, lease: lease.id });
+      const got: number[] = [];
+      const src3 = async (offset: number) => {
+        got.push(offset);
+        return { offset, stream: Readable.from([data3.subarray(offset)]) };
+      };
+      const decoyBlob = join(decoy, 'blob');
+      const decoyPartial = join(decoy, 'partial');
+      assert.equal(await ingestThroughFile(rpc, `direct-${exp3.digest}`, exp3, { 'berth.test': 'fallback' }, src3, undefined, decoyBlob, decoyPartial), 'written');
+      assert.deepEqual(got, [0]);
+      assert.equal(existsSync(decoyBlob), false);
+      assert.equal(existsSync(decoyPartial), false);
+      assert.ok((await lc.content.readAll(exp3.digest)).equals(data3));
+      assert.equal((await lc.content.info(exp3.digest)).labels['berth.test'], 'fallback');
+      rpc.conn.close();
+      await lc.content.delete(exp3.digest);
+    } finally {
+      rmSync(decoy, { recursive: true, force: true });
+    }
+    await lc2.content.delete(expected.digest);
+    await lc.content.delete(expected.digest);
+    await other.leases.delete(lease2.id);
     await client.leases.delete(lease.id);
   });
 

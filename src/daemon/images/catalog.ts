@@ -3,7 +3,7 @@
 // grouped by image ID (the config digest), and looked up the way dockerd
 // looks up a name or an ID.
 import type { ContainerdClient, Descriptor, ImageRecord } from '../../containerd/index.js';
-import { invalidParameter, isKind, notFound } from '../../errors/index.js';
+import { invalidParameter, isKind, notFound, unlessNotFound } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import { RecordCache } from './record-cache.js';
 import { parseImageConfig, platformMatches } from './config.js';
@@ -56,6 +56,15 @@ export class Catalog {
     private readonly logger: Logger,
   ) {
     this.records = new RecordCache(client, logger);
+  }
+
+  /**
+   * The target of the record with that full name: from the kept list while
+   * there is one (as every lookup by name is), else asked of containerd.
+   */
+  async targetOf(name: string): Promise<Descriptor | undefined> {
+    if (this.records.caching) return (await this.records.list()).find((r) => r.name === name)?.target;
+    return unlessNotFound(this.client.images.get(name).then((r) => r.target));
   }
 
   /** Runs a write to image records (see RecordCache.write). */

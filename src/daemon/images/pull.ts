@@ -22,7 +22,7 @@ import {
 import { parseImageConfig, parsePlatform, platformMatches } from './config.js';
 import type { ResolvedTarget } from './catalog.js';
 import type { ImageContext } from './context.js';
-import { chainIds, topChainId } from './digest.js';
+import { topChainId } from './digest.js';
 import { LABELS } from './mediatypes.js';
 import { ProgressStream } from './progress.js';
 import { assignNames, publishImageEvent } from './records.js';
@@ -127,10 +127,11 @@ async function present(client: ContainerdClient, digest: string): Promise<boolea
  * empty write instead, and is downloaded; a check first, lease after, would
  * let the collection win in between.
  */
-async function leaseIfPresent(client: ContainerdClient, desc: RegistryDescriptor, labels: Record<string, string>): Promise<boolean> {
+async function leaseIfPresent(client: ContainerdClient, desc: RegistryDescriptor, labels: Promise<Record<string, string>>): Promise<boolean> {
   if (!(await present(client, desc.digest))) return false;
+  const l = await labels;
   try {
-    await client.content.write(`layer-${desc.digest}`, Buffer.alloc(0), desc as Descriptor, labels);
+    await client.content.write(`layer-${desc.digest}`, Buffer.alloc(0), desc as Descriptor, l);
     return true;
   } catch {
     return false;
@@ -151,6 +152,8 @@ async function plan(ctx: ImageContext, deps: PullDeps, refText: string, opts: Pu
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const repo = new Repository({ hosts: deps.hosts(), domain: ref.domain, path: ref.path, auth: opts.auth ?? {}, signal: abort.signal });
   const reference = ref.digest ?? ref.tag!;
+  // With --platform the local record may stand for another platform: check the long way.
+  const local = opts.platform === undefined ? completeLocal(ctx, fullString(ref)).catch(() => undefined) : Promise.resolve(undefined);
   let top: RegistryDescriptor;
   try {
     top = await repo.resolve(reference);
@@ -159,8 +162,8 @@ async function plan(ctx: ImageContext, deps: PullDeps, refText: string, opts: Pu
   }
   if (isSchema1MediaType(top.mediaType)) throw invalidParameter(SCHEMA1_REMOVED);
   const shown = ref.digest ?? ref.tag!;
-  // With --platform the local record may stand for another platform: check the long way.
-  const current = opts.platform === undefined ? await currentTarget(ctx, fullString(ref), top) : undefined;
+  const here = await local;
+  const current = here?.digest === top.digest ? here.resolved : undefined;
   if (current) {
     const m = current.manifest;
     const none = Buffer.alloc(0);
@@ -205,9 +208,8 @@ interface Downloader {
 }
 
 /** One layer into the content store: resumable, verified at commit, retried. */
-async function downloadLayer(d: Downloader, layer: RegistryDescriptor, diffId: string): Promise<void> {
+async function downloadLayer(d: Downloader, layer: RegistryDescriptor, labels: Promise<Record<string, string>>): Promise<void> {
   const id = shortHex(layer.digest);
-  const labels = { [LABELS.uncompressed]: diffId, ...sourceLabel(d.repo) };
   const start = Math.floor(Date.now() / 1000);
   let verifying = false;
   for (let attempt = 1; ; attempt++) {
@@ -238,18 +240,13 @@ async function downloadLayer(d: Downloader, layer: RegistryDescriptor, diffId: s
 }
 
 /**
- * What the name already points at when that is this digest and everything
- * it needs is here (manifest, config, layer blobs, unpacked chain): then the
- * pull writes nothing.
+ * What the name points at, when everything it needs is here (manifest,
+ * config, layer blobs, unpacked chain): a pull of that digest writes
+ * nothing. Asked while the registry resolves the reference.
  */
-async function currentTarget(ctx: ImageContext, name: string, top: RegistryDescriptor): Promise<ResolvedTarget | undefined> {
-  let target: Descriptor;
-  try {
-    target = (await ctx.client.images.get(name)).target;
-  } catch {
-    return undefined;
-  }
-  if (target.digest !== top.digest) return undefined;
+async function completeLocal(ctx: ImageContext, name: string): Promise<{ digest: string; resolved: ResolvedTarget } | undefined> {
+  const target = await ctx.catalog.targetOf(name).catch(() => undefined);
+  if (!target) return undefined;
   const resolved = await ctx.catalog.resolve(target).catch(() => undefined);
   if (!resolved) return undefined;
   const chain = topChainId(resolved.image.rootfs.diff_ids);
@@ -257,7 +254,7 @@ async function currentTarget(ctx: ImageContext, name: string, top: RegistryDescr
     Promise.all(resolved.manifest.layers.map((l) => present(ctx.client, l.digest))),
     chain ? snapshotExists(ctx.client, ctx.snapshotter, chain) : Promise.resolve(true),
   ]);
-  return unpacked && blobs.every(Boolean) ? resolved : undefined;
+  return unpacked && blobs.every(Boolean) ? { digest: target.digest, resolved } : undefined;
 }
 
 async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: ProgressStream): Promise<void> {
@@ -273,25 +270,39 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
   const lease = await ctx.client.leases.create(undefined, { [LABELS.gcExpire]: expire });
   const client = ctx.client.withLease(lease.id);
   let keepLease = true;
+  let named = false;
+  let configFailed = false;
   try {
     const { manifest, repo } = p;
     out.message(`Pulling from ${p.ref.path}`, p.shownId);
-    const configData = (await readLocal(client, manifest.config.digest)) ?? (await repo.smallBlob(manifest.config));
-    const image: OciImage = parseImageConfig(configData, manifest.config.digest);
-    const diffIds = image.rootfs.diff_ids;
-    if (diffIds.length !== manifest.layers.length) {
-      throw invalidParameter(`image ${manifest.desc.digest}: the manifest has ${manifest.layers.length} layers but the config ${diffIds.length}`);
-    }
+    // The layers start downloading while the config comes: only their commits need its diff IDs (their labels).
+    const configP = (async () => {
+      const data = (await readLocal(client, manifest.config.digest)) ?? (await repo.smallBlob(manifest.config));
+      const parsed: OciImage = parseImageConfig(data, manifest.config.digest);
+      if (parsed.rootfs.diff_ids.length !== manifest.layers.length) {
+        throw invalidParameter(`image ${manifest.desc.digest}: the manifest has ${manifest.layers.length} layers but the config ${parsed.rootfs.diff_ids.length}`);
+      }
+      return { data, image: parsed };
+    })();
+    configP.catch(() => {
+      configFailed = true;
+      p.abort.abort();
+    });
+    const layerLabels = manifest.layers.map((_, i) => {
+      const labels = configP.then((c) => ({ [LABELS.uncompressed]: c.image.rootfs.diff_ids[i]!, ...sourceLabel(repo) }));
+      // Each is awaited by its layer's commit, if that comes; the config's failure is reported once, below.
+      labels.catch(() => undefined);
+      return labels;
+    });
     const limiter = new Limiter(settings.maxConcurrentDownloads);
     const d: Downloader = { client, repo, out, limiter, attempts: Math.max(1, settings.maxDownloadAttempts), signal: p.abort.signal };
-    const chains = chainIds(diffIds);
     const downloads: Promise<boolean>[] = [];
     const seen = new Map<string, Promise<boolean>>();
     // Which layers are here already, asked for all at once (the first occurrence of each digest only: one writer per ref).
     const firstAt = new Map<string, number>();
     manifest.layers.forEach((l, i) => firstAt.has(l.digest) || firstAt.set(l.digest, i));
     const here = await Promise.all(
-      manifest.layers.map((l, i) => (firstAt.get(l.digest) === i ? leaseIfPresent(client, l, { [LABELS.uncompressed]: diffIds[i]!, ...sourceLabel(repo) }) : Promise.resolve(false))),
+      manifest.layers.map((l, i) => (firstAt.get(l.digest) === i ? leaseIfPresent(client, l, layerLabels[i]!) : Promise.resolve(false))),
     );
     for (const [i, layer] of manifest.layers.entries()) {
       let job = seen.get(layer.digest);
@@ -306,7 +317,7 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
             let shared = deps.downloads.get(layer.digest);
             if (!shared) {
               if (limiter.full) out.update(id, 'Waiting');
-              shared = limiter.run(() => downloadLayer(d, layer, diffIds[i]!)).finally(() => deps.downloads.delete(layer.digest));
+              shared = limiter.run(() => downloadLayer(d, layer, layerLabels[i]!)).finally(() => deps.downloads.delete(layer.digest));
               deps.downloads.set(layer.digest, shared);
             }
             await shared;
@@ -319,6 +330,25 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
       }
       downloads.push(job);
     }
+    const { data: configData, image } = await configP;
+    const diffIds = image.rootfs.diff_ids;
+    const chain = topChainId(diffIds);
+    const source = sourceLabel(repo);
+    const mLabels: Record<string, string> = { [LABELS.gcContentConfig]: manifest.config.digest, ...source };
+    manifest.layers.forEach((l, i) => (mLabels[LABELS.gcContentLayer(i)] = l.digest));
+    // All under the pull's lease, so their order does not matter to the collector: written side by side, while the layers come.
+    const writes = [
+      client.content.write(`config-${manifest.config.digest}`, configData, manifest.config, { ...(chain ? { [LABELS.gcSnapshot(ctx.snapshotter)]: chain } : {}), ...source }),
+      client.content.write(`manifest-${manifest.desc.digest}`, manifest.data, manifest.desc, mLabels),
+    ];
+    if (p.index) {
+      const iLabels: Record<string, string> = { ...source };
+      p.index.children.forEach((c, i) => (iLabels[LABELS.gcContentManifest(i)] = c.digest));
+      writes.push(client.content.write(`index-${p.top.desc.digest}`, p.top.data, p.top.desc, iLabels));
+    }
+    const content = Promise.all(writes);
+    // Awaited after the layers; a failure meanwhile is the layers' to report.
+    content.catch(() => undefined);
     // Unpack in order as the downloads complete.
     for (const [i, layer] of manifest.layers.entries()) {
       const fetched = await downloads[i]!;
@@ -332,45 +362,31 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
       );
       if (fetched) out.update(id, 'Pull complete');
     }
-    const chain = topChainId(diffIds);
-    const source = sourceLabel(repo);
-    const mLabels: Record<string, string> = { [LABELS.gcContentConfig]: manifest.config.digest, ...source };
-    manifest.layers.forEach((l, i) => (mLabels[LABELS.gcContentLayer(i)] = l.digest));
-    // All under the pull's lease, so their order does not matter to the collector: written side by side.
-    const writes = [
-      client.content.write(`config-${manifest.config.digest}`, configData, manifest.config, { ...(chain ? { [LABELS.gcSnapshot(ctx.snapshotter)]: chain } : {}), ...source }),
-      client.content.write(`manifest-${manifest.desc.digest}`, manifest.data, manifest.desc, mLabels),
-    ];
-    if (p.index) {
-      const iLabels: Record<string, string> = { ...source };
-      p.index.children.forEach((c, i) => (iLabels[LABELS.gcContentManifest(i)] = c.digest));
-      writes.push(client.content.write(`index-${p.top.desc.digest}`, p.top.data, p.top.desc, iLabels));
-    }
-    await Promise.all(writes);
+    await content;
     // The image store reads an index for the host's platform: another platform's image is named by its manifest.
     const foreign = p.index !== undefined && !platformMatches(ctx.platform, manifest.desc.platform);
     const top = (foreign ? manifest.desc : p.top.desc) as Descriptor;
-    let before: string | undefined;
-    try {
-      before = (await ctx.client.images.get(p.name)).target.digest;
-    } catch {
-      before = undefined;
-    }
     const size = manifest.layers.reduce((s, l) => s + l.size, 0);
     const resolved = { id: manifest.config.digest, manifest: { descriptor: manifest.desc as Descriptor, config: manifest.config as Descriptor, layers: manifest.layers as Descriptor[] }, image };
     ctx.catalog.remember(top, resolved);
-    await ctx.names.run(() => assignNames(ctx, { id: manifest.config.digest, target: top, size, labels: { [LABELS.fromRegistry]: 'true' } }, [p.name]));
+    // The name changes unless it pointed at this image already.
+    const changed = await ctx.names.run(() => assignNames(ctx, { id: manifest.config.digest, target: top, size, labels: { [LABELS.fromRegistry]: 'true' } }, [p.name]));
     publishImageEvent(ctx.events, 'pull', familiarString(p.ref), familiarString(p.ref), image);
+    named = true;
     keepLease = false;
     out.message(`Digest: ${top.digest}`);
-    out.message(before === top.digest ? `Status: Image is up to date for ${familiarString(p.ref)}` : `Status: Downloaded newer image for ${familiarString(p.ref)}`);
+    out.message(!changed.includes(p.name) ? `Status: Image is up to date for ${familiarString(p.ref)}` : `Status: Downloaded newer image for ${familiarString(p.ref)}`);
     ctx.logger.info({ image: p.name, digest: top.digest }, 'image pulled');
   } catch (err) {
     // Refusals are final: only interrupted pulls keep their lease for a retry.
-    if (!retryable(err) && !p.abort.signal.aborted) keepLease = false;
+    if (!retryable(err) && (!p.abort.signal.aborted || configFailed)) keepLease = false;
     throw err;
   } finally {
-    if (!keepLease) await ctx.client.leases.delete(lease.id).catch(() => undefined);
+    if (!keepLease) {
+      const released = ctx.client.leases.delete(lease.id).catch(() => undefined);
+      // Once the image is named its record holds the content: the client need not wait for the lease to go.
+      if (!named) await released;
+    }
   }
 }
 
