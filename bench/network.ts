@@ -12,7 +12,10 @@ import { msSince, type Summary } from './stats.js';
 export const NETWORK_FIGURE_IDS = ['net-run', 'net-concurrent', 'net-port', 'net-rps', 'net-lookup', 'net-lookup-floor'] as const;
 
 const HTTPD = ['sh', '-c', 'mkdir -p /w && echo ok > /w/index.html && exec busybox httpd -f -p 80 -h /w'];
-const NET = 'berth-bench-net';
+// A new name per figure: a network dockerd could not remove in time (its
+// --rm containers still leaving) must not fail the figures after it.
+let netSeq = 0;
+let NET = 'berth-bench-net';
 
 async function must(d: BenchDaemon, args: string[]): Promise<string> {
   const r = await d.docker(args, { timeoutMs: 120_000 });
@@ -55,6 +58,7 @@ async function dropNetwork(d: BenchDaemon): Promise<void> {
 /** Per daemon: a fresh user network (and containers on it) made before and removed after the samples. */
 async function withNetwork(ctx: BenchContext, containers: (d: BenchDaemon) => Promise<string[]>, lanes: (state: Map<string, string[]>) => Lane[]): Promise<Map<string, Summary>> {
   const state = new Map<string, string[]>();
+  NET = `berth-bench-net-${process.pid}-${netSeq++}`;
   try {
     for (const d of ctx.daemons) {
       await dropNetwork(d);
