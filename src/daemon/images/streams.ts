@@ -4,12 +4,8 @@ import { createGunzip } from 'node:zlib';
 import { invalidParameter } from '../../errors/index.js';
 import { detectCompression, type Compression } from './digest.js';
 
-/**
- * Reads at least `n` bytes (or all, if fewer) and returns them with a stream
- * that replays everything, or the same bytes as plain chunks for a reader
- * that iterates (one stream layer less per chunk); use one of the two.
- */
-export async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable; chunks: AsyncIterable<Buffer> }> {
+/** Reads at least `n` bytes (or all, if fewer) and returns them with a stream that replays everything. */
+export async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
   const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const chunks: Buffer[] = [];
   let length = 0;
@@ -34,8 +30,7 @@ export async function peek(input: Readable, n: number): Promise<{ head: Buffer; 
       yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
     }
   }
-  const replayed = replay();
-  return { head, stream: Readable.from(replayed, { objectMode: false }), chunks: replayed };
+  return { head, stream: Readable.from(replay(), { objectMode: false }) };
 }
 
 /**
