@@ -9,7 +9,7 @@ import { chmod, link, lstat, lutimes, mkdir, mkdtemp, open, readdir, readFile, r
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import ignore from '@balena/dockerignore';
-import { cleanArchivePath, decompressed, detectCompression } from '../daemon/images/index.js';
+import { cleanArchivePath, decompressed, detectCompression, peek } from '../daemon/images/index.js';
 import { TarParser, type TarEntry, type TarSink } from '../containerfs/index.js';
 import { invalidParameter, isBerthError, messageOf } from '../errors/index.js';
 import { unmountAll } from './mount.js';
@@ -64,48 +64,9 @@ function parentOf(rel: string): string {
   return i < 0 ? '' : rel.slice(0, i);
 }
 
-/**
- * The first `n` bytes of a stream, put back (the stream is left paused);
- * a stream that ended already is replaced by one of what it had.
- */
-function sniff(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
-  return new Promise((resolve, reject) => {
-    const got: Buffer[] = [];
-    let length = 0;
-    const settle = (ended: boolean): void => {
-      input.off('data', onData);
-      input.off('end', onEnd);
-      input.off('error', onError);
-      input.pause();
-      const head = Buffer.concat(got, length);
-      if (ended) resolve({ head, stream: Readable.from(head.length > 0 ? [head] : []) });
-      else {
-        input.unshift(head);
-        resolve({ head, stream: input });
-      }
-    };
-    const onData = (chunk: Buffer | string): void => {
-      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      got.push(b);
-      length += b.length;
-      if (length >= n) settle(false);
-    };
-    const onEnd = (): void => settle(true);
-    const onError = (err: Error): void => {
-      input.off('data', onData);
-      input.off('end', onEnd);
-      reject(err);
-    };
-    input.on('data', onData);
-    input.once('end', onEnd);
-    input.once('error', onError);
-    input.resume();
-  });
-}
-
 /** The context as a plain tar; bzip2 and xz (`docker build - < ctx.tar.xz`) go through the system's decompressors: Node has none. */
 async function plainTar(input: Readable): Promise<Readable> {
-  const { head, stream } = await sniff(input, 6);
+  const { head, stream } = await peek(input, 6);
   const compression = detectCompression(head);
   if (compression === 'none') return stream;
   if (compression !== 'bzip2' && compression !== 'xz') return (await decompressed(stream, 'the build context')).stream;

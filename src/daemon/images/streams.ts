@@ -4,33 +4,45 @@ import { createGunzip } from 'node:zlib';
 import { invalidParameter } from '../../errors/index.js';
 import { detectCompression, type Compression } from './digest.js';
 
-/** Reads at least `n` bytes (or all, if fewer) and returns them with a stream that replays everything. */
-export async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
-  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  const chunks: Buffer[] = [];
-  let length = 0;
-  let ended = false;
-  while (length < n) {
-    const r = await it.next();
-    if (r.done) {
-      ended = true;
-      break;
-    }
-    const buf = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-    chunks.push(buf);
-    length += buf.length;
-  }
-  const head = Buffer.concat(chunks);
-  async function* replay(): AsyncGenerator<Buffer> {
-    if (head.length) yield head;
-    if (ended) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-    }
-  }
-  return { head, stream: Readable.from(replay(), { objectMode: false }) };
+/**
+ * Reads at least `n` bytes (or all, if fewer) and puts them back: the stream
+ * handed back is the input itself, paused, with the head unshifted (no
+ * extra stream layer per chunk), or, when the input ended already, a stream
+ * of what it had. Its reader attaches its listeners right away.
+ */
+export function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  return new Promise((resolve, reject) => {
+    const got: Buffer[] = [];
+    let length = 0;
+    const settle = (ended: boolean): void => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onError);
+      input.pause();
+      const head = Buffer.concat(got, length);
+      if (ended) resolve({ head, stream: Readable.from(head.length > 0 ? [head] : []) });
+      else {
+        input.unshift(head);
+        resolve({ head, stream: input });
+      }
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      got.push(b);
+      length += b.length;
+      if (length >= n) settle(false);
+    };
+    const onEnd = (): void => settle(true);
+    const onError = (err: Error): void => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      reject(err);
+    };
+    input.on('data', onData);
+    input.once('end', onEnd);
+    input.once('error', onError);
+    input.resume();
+  });
 }
 
 /**
