@@ -1,6 +1,10 @@
 // Contract between the HTTP layer (src/api/server, router) and route modules.
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import type { HijackedConnection } from '../daemon/io/index.js';
+
+// The connection type lives with the services that use it; routes and the server import it from here.
+export type { HijackedConnection };
 
 export interface RequestContext {
   method: string;
@@ -19,18 +23,6 @@ export interface RequestContext {
   signal: AbortSignal;
 }
 
-/** A hijacked (or streamed) connection for attach/exec. */
-export interface HijackedConnection {
-  /** client-to-server bytes (stdin); null when the client did not upgrade the connection */
-  input: Readable | null;
-  /** server-to-client bytes */
-  output: Writable;
-  /** true when the client upgraded (Connection: Upgrade) */
-  upgraded: boolean;
-  close(): void;
-  /** called once when the peer closes */
-  onClose(cb: () => void): void;
-}
 
 export type Reply =
   | { kind: 'json'; status?: number; body: unknown; headers?: Record<string, string> }

@@ -4,8 +4,7 @@ import { DRIVERS as LOG_DRIVERS } from '../logdrivers/index.js';
 import type { Snapshot } from '../config/index.js';
 import type { ContainerdClient } from '../containerd/index.js';
 import { runtimesInfoView } from '../runtimes/index.js';
-import type { VersionInfo, SystemBackend } from '../api/index.js';
-import { dockerArch } from '../api/index.js';
+import { dockerArch } from '../oci/index.js';
 import { hostFacts, runcVersion, type HostFacts } from './host-facts.js';
 import { securityInfo } from '../security/index.js';
 
@@ -33,6 +32,29 @@ export interface SystemDeps {
   apiWarnings?: () => string[];
   /** `docker info`'s RegistryConfig of the configuration in force */
   registryConfig?: () => unknown;
+}
+
+export interface ComponentVersion {
+  name: string;
+  version: string;
+  details?: Record<string, string>;
+}
+
+export interface VersionInfo {
+  /** berth's own version */
+  version: string;
+  gitCommit: string;
+  /** RFC 3339 */
+  buildTime: string;
+  kernelVersion: string;
+  /** containerd, runc… as far as they are known */
+  components: ComponentVersion[];
+}
+
+export interface SystemBackend {
+  version(): Promise<VersionInfo>;
+  /** Docker's /info object, passed through as is */
+  info(): Promise<Record<string, unknown>>;
 }
 
 export class SystemService implements SystemBackend {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { constants, openSync, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { Socket } from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
+import { createConnection, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -289,6 +290,47 @@ describe('process I/O', () => {
     assert.equal(fast.received().length, total);
     assert.ok(slow.conn.output.writableLength <= CLIENT_BUFFER_CAP + block.length);
     slow.hangUp();
+  });
+
+  it('bulk input from a real socket reaches a slow stdin byte for byte (the reused read buffer waits for pending writes)', async () => {
+    const io = await open('bulk', { openStdin: true, stdinOnce: true });
+    const path = join(dir, 'bulk.sock');
+    const accepted = new Promise<Socket>((resolve) => {
+      const server = createServer({ allowHalfOpen: true }, (s) => {
+        server.close();
+        resolve(s);
+      });
+      server.listen(path);
+    });
+    const client = track(createConnection(path));
+    const serverSide = track(await accepted);
+    const payload = randomBytes(6 * 1024 * 1024 + 12345);
+    // Some input is queued on the socket before the attach is wired, as when an attach waits for its task.
+    client.write(payload.subarray(0, 200_000));
+    await waitFor(async () => serverSide.readableLength > 0);
+    const c = fakeConn();
+    const attached = io.attach({ ...c.conn, input: serverSide }, { stdin: true, stdout: true, stderr: true, logs: false, stream: true });
+    // The rest is written while the shim has not opened stdin yet, then read slowly.
+    const written = new Promise<void>((resolve) => client.end(payload.subarray(200_000), () => resolve()));
+    await new Promise((r) => setTimeout(r, 50));
+    const shimIn = track(shimReader(io.fifos.stdin));
+    const got = createHash('sha256');
+    let bytes = 0;
+    let reads = 0;
+    shimIn.on('data', (d: Buffer) => {
+      got.update(d);
+      bytes += d.length;
+      if (++reads % 8 === 0) {
+        shimIn.pause();
+        setTimeout(() => shimIn.resume(), 2);
+      }
+    });
+    await new Promise<void>((resolve) => shimIn.once('end', resolve));
+    await written;
+    assert.equal(bytes, payload.length);
+    assert.equal(got.digest('hex'), createHash('sha256').update(payload).digest('hex'));
+    await Promise.all([endSocket(track(shimWriter(io.fifos.stdout))), endSocket(track(shimWriter(io.fifos.stderr)))]);
+    await attached;
   });
 
   it('drained resolves after EOF and close ends attached clients', async () => {

@@ -1,35 +1,15 @@
-// System routes: /_ping, /version, /info, /events. The daemon provides the
-// facts through the small backend declared here.
+// System routes: /_ping, /version, /info, /events. The daemon's system
+// service provides the facts.
 import type { EventBus } from '../../events/index.js';
 import type { Reply, Route } from '../types.js';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../version.js';
 import { eventsRoute } from './events.js';
 import { dockerArch } from '../../oci/index.js';
+import type { SystemBackend, VersionInfo } from '../../daemon/system.js';
 
 export { dockerArch };
+export type { ComponentVersion, SystemBackend, VersionInfo } from '../../daemon/system.js';
 
-export interface ComponentVersion {
-  name: string;
-  version: string;
-  details?: Record<string, string>;
-}
-
-export interface VersionInfo {
-  /** berth's own version */
-  version: string;
-  gitCommit: string;
-  /** RFC 3339 */
-  buildTime: string;
-  kernelVersion: string;
-  /** containerd, runc… as far as they are known */
-  components: ComponentVersion[];
-}
-
-export interface SystemBackend {
-  version(): Promise<VersionInfo>;
-  /** Docker's /info object, passed through as is */
-  info(): Promise<Record<string, unknown>>;
-}
 
 const PING_HEADERS: Readonly<Record<string, string>> = {
   'Content-Type': 'text/plain; charset=utf-8',

@@ -3,7 +3,7 @@
 // lock). It is also the ExecTarget the exec service works with.
 import { join } from 'node:path';
 import type { ContainerdClient, RuntimeInfo } from '../../containerd/types.js';
-import type { HijackedConnection } from '../../api/types.js';
+import type { HijackedConnection } from '../io/index.js';
 import type { EventBus } from '../../events/index.js';
 import type { ExecTarget, OciProcess } from '../exec/index.js';
 import type { AttachOptions, ProcessIO } from '../io/types.js';

@@ -1,7 +1,7 @@
 // The container service: the lifecycle of Docker containers on containerd.
 // Each stage lives in its own file; this class ties them to one context.
 import type { Readable } from 'node:stream';
-import type { HijackedConnection } from '../../api/types.js';
+import type { HijackedConnection } from '../io/index.js';
 import { conflict, isKind } from '../../errors/index.js';
 import { decodeShimOptions, RUNC_OPTIONS_TYPE, wrapperDir } from '../../runtimes/index.js';
 import type { ExecTarget } from '../exec/index.js';

@@ -1,6 +1,6 @@
 // attach, logs and wait: the long-lived requests that follow a container.
 import type { Readable } from 'node:stream';
-import type { HijackedConnection } from '../../api/types.js';
+import type { HijackedConnection } from '../io/index.js';
 import { conflict, invalidParameter } from '../../errors/index.js';
 import type { AttachOptions, LogReadOptions } from '../io/types.js';
 import type { Container, PendingAttach, WaitResult } from './container.js';

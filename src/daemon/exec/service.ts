@@ -1,7 +1,7 @@
 // Exec instances, kept in memory as dockerd keeps them: created, started
 // once, inspected for their exit code, dropped with their container.
 import { randomBytes } from 'node:crypto';
-import type { HijackedConnection } from '../../api/types.js';
+import type { HijackedConnection } from '../io/index.js';
 import { jsonAny, OCI_PROCESS_TYPE_URL } from '../../containerd/index.js';
 import { conflict, internal, invalidParameter, isBerthError, messageOf, notFound } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';

@@ -1,7 +1,7 @@
 // A probe as an exec through the exec service: output collected (capped),
 // the process killed when it overruns its timeout.
 import { Writable } from 'node:stream';
-import type { HijackedConnection } from '../../api/types.js';
+import type { HijackedConnection } from '../io/index.js';
 import type { ExecService, ExecTarget } from '../exec/index.js';
 import { MAX_OUTPUT_BYTES } from './config.js';
 import type { ProbeResult, ProbeRunner } from './monitor.js';

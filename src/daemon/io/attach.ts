@@ -1,7 +1,9 @@
 // Serving one attached client: optional log replay, live output through an
 // OutputClient, and the client's input to the process's stdin.
-import type { HijackedConnection } from '../../api/types.js';
+import type { HijackedConnection } from './types.js';
 import type { Logger } from '../../log/index.js';
+import { Socket } from 'node:net';
+import { borrowReads, type BorrowedReads } from './borrowed-reads.js';
 import { DEFAULT_DETACH_KEYS, DetachScanner } from './detach-keys.js';
 import { streamId, type OutputStream } from './jsonlog.js';
 import { renderEntries, scanLogEntries } from './log-reader.js';
@@ -27,6 +29,8 @@ export interface IOHub {
   pendingPartials(): { stream: OutputStream; data: Buffer }[];
   /** false when the caller should wait for onStdinDrain */
   writeStdin(data: Buffer): boolean;
+  /** for a reused read buffer: false when `view` is still in use, until onFree */
+  writeStdinBorrowed(view: Buffer, onFree: () => void): boolean;
   onStdinDrain(cb: () => void): void;
   closeStdin(): void;
 }
@@ -96,9 +100,11 @@ function wireInput(hub: IOHub, conn: HijackedConnection, opts: AttachOptions, de
   }
   const scanner = hub.tty ? new DetachScanner(opts.detachKeys ?? DEFAULT_DETACH_KEYS) : undefined;
   let active = true;
+  let borrowed: BorrowedReads | undefined;
   const stop = (): void => {
     if (!active) return;
     active = false;
+    borrowed?.stop();
     input.off('data', onData);
     input.off('end', onEnd);
     input.off('close', onEnd);
@@ -126,9 +132,26 @@ function wireInput(hub: IOHub, conn: HijackedConnection, opts: AttachOptions, de
     // for stdin-once processes without a TTY. Output keeps flowing.
     if (hub.stdinOnce && !hub.tty) hub.closeStdin();
   };
-  input.on('data', onData);
   input.once('end', onEnd);
   input.once('close', onEnd);
+  // Without detach keys to look for, bulk input is read into one reused
+  // buffer, once what the stream queued before the process was there has
+  // gone to it.
+  const socket = scanner === undefined && input instanceof Socket ? input : undefined;
+  const borrowWhenTaken = (): void => {
+    if (!active || socket === undefined) return;
+    let chunk: Buffer | null;
+    let room = true;
+    while ((chunk = socket.read() as Buffer | null) !== null) room = hub.writeStdin(chunk) && room;
+    if (!room) {
+      hub.onStdinDrain(borrowWhenTaken);
+      return;
+    }
+    borrowed = borrowReads(socket, (view) => hub.writeStdinBorrowed(view, () => borrowed?.resume()));
+    if (borrowed === undefined) input.on('data', onData);
+  };
+  if (socket !== undefined) borrowWhenTaken();
+  else input.on('data', onData);
   // An empty input can end before the client is wired (a pending attach waits
   // for the task): 'end' has gone by then, and the process would wait forever.
   if (input.readableEnded) onEnd();

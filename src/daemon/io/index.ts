@@ -1,6 +1,6 @@
 // Process I/O: FIFOs between berthd and the shim, json-file logs, attach,
 // log reading, stdcopy framing.
-export type { AttachOptions, FifoPaths, LogReadOptions, LogReader, OpenIOOptions, ProcessIO, ProcessIOOpener } from './types.js';
+export type { AttachOptions, FifoPaths, HijackedConnection, LogReadOptions, LogReader, OpenIOOptions, ProcessIO, ProcessIOOpener } from './types.js';
 export { openProcessIO, type FifoMaker } from './process-io.js';
 export { FifoPool, type FifoPoolOptions } from './fifo-pool.js';
 export { readLogs } from './log-reader.js';

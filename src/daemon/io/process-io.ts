@@ -3,7 +3,7 @@
 import { promises as fsp } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import type { HijackedConnection } from '../../api/types.js';
+import type { HijackedConnection } from './types.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import { attachClient, type IOHub } from './attach.js';
 import { nowNs } from '../../clock/index.js';
@@ -130,6 +130,11 @@ class PipeProcessIO implements ProcessIO, IOHub {
   writeStdin(data: Buffer): boolean {
     if (this.stdin === undefined || this.stdinClosed) return true;
     return this.stdin.write(data);
+  }
+
+  writeStdinBorrowed(view: Buffer, onFree: () => void): boolean {
+    if (this.stdin === undefined || this.stdinClosed) return true;
+    return this.stdin.writeBorrowed(view, onFree);
   }
 
   onStdinDrain(cb: () => void): void {

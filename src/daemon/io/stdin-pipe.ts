@@ -47,6 +47,28 @@ export class StdinPipe {
     return this.earlyBytes < STDIN_QUEUE;
   }
 
+  /**
+   * Writes a view of a buffer the caller reuses. true when the caller may
+   * overwrite it and read more now; otherwise onFree is called once it may.
+   */
+  writeBorrowed(view: Buffer, onFree: () => void): boolean {
+    if (this.ended || this.destroyed || this.broken) return true;
+    const fifo = this.fifo;
+    if (fifo === undefined) {
+      if (this.write(Buffer.from(view))) return true;
+      this.onDrain(onFree);
+      return false;
+    }
+    let waiting = false;
+    fifo.write(view, () => {
+      if (waiting) onFree();
+    });
+    // Nothing queued: the pipe took all of it synchronously.
+    if (fifo.writableLength === 0) return true;
+    waiting = true;
+    return false;
+  }
+
   onDrain(cb: () => void): void {
     if (this.ended || this.destroyed || this.broken || !this.needsDrain()) {
       cb();

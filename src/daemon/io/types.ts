@@ -1,8 +1,20 @@
 // Contract of the container I/O module (src/daemon/io): FIFOs between berthd
 // and the shim, the json-file log, live attach fan-out and stdin.
-import type { Readable } from 'node:stream';
-import type { HijackedConnection } from '../../api/types.js';
+import type { Readable, Writable } from 'node:stream';
 import type { LogFileOptions } from './log-writer.js';
+
+/** A hijacked (or streamed) connection for attach/exec. */
+export interface HijackedConnection {
+  /** client-to-server bytes (stdin); null when the client did not upgrade the connection */
+  input: Readable | null;
+  /** server-to-client bytes */
+  output: Writable;
+  /** true when the client upgraded (Connection: Upgrade) */
+  upgraded: boolean;
+  close(): void;
+  /** called once when the peer closes */
+  onClose(cb: () => void): void;
+}
 
 export interface FifoPaths {
   /** '' when the process has no stdin */
