@@ -151,3 +151,41 @@ test('overlay changes: added, changed, deleted; mount points hidden', async () =
   writeFileSync(join(upper, 'etc', 'hosts'), '');
   assert.deepEqual(await overlayChanges(upper, [lower], ['/proc', '/etc/hosts']), []);
 });
+
+test('extraction writes directories side by side: every file whole, a name listed twice keeps its last copy, a hard link finds its target', async () => {
+  type Entry = Parameters<typeof tarBuffer>[0][number];
+  const expected = new Map<string, Buffer>();
+  const entries: Entry[] = [];
+  for (let d = 0; d < 12; d++) {
+    for (let f = 0; f < 30; f++) {
+      // mostly small files, a few past the size written through the thread pool
+      const data = Buffer.alloc(f === 7 ? 300_000 : 1000 + ((d * 31 + f * 17) % 5000), `${d}.${f};`);
+      entries.push({ header: { name: `tree/d${d}/f${f}`, type: 'file', mode: 0o640 }, data });
+      expected.set(`d${d}/f${f}`, data);
+    }
+  }
+  const again = Buffer.from('second copy');
+  entries.push({ header: { name: 'tree/d0/f1', type: 'file', mode: 0o600 }, data: again });
+  expected.set('d0/f1', again);
+  entries.push({ header: { name: 'tree/d5/link', type: 'link', linkname: 'tree/d3/f2' } });
+  expected.set('d5/link', expected.get('d3/f2') as Buffer);
+  const buf = await tarBuffer(entries);
+  const dest = join(rootDir, 'side-by-side');
+  mkdirSync(dest);
+  try {
+    await withRoot(async (root) => {
+      await extractTo(root, '/side-by-side', Readable.from(Array.from({ length: Math.ceil(buf.length / 65536) }, (_, i) => buf.subarray(i * 65536, (i + 1) * 65536))), { noOverwriteDirNonDir: true });
+    });
+    for (const [name, data] of expected) assert.ok(readFileSync(join(dest, 'tree', name)).equals(data), name);
+    assert.equal(readdirSync(join(dest, 'tree')).length, 12);
+
+    // A refusal with writes still queued: nothing of the new tree is left.
+    const bad = await tarBuffer([...entries.slice(0, 200).map((e) => ({ ...e, header: { ...e.header, name: e.header.name.replace('tree/', 'other/') } })), { header: { name: '../../escape', type: 'file', mode: 0o644 }, data: Buffer.from('x') }]);
+    await withRoot(async (root) => {
+      await assert.rejects(extractTo(root, '/side-by-side', Readable.from([bad]), { noOverwriteDirNonDir: true }), /is outside of/);
+    });
+    assert.deepEqual(readdirSync(dest), ['tree']);
+  } finally {
+    rmSync(dest, { recursive: true, force: true });
+  }
+});
