@@ -14,6 +14,43 @@ function once(cb: () => void): () => void {
   };
 }
 
+/** How long input is still read and dropped after the output ended, for a client that never closes its side. */
+const INPUT_LINGER_MS = 2000;
+
+/**
+ * Sends what is queued and ends the output. Input the client is still
+ * sending (stdin of a process that has exited) is read and dropped until the
+ * client closes its side: a Unix socket closed with input unread makes the
+ * client's next read fail with "connection reset by peer" instead of seeing
+ * the end of the output. The connection goes once both are done, or after
+ * INPUT_LINGER_MS.
+ */
+function closeUpgraded(socket: Socket): void {
+  if (socket.destroyed) return;
+  let outputDone = false;
+  let inputDone = socket.readableEnded;
+  const finish = (): void => {
+    if (outputDone && inputDone) socket.destroy();
+  };
+  socket.end(() => {
+    outputDone = true;
+    finish();
+  });
+  if (inputDone) return;
+  const linger = setTimeout(() => {
+    inputDone = true;
+    finish();
+  }, INPUT_LINGER_MS);
+  linger.unref();
+  socket.once('end', () => {
+    clearTimeout(linger);
+    inputDone = true;
+    finish();
+  });
+  socket.once('close', () => clearTimeout(linger));
+  socket.resume();
+}
+
 /**
  * Switches an upgraded socket to the raw protocol. The socket was opened with
  * allowHalfOpen, so when the client half-closes (the docker CLI does at stdin
@@ -29,11 +66,7 @@ export function upgradeConnection(socket: Socket, contentType: string): Hijacked
     input: socket,
     output: socket,
     upgraded: true,
-    close: once(() => {
-      if (socket.destroyed) return;
-      // Send what is queued, then drop the connection whatever the client does.
-      socket.end(() => socket.destroy());
-    }),
+    close: once(() => closeUpgraded(socket)),
     onClose(cb) {
       if (socket.destroyed) {
         queueMicrotask(cb);

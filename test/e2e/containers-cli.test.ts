@@ -1,10 +1,11 @@
 // The container lifecycle driven by the real docker CLI against bin/berthd.
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { berthdWithBusybox } from '../fixtures/images.js';
-import { sleep, startBerthd, type BerthdHandle, type CommandResult, until, ok } from '../helpers/berthd.js';
+import { runCommand, sleep, startBerthd, type BerthdHandle, type CommandResult, until, ok } from '../helpers/berthd.js';
 
 describe('containers through the docker CLI', { timeout: 300_000 }, () => {
   let d: BerthdHandle;
@@ -60,6 +61,15 @@ describe('containers through the docker CLI', { timeout: 300_000 }, () => {
     // Empty input ends before the start: the process still sees EOF.
     const empty = await d.docker(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], { input: '', timeoutMs: 30_000 });
     assert.equal(ok(empty, 'run -i < /dev/null'), 'done\n');
+    // Bulk input, byte for byte, through a process that echoes it.
+    const payload = randomBytes(3 * 1024 * 1024);
+    const echoed = await runCommand('/bin/sh', ['-c', 'docker run --rm -i busybox cat | sha256sum'], d.env, { input: payload, timeoutMs: 60_000 });
+    assert.equal(ok(echoed, 'run -i cat').split(' ')[0], createHash('sha256').update(payload).digest('hex'));
+    // A process that exits while input keeps coming: its exit, not a reset connection.
+    for (let i = 0; i < 3; i++) {
+      const early = await runCommand('/bin/sh', ['-c', 'yes | head -c 20000000 | docker run --rm -i busybox sh -c "head -c 5 >/dev/null; sleep 0.5; echo exited"'], d.env, { timeoutMs: 60_000 });
+      assert.equal(ok(early, 'run -i, early exit'), 'exited\n');
+    }
   });
 
   it('-d, ps filters, logs, stop, kill, restart, pause, wait, rm -f', async () => {

@@ -17,7 +17,7 @@ export type BorrowedChunk = (view: Buffer) => boolean;
 export interface BorrowedReads {
   /** Read again after onChunk answered false. */
   resume(): void;
-  /** Stop delivering: later reads are dropped. */
+  /** Stop delivering: later input is read and dropped. */
   stop(): void;
 }
 
@@ -47,13 +47,20 @@ export function borrowReads(socket: Socket, onChunk: BorrowedChunk): BorrowedRea
   fields[kBuffer] = buffer;
   fields[kBufferCb] = (nread: number, buf: Buffer): boolean => (stopped ? true : onChunk(buf.subarray(0, nread)));
   handle.useUserBuffer(buffer);
+  // Socket._read starts the handle's reads when they are stopped.
+  const readOn = (): void => {
+    if (!socket.destroyed && handle.reading !== true) socket._read(READ_SIZE);
+  };
   const reads: BorrowedReads = {
     resume(): void {
-      // Socket._read starts the handle's reads when they are stopped.
-      if (!stopped && !socket.destroyed && handle.reading !== true) socket._read(READ_SIZE);
+      if (!stopped) readOn();
     },
     stop(): void {
+      // What still comes is read and dropped: input left unread when the
+      // connection closes would make the kernel reset it, and the client
+      // would report the reset instead of the process's exit.
       stopped = true;
+      readOn();
     },
   };
   // Nothing consumes the stream itself any more, so nothing else would start them.

@@ -60,12 +60,18 @@ export class StdinPipe {
       return false;
     }
     let waiting = false;
-    fifo.write(view, () => {
-      if (waiting) onFree();
-    });
+    let freed = false;
+    const free = (): void => {
+      if (!waiting || freed) return;
+      freed = true;
+      onFree();
+    };
+    fifo.write(view, free);
     // Nothing queued: the pipe took all of it synchronously.
     if (fifo.writableLength === 0) return true;
     waiting = true;
+    // Also when the FIFO breaks or is destroyed with the write still queued.
+    this.drainWaiters.push(free);
     return false;
   }
 
