@@ -19,7 +19,7 @@ import { constants } from 'node:fs';
 import { link, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict, isKind } from '../errors/index.js';
-import { collectAfter, ingestContent, type IngestOpener } from './content-write.js';
+import { collectAfter, ingestContent, type IngestJob, type IngestOpener } from './content-write.js';
 import type { Connection, Rpc } from './connection.js';
 import type { IngestLabels } from './types.js';
 
@@ -135,23 +135,17 @@ const busy = new Map<string, Promise<unknown>>();
  * The content store's ingest (see ingestContent): through the store's
  * folder when containerd shares it, else over the Write stream.
  */
-export async function ingestDirect(
-  rpc: Rpc,
-  ref: string,
-  expected: { digest: string; size: number },
-  labels: IngestLabels,
-  source: IngestOpener,
-  progress?: (offset: number) => void,
-): Promise<'exists' | 'written'> {
+export async function ingestDirect(rpc: Rpc, job: IngestJob): Promise<'exists' | 'written'> {
+  const { expected } = job;
   const root = expected.size > 0 ? await storeRoot(rpc) : undefined;
   const blob = root === undefined ? undefined : blobPath(root, expected.digest);
   const partial = root === undefined ? undefined : partialPath(root, rpc.scope.namespace, expected.digest);
-  if (blob === undefined || partial === undefined) return ingestContent(rpc, ref, expected, labels, source, progress);
+  if (blob === undefined || partial === undefined) return ingestContent(rpc, job);
   if (Date.now() - sweptAt > SWEEP_MS) void removeStale(join(root!, PARTIAL_DIR)).catch(() => undefined);
   const before = busy.get(partial);
   const run = (before ?? Promise.resolve())
     .catch(() => undefined)
-    .then(() => ingestThroughFile(rpc, `direct-${ref}`, expected, labels, source, progress, blob, partial));
+    .then(() => ingestThroughFile(rpc, { ...job, ref: `direct-${job.ref}` }, blob, partial));
   busy.set(partial, run);
   try {
     return await run;
@@ -160,16 +154,8 @@ export async function ingestDirect(
   }
 }
 
-export async function ingestThroughFile(
-  rpc: Rpc,
-  ref: string,
-  expected: { digest: string; size: number },
-  labels: IngestLabels,
-  source: IngestOpener,
-  progress: ((offset: number) => void) | undefined,
-  blob: string,
-  partial: string,
-): Promise<'exists' | 'written'> {
+export async function ingestThroughFile(rpc: Rpc, job: IngestJob, blob: string, partial: string): Promise<'exists' | 'written'> {
+  const { expected, open: source, progress } = job;
   // A blob the store holds already (another namespace's, or linked before an interruption) needs no download.
   let downloaded = false;
   if ((await sizeOf(blob)) !== expected.size) {
@@ -192,7 +178,7 @@ export async function ingestThroughFile(
     }
     return readFrom(partial, offset);
   };
-  const result = await ingestContent(rpc, ref, expected, labels, fallback, progress);
+  const result = await ingestContent(rpc, { ...job, open: fallback });
   // Committed: a partial file left complete by an interrupted attempt is not needed either.
   await unlink(partial).catch(() => undefined);
   return result;

@@ -252,6 +252,16 @@ export interface IngestSource {
 
 export type IngestOpener = (offset: number) => Promise<IngestSource>;
 
+/** One blob into the content store: its ingest ref, what it must be, its labels at commit, where its bytes come from. */
+export interface IngestJob {
+  ref: string;
+  expected: { digest: string; size: number };
+  labels: IngestLabels;
+  open: IngestOpener;
+  /** told the offset stored so far */
+  progress?: ((offset: number) => void) | undefined;
+}
+
 /**
  * A resumable write: the ingest `ref` keeps what an earlier, interrupted
  * attempt wrote (even across a daemon crash), `open` is asked for the rest
@@ -259,25 +269,12 @@ export type IngestOpener = (offset: number) => Promise<IngestSource>;
  * fails leaves the ingest in place for the next attempt; a digest mismatch
  * aborts it. Resolves `exists` when the blob was already stored.
  */
-export async function ingestContent(
-  rpc: Rpc,
-  ref: string,
-  expected: { digest: string; size: number },
-  labels: IngestLabels,
-  open: IngestOpener,
-  progress?: (offset: number) => void,
-): Promise<'exists' | 'written'> {
-  return whileLocked(() => ingestOnce(rpc, ref, expected, labels, open, progress), 16, 2000);
+export async function ingestContent(rpc: Rpc, job: IngestJob): Promise<'exists' | 'written'> {
+  return whileLocked(() => ingestOnce(rpc, job), 16, 2000);
 }
 
-async function ingestOnce(
-  rpc: Rpc,
-  ref: string,
-  expected: { digest: string; size: number },
-  pendingLabels: IngestLabels,
-  open: IngestOpener,
-  progress?: (offset: number) => void,
-): Promise<'exists' | 'written'> {
+async function ingestOnce(rpc: Rpc, job: IngestJob): Promise<'exists' | 'written'> {
+  const { ref, expected, labels: pendingLabels, open, progress } = job;
   const session = new WriteSession(openWrite(rpc));
   let stage: 'stat' | 'source' | 'commit' = 'stat';
   try {

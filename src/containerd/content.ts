@@ -76,7 +76,7 @@ export function contentApi(rpc: Rpc): ContainerdClient['content'] {
     },
 
     ingest(ref, expected, labels, open, progress) {
-      return ingestDirect(rpc, ref, expected, labels, open, progress);
+      return ingestDirect(rpc, { ref, expected, labels, open, progress });
     },
   };
 }

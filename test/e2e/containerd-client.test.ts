@@ -347,7 +347,7 @@ describe('containerd client on a managed containerd', { timeout: 180_000 }, () =
       };
       const decoyBlob = join(decoy, 'blob');
       const decoyPartial = join(decoy, 'partial');
-      assert.equal(await ingestThroughFile(rpc, `direct-${exp3.digest}`, exp3, { 'berth.test': 'fallback' }, src3, undefined, decoyBlob, decoyPartial), 'written');
+      assert.equal(await ingestThroughFile(rpc, { ref: `direct-${exp3.digest}`, expected: exp3, labels: { 'berth.test': 'fallback' }, open: src3 }, decoyBlob, decoyPartial), 'written');
       assert.deepEqual(got, [0]);
       assert.equal(existsSync(decoyBlob), false);
       assert.equal(existsSync(decoyPartial), false);
