@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { conflict, isKind } from '../errors/index.js';
 import { collectAfter, ingestContent, type IngestJob, type IngestOpener } from './content-write.js';
 import type { Connection, Rpc } from './connection.js';
-import type { IngestLabels } from './types.js';
+import type { IngestLabels, IngestSource } from './types.js';
 
 const INTROSPECTION = 'containerd.services.introspection.v1.Introspection';
 export const CONTENT_PLUGIN = { type: 'io.containerd.content.v1', id: 'content' } as const;
@@ -209,7 +209,6 @@ async function hashPrefix(fh: FileHandle, length: number, hash: Hash): Promise<v
  */
 export async function download(path: string, expected: { digest: string; size: number }, source: IngestOpener, progress?: (offset: number) => void): Promise<void> {
   const fh = await open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
-  let pending: Promise<unknown> = Promise.resolve();
   try {
     let pos = resumeAt((await fh.stat()).size, expected.size);
     let hash = createHash('sha256');
@@ -223,40 +222,14 @@ export async function download(path: string, expected: { digest: string; size: n
       }
       await fh.truncate(pos);
       progress?.(pos);
-      let parts: Buffer[] = [];
-      let held = 0;
-      pending = Promise.resolve();
-      const flush = async (): Promise<void> => {
-        const [batch, at, n] = [parts, pos, held];
-        parts = [];
-        held = 0;
-        await pending;
-        pending = fh.writev(batch, at).then(() => progress?.(at + n));
-        // Awaited below; marked handled so that a failing source does not leave it unhandled.
-        pending.catch(() => undefined);
-        pos += n;
-      };
-      try {
-        for await (const piece of src.stream) {
-          const b = asBuffer(piece);
-          if (pos + held + b.length > expected.size) {
-            await pending;
-            await unlink(path).catch(() => undefined);
-            throw conflict(`blob ${expected.digest}: more than the expected size ${expected.size}`);
-          }
-          hash.update(b);
-          parts.push(b);
-          held += b.length;
-          collectAfter(b.length);
-          if (held >= WRITE_BYTES) await flush();
+      if (src.fill) {
+        try {
+          pos = await writeFilled(fh, path, src.fill, pos, expected, hash, progress);
+        } finally {
+          // A source left half-read (too long, a failed write) lets go of its connection.
+          (src.stream as { destroy?: () => void }).destroy?.();
         }
-      } catch (err) {
-        // What arrived before a source failed is kept for the next attempt.
-        if (held > 0 && !isKind(err, 'conflict')) await flush().catch(() => undefined);
-        throw err;
-      }
-      if (held > 0) await flush();
-      await pending;
+      } else pos = await writeStreamed(fh, path, src.stream, pos, expected, hash, progress);
     }
     if (pos !== expected.size) {
       await unlink(path).catch(() => undefined);
@@ -271,7 +244,101 @@ export async function download(path: string, expected: { digest: string; size: n
     await fh.sync();
     await fh.chmod(0o444);
   } finally {
-    await pending.catch(() => undefined);
     await fh.close();
   }
+}
+
+const tooLong = (expected: { digest: string; size: number }): Error => conflict(`blob ${expected.digest}: more than the expected size ${expected.size}`);
+
+/**
+ * The source's chunks into the file from `at`, gathered into writes of
+ * WRITE_BYTES; returns where the file ends. What arrived before the source
+ * failed is written for the next attempt.
+ */
+async function writeStreamed(
+  fh: FileHandle,
+  path: string,
+  stream: AsyncIterable<Buffer | Uint8Array>,
+  at: number,
+  expected: { digest: string; size: number },
+  hash: Hash,
+  progress?: (offset: number) => void,
+): Promise<number> {
+  let pos = at;
+  let parts: Buffer[] = [];
+  let held = 0;
+  let pending: Promise<unknown> = Promise.resolve();
+  const flush = async (): Promise<void> => {
+    const [batch, from, n] = [parts, pos, held];
+    parts = [];
+    held = 0;
+    await pending;
+    pending = fh.writev(batch, from).then(() => progress?.(from + n));
+    // Awaited below; marked handled so that a failing source does not leave it unhandled.
+    pending.catch(() => undefined);
+    pos += n;
+  };
+  try {
+    for await (const piece of stream) {
+      const b = asBuffer(piece);
+      if (pos + held + b.length > expected.size) {
+        await pending.catch(() => undefined);
+        await unlink(path).catch(() => undefined);
+        throw tooLong(expected);
+      }
+      hash.update(b);
+      parts.push(b);
+      held += b.length;
+      collectAfter(b.length);
+      if (held >= WRITE_BYTES) await flush();
+    }
+  } catch (err) {
+    if (held > 0 && !isKind(err, 'conflict')) await flush().catch(() => undefined);
+    await pending.catch(() => undefined);
+    throw err;
+  }
+  if (held > 0) await flush();
+  await pending;
+  return pos;
+}
+
+/**
+ * The source read straight into two buffers in turn: one fills while the
+ * other is written, so nothing is allocated or copied per read.
+ */
+async function writeFilled(
+  fh: FileHandle,
+  path: string,
+  fill: NonNullable<IngestSource['fill']>,
+  at: number,
+  expected: { digest: string; size: number },
+  hash: Hash,
+  progress?: (offset: number) => void,
+): Promise<number> {
+  const buffers = [Buffer.allocUnsafeSlow(WRITE_BYTES), Buffer.allocUnsafeSlow(WRITE_BYTES)];
+  const onBytes = (view: Buffer): void => void hash.update(view);
+  let pos = at;
+  let writing: Promise<unknown> = Promise.resolve();
+  try {
+    for (let turn = 0; ; turn ^= 1) {
+      // One byte of room past the blob's end shows a source that sends too much.
+      const room = Math.min(WRITE_BYTES, expected.size - pos + 1);
+      const n = await fill(buffers[turn]!.subarray(0, room), onBytes);
+      if (n === 0) break;
+      await writing;
+      if (pos + n > expected.size) {
+        await unlink(path).catch(() => undefined);
+        throw tooLong(expected);
+      }
+      const from = pos;
+      writing = fh.write(buffers[turn]!, 0, n, from).then(() => progress?.(from + n));
+      writing.catch(() => undefined);
+      pos += n;
+    }
+    await writing;
+  } catch (err) {
+    await writing.catch(() => undefined);
+    throw err;
+  }
+  return pos;
 }

@@ -7,7 +7,7 @@ import { BerthError } from '../errors/index.js';
 import { statusCode } from './errors.js';
 import type { Rpc } from './connection.js';
 import { messageCodec, type MessageCodec } from './proto.js';
-import type { IngestLabels } from './types.js';
+import type { IngestLabels, IngestSource } from './types.js';
 
 const SVC = 'containerd.services.content.v1.Content';
 /** Bytes of content per WRITE message. */
@@ -244,12 +244,6 @@ export async function writeContent(
   await whileLocked(() => writeOnce(rpc, ref, data, expected, labels), 50, 1000);
 }
 
-/** Where a resumable source starts: `offset` is 0 when it could not skip ahead. */
-export interface IngestSource {
-  offset: number;
-  stream: AsyncIterable<Buffer | Uint8Array>;
-}
-
 export type IngestOpener = (offset: number) => Promise<IngestSource>;
 
 /** One blob into the content store: its ingest ref, what it must be, its labels at commit, where its bytes come from. */
@@ -260,6 +254,8 @@ export interface IngestJob {
   open: IngestOpener;
   /** told the offset stored so far */
   progress?: ((offset: number) => void) | undefined;
+  /** awaited before containerd is first asked (the lease being made) */
+  ready?: Promise<unknown> | undefined;
 }
 
 /**
@@ -275,6 +271,7 @@ export async function ingestContent(rpc: Rpc, job: IngestJob): Promise<'exists' 
 
 async function ingestOnce(rpc: Rpc, job: IngestJob): Promise<'exists' | 'written'> {
   const { ref, expected, labels: pendingLabels, open, progress } = job;
+  await job.ready;
   const session = new WriteSession(openWrite(rpc));
   let stage: 'stat' | 'source' | 'commit' = 'stat';
   try {

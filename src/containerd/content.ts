@@ -75,8 +75,8 @@ export function contentApi(rpc: Rpc): ContainerdClient['content'] {
       return writeContent(rpc, ref, data, expected, labels);
     },
 
-    ingest(ref, expected, labels, open, progress) {
-      return ingestDirect(rpc, { ref, expected, labels, open, progress });
+    ingest(ref, expected, labels, open, opts = {}) {
+      return ingestDirect(rpc, { ref, expected, labels, open, progress: opts.progress, ready: opts.ready });
     },
   };
 }

@@ -142,6 +142,18 @@ export interface TaskMetric {
 /** Labels of a blob at its commit, or a promise of them. */
 export type IngestLabels = Record<string, string> | undefined | Promise<Record<string, string> | undefined>;
 
+/** Where a resumable source starts: `offset` is 0 when it could not skip ahead. */
+export interface IngestSource {
+  offset: number;
+  stream: AsyncIterable<Buffer | Uint8Array>;
+  /**
+   * Where offered, the same bytes read straight into the caller's buffer
+   * (from its start, until it is full or the source ends; 0 at the end),
+   * each read shown to `onBytes` as it lands. The stream is then not used.
+   */
+  fill?: (target: Buffer, onBytes: (view: Buffer) => void) => Promise<number>;
+}
+
 export interface ContainerdClient {
   readonly namespace: string;
   /** A client bound to another namespace over the same connection. */
@@ -201,13 +213,15 @@ export interface ContainerdClient {
      * Resumable write: `open(offset)` supplies the bytes from the ingest's
      * resume point (see content-write.ts); progress gets the bytes stored.
      * The labels may still be on their way: they are awaited at the commit.
+     * `ready` (the lease the client names, being made) is awaited before
+     * containerd is first asked; bytes may be fetched meanwhile.
      */
     ingest(
       ref: string,
       expected: { digest: string; size: number },
       labels: IngestLabels,
-      open: (offset: number) => Promise<{ offset: number; stream: AsyncIterable<Buffer | Uint8Array> }>,
-      progress?: (offset: number) => void,
+      open: (offset: number) => Promise<IngestSource>,
+      opts?: { progress?: (offset: number) => void; ready?: Promise<unknown> },
     ): Promise<'exists' | 'written'>;
   };
 

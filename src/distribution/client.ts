@@ -3,11 +3,11 @@
 // challenges answered on 401, manifests and blobs fetched and verified,
 // blob and manifest uploads.
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BerthError, invalidParameter, unauthorized, unavailable } from '../errors/index.js';
 import { Authorizer, type TokenAnswer, type TokenRequest } from './auth.js';
 import { isPlainHttpAnswer, registryError, RegistryError, requestName, transportError, unauthorizedAnswer } from './errors.js';
+import type { FillInto } from './bulk-http.js';
 import type { Endpoint, RegistryHosts } from './hosts.js';
 import { readBody, send, type HttpResponse } from './http.js';
 import type { AuthConfig, Descriptor } from './types.js';
@@ -55,6 +55,8 @@ interface RequestOptions {
   url?: URL;
   /** statuses answered as they are (not turned into errors) */
   accept?: (status: number) => boolean;
+  /** a blob's body, read into the caller's buffers where the transport can */
+  bulk?: boolean;
 }
 
 export class Repository {
@@ -125,7 +127,7 @@ export class Repository {
       if (h) headers.authorization = h;
       let res: HttpResponse;
       try {
-        res = await send({ method, url, headers, body: o.body, agent: (u) => this.opts.hosts.agent(u.origin, ep.insecure), signal: this.opts.signal, ...this.timeouts() });
+        res = await send({ method, url, headers, body: o.body, agent: (u) => this.opts.hosts.agent(u.origin, ep.insecure), signal: this.opts.signal, bulk: o.bulk === true, ...this.timeouts() });
       } catch (err) {
         if (ep.insecure && url.protocol === 'https:' && isPlainHttpAnswer(err) && !o.url) {
           this.opts.hosts.notePlainHttp(ep.host);
@@ -220,19 +222,20 @@ export class Repository {
   }
 
   /** A blob's bytes from `offset` (Range); offset 0 in the answer when the registry sent it all. */
-  async openBlob(desc: Descriptor, offset: number): Promise<{ offset: number; stream: IncomingMessage }> {
+  /** A blob's bytes from `offset` (from 0 when the registry ignores ranges); `fill` where the transport reads into the caller's buffers. */
+  async openBlob(desc: Descriptor, offset: number): Promise<{ offset: number; stream: Readable; fill?: FillInto }> {
     const headers: Record<string, string> = {};
     if (offset > 0) headers.range = `bytes=${offset}-`;
-    const res = await this.request('GET', `blobs/${desc.digest}`, { headers, accept: (s) => s === 200 || s === 206 });
+    const res = await this.request('GET', `blobs/${desc.digest}`, { headers, accept: (s) => s === 200 || s === 206, bulk: true });
     if (res.status === 206) {
       const cr = String(res.headers['content-range'] ?? '');
       if (!cr.startsWith(`bytes ${offset}-`)) {
         res.body.destroy();
         throw unavailable(`the registry answered range ${JSON.stringify(cr)} for bytes=${offset}- of ${desc.digest}`);
       }
-      return { offset, stream: res.body };
+      return { offset, stream: res.body, ...(res.body.fill ? { fill: res.body.fill } : {}) };
     }
-    return { offset: 0, stream: res.body };
+    return { offset: 0, stream: res.body, ...(res.body.fill ? { fill: res.body.fill } : {}) };
   }
 
   /** Tags of the repository (all pages). */

@@ -1,10 +1,11 @@
 // One HTTP exchange with a registry: connect and idle timeouts (a stalled
 // registry is an error, not a hang), redirects followed by hand with the
 // Authorization header dropped when the host changes.
-import { request as httpRequest, type Agent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { unavailable } from '../errors/index.js';
+import { bulkGet, type FillInto } from './bulk-http.js';
 
 export interface HttpRequest {
   method: string;
@@ -15,19 +16,30 @@ export interface HttpRequest {
   signal?: AbortSignal;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  /** a blob: over plain http its body is read into the caller's buffers (see bulk-http.ts) */
+  bulk?: boolean;
 }
 
 export interface HttpResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  body: IncomingMessage;
+  body: Readable & { fill?: FillInto };
   /** the URL that answered, after redirects */
   url: URL;
 }
 
 const MAX_REDIRECTS = 10;
 
-function once(req: HttpRequest, url: URL, headers: Record<string, string>): Promise<HttpResponse> {
+async function once(req: HttpRequest, url: URL, headers: Record<string, string>): Promise<HttpResponse> {
+  if (req.bulk === true && req.method === 'GET' && req.body === undefined && url.protocol === 'http:') {
+    const answer = await bulkGet({ url, headers, signal: req.signal, connectTimeoutMs: req.connectTimeoutMs, idleTimeoutMs: req.idleTimeoutMs });
+    // A chunked body is asked for again through node:http, which decodes it.
+    if (answer !== 'chunked') return { ...answer, url };
+  }
+  return viaNodeHttp(req, url, headers);
+}
+
+function viaNodeHttp(req: HttpRequest, url: URL, headers: Record<string, string>): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const r = send(url, { method: req.method, headers, agent: req.agent?.(url), signal: req.signal });
@@ -82,7 +94,7 @@ export async function send(req: HttpRequest): Promise<HttpResponse> {
 }
 
 /** Reads a whole (small) body, refusing more than `limit` bytes. */
-export async function readBody(res: IncomingMessage, limit: number, what: string): Promise<Buffer> {
+export async function readBody(res: Readable, limit: number, what: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   let n = 0;
   for await (const c of res) {

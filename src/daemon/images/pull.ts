@@ -3,6 +3,7 @@
 // under one lease, unpack layer by layer and name the image. What an
 // interrupted pull wrote stays in its ingests (and under its lease until it
 // expires), so the next pull resumes instead of starting over.
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ContainerdClient, Descriptor } from '../../containerd/index.js';
 import { forbidden, internal, invalidParameter, isKind, messageOf, notFound, unlessNotFound } from '../../errors/index.js';
@@ -205,6 +206,8 @@ interface Downloader {
   limiter: Limiter;
   attempts: number;
   signal: AbortSignal;
+  /** the pull's lease, being made */
+  leased: Promise<unknown>;
 }
 
 /** One layer into the content store: resumable, verified at commit, retried. */
@@ -219,12 +222,15 @@ async function downloadLayer(d: Downloader, layer: RegistryDescriptor, labels: P
         { digest: layer.digest, size: layer.size },
         labels,
         (offset) => d.repo.openBlob(layer, offset),
-        (offset) => {
-          d.out.bytes(id, 'Downloading', offset, layer.size, start);
-          if (offset >= layer.size && !verifying) {
-            verifying = true;
-            d.out.update(id, 'Verifying Checksum');
-          }
+        {
+          ready: d.leased,
+          progress: (offset) => {
+            d.out.bytes(id, 'Downloading', offset, layer.size, start);
+            if (offset >= layer.size && !verifying) {
+              verifying = true;
+              d.out.update(id, 'Verifying Checksum');
+            }
+          },
         },
       );
       return;
@@ -267,7 +273,11 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
   }
   const settings = deps.hosts().settings;
   const expire = new Date(Date.now() + PULL_LEASE_MS).toISOString();
-  const lease = await ctx.client.leases.create(undefined, { [LABELS.gcExpire]: expire });
+  const leaseId = `berth-pull-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+  // Nothing is written to containerd before the lease exists, but downloads start while it is made.
+  const leased = ctx.client.leases.create(leaseId, { [LABELS.gcExpire]: expire });
+  leased.catch(() => p.abort.abort());
+  const lease = { id: leaseId };
   const client = ctx.client.withLease(lease.id);
   let keepLease = true;
   let named = false;
@@ -289,13 +299,13 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
       p.abort.abort();
     });
     const layerLabels = manifest.layers.map((_, i) => {
-      const labels = configP.then((c) => ({ [LABELS.uncompressed]: c.image.rootfs.diff_ids[i]!, ...sourceLabel(repo) }));
+      const labels = Promise.all([configP, leased]).then(([c]) => ({ [LABELS.uncompressed]: c.image.rootfs.diff_ids[i]!, ...sourceLabel(repo) }));
       // Each is awaited by its layer's commit, if that comes; the config's failure is reported once, below.
       labels.catch(() => undefined);
       return labels;
     });
     const limiter = new Limiter(settings.maxConcurrentDownloads);
-    const d: Downloader = { client, repo, out, limiter, attempts: Math.max(1, settings.maxDownloadAttempts), signal: p.abort.signal };
+    const d: Downloader = { client, repo, out, limiter, attempts: Math.max(1, settings.maxDownloadAttempts), signal: p.abort.signal, leased };
     const downloads: Promise<boolean>[] = [];
     const seen = new Map<string, Promise<boolean>>();
     // Which layers are here already, asked for all at once (the first occurrence of each digest only: one writer per ref).
@@ -331,6 +341,7 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
       downloads.push(job);
     }
     const { data: configData, image } = await configP;
+    await leased;
     const diffIds = image.rootfs.diff_ids;
     const chain = topChainId(diffIds);
     const source = sourceLabel(repo);
@@ -383,7 +394,7 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     throw err;
   } finally {
     if (!keepLease) {
-      const released = ctx.client.leases.delete(lease.id).catch(() => undefined);
+      const released = leased.then(() => ctx.client.leases.delete(lease.id)).catch(() => undefined);
       // Once the image is named its record holds the content: the client need not wait for the lease to go.
       if (!named) await released;
     }
