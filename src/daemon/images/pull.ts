@@ -256,11 +256,14 @@ async function completeLocal(ctx: ImageContext, name: string): Promise<{ digest:
   const resolved = await ctx.catalog.resolve(target).catch(() => undefined);
   if (!resolved) return undefined;
   const chain = topChainId(resolved.image.rootfs.diff_ids);
-  const [blobs, unpacked] = await Promise.all([
-    Promise.all(resolved.manifest.layers.map((l) => present(ctx.client, l.digest))),
+  const wanted = new Set(resolved.manifest.layers.map((l) => l.digest));
+  // One listing for all the layers (filters are alternatives), beside the snapshot's stat.
+  const [stored, unpacked] = await Promise.all([
+    wanted.size === 0 ? Promise.resolve([]) : ctx.client.content.list([...wanted].map((d) => `digest==${d}`)),
     chain ? snapshotExists(ctx.client, ctx.snapshotter, chain) : Promise.resolve(true),
   ]);
-  return unpacked && blobs.every(Boolean) ? { digest: target.digest, resolved } : undefined;
+  const have = new Set(stored.map((i) => i.digest));
+  return unpacked && [...wanted].every((d) => have.has(d)) ? { digest: target.digest, resolved } : undefined;
 }
 
 async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: ProgressStream): Promise<void> {
