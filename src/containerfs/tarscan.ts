@@ -89,68 +89,6 @@ export function headerSum(h: Buffer): number {
 
 const bad = (why: string): Error => invalidParameter(`the archive is not a valid tar file: ${why}`);
 
-/** Chunks of a stream, read only as far as asked: views where a range lies in one chunk. */
-class ByteReader {
-  private chunks: Buffer[] = [];
-  length = 0;
-  private ended = false;
-  constructor(private readonly it: AsyncIterator<Buffer | string>) {}
-
-  /** Reads until `n` bytes are buffered; false when the stream ended first. */
-  async fill(n: number): Promise<boolean> {
-    while (this.length < n && !this.ended) {
-      const r = await this.it.next();
-      if (r.done) this.ended = true;
-      else {
-        const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-        if (b.length > 0) {
-          this.chunks.push(b);
-          this.length += b.length;
-        }
-      }
-    }
-    return this.length >= n;
-  }
-
-  /** The next `n` buffered bytes (n ≤ length). */
-  take(n: number): Buffer {
-    const first = this.chunks[0];
-    let out: Buffer;
-    if (first !== undefined && first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let at = 0;
-      while (at < n) {
-        const c = this.chunks[0]!;
-        const k = Math.min(c.length, n - at);
-        c.copy(out, at, 0, k);
-        at += k;
-        if (k === c.length) this.chunks.shift();
-        else this.chunks[0] = c.subarray(k);
-      }
-    }
-    this.length -= n;
-    return out;
-  }
-
-  /** Up to `max` bytes: what is buffered, else the next chunk; empty at the end. */
-  async some(max: number): Promise<Buffer> {
-    if (this.length === 0) await this.fill(1);
-    return this.take(Math.min(max, this.length, this.chunks[0]?.length ?? 0));
-  }
-
-  async skip(n: number): Promise<void> {
-    while (n > 0) {
-      const b = await this.some(n);
-      if (b.length === 0) return;
-      n -= b.length;
-    }
-  }
-}
-
 /** What a 512-byte header says about the bytes that follow it. */
 interface Header {
   flag: string;
@@ -219,69 +157,70 @@ export interface StreamedEntry {
   body: Buffer | AsyncIterable<Buffer>;
 }
 
+type ParsedEvent = { kind: 'entry'; entry: Omit<TarEntry, 'data'> } | { kind: 'data'; piece: Buffer } | { kind: 'end' };
+
 /**
- * The entries of a tar as it arrives, one at a time (the next is read only
- * once the caller asks for it, so the caller's pace is the stream's). Data
- * up to `gatherMax` bytes come whole; a bigger entry's data stream. Throws
- * a 400 for a truncated or garbled archive.
+ * The entries of a tar as it arrives, one at a time (the next chunk is read
+ * only once the caller asks for more, so the caller's pace is the stream's):
+ * TarParser's reading, pulled. Data up to `gatherMax` bytes come whole; a
+ * bigger entry's data stream. Throws a 400 for a truncated or garbled
+ * archive.
  */
 export async function* streamTar(input: AsyncIterable<Buffer | string>, gatherMax: number): AsyncGenerator<StreamedEntry> {
-  const rd = new ByteReader(input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>);
-  let offset = 0;
-  const pending: Pending = {};
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const events: ParsedEvent[] = [];
+  const parser = new TarParser({
+    entry: (entry) => void events.push({ kind: 'entry', entry }),
+    data: (piece) => void events.push({ kind: 'data', piece }),
+    end: () => void events.push({ kind: 'end' }),
+  });
+  let inputDone = false;
+  /** The next parsed event, reading on as needed; undefined once the input (or the archive) ended. */
+  const next = async (): Promise<ParsedEvent | undefined> => {
+    while (events.length === 0 && !inputDone && !parser.ended) {
+      const r = await it.next();
+      if (r.done) {
+        inputDone = true;
+        parser.finish();
+      } else parser.write(typeof r.value === 'string' ? Buffer.from(r.value) : r.value);
+    }
+    return events.shift();
+  };
+  const truncated = (): Error => bad('unexpected end of data');
   for (;;) {
-    if (!(await rd.fill(512))) {
-      if (rd.length === 0) return;
-      throw bad('unexpected end of archive');
-    }
-    const h = rd.take(512);
-    if (isZeroBlock(h)) {
-      // The end blocks: the rest (the second block, padding) is read and
-      // dropped, so the sender finishes its request before it is answered.
-      while ((await rd.some(1 << 20)).length > 0) {
-        // dropped
+    const ev = await next();
+    if (ev === undefined) break;
+    if (ev.kind !== 'entry') continue;
+    const { entry } = ev;
+    if (entry.size <= gatherMax) {
+      const parts: Buffer[] = [];
+      for (let d = await next(); d?.kind !== 'end'; d = await next()) {
+        if (d === undefined) throw truncated();
+        if (d.kind === 'data') parts.push(d.piece);
       }
-      return;
-    }
-    const hd = readHeader(h, offset, pending.pax);
-    const { size, padding, meta, type } = hd;
-    offset += 512 + size + padding;
-    let data: Buffer | undefined;
-    if (meta || size <= gatherMax || type === undefined) {
-      if (meta || type !== undefined) {
-        if (!(await rd.fill(size))) throw bad('unexpected end of data');
-        data = rd.take(size);
-      } else await rd.skip(size);
-      await rd.fill(padding);
-      await rd.skip(Math.min(padding, rd.length));
-    }
-    if (meta) {
-      takeMeta(pending, hd.flag, data!);
+      yield { entry, body: parts.length === 1 ? parts[0]! : Buffer.concat(parts) };
       continue;
     }
-    const entry = entryOf(h, hd, pending);
-    // Unknown type flags (e.g. sparse files) are skipped, as tar readers do.
-    if (type === undefined) continue;
-    if (data !== undefined) {
-      yield { entry, body: data };
-      continue;
-    }
-    let left = size;
+    let ended = false;
     const body = (async function* (): AsyncGenerator<Buffer> {
-      while (left > 0) {
-        const b = await rd.some(Math.min(left, 1 << 20));
-        if (b.length === 0) throw bad('unexpected end of data');
-        left -= b.length;
-        yield b;
+      while (!ended) {
+        const d = await next();
+        if (d === undefined) throw truncated();
+        if (d.kind === 'end') ended = true;
+        else if (d.kind === 'data') yield d.piece;
       }
     })();
     yield { entry, body };
     // Whatever the caller left unread of a streamed entry.
-    await rd.skip(left);
-    left = 0;
-    await rd.fill(padding);
-    await rd.skip(Math.min(padding, rd.length));
+    while (!ended) {
+      const d = await next();
+      if (d === undefined) throw truncated();
+      if (d.kind === 'end') ended = true;
+    }
   }
+  // The end blocks: the rest (the second block, padding) is read and
+  // dropped, so the sender finishes its request before it is answered.
+  if (parser.ended) while (!(await it.next()).done);
 }
 
 /** What a TarParser hands on, synchronously, as the bytes arrive. */
@@ -295,7 +234,7 @@ export interface TarSink {
 }
 
 /**
- * The same reading as streamTar, pushed: chunks go in through write() and
+ * A tar read as it is pushed: chunks go in through write() and
  * the sink hears of each entry and its data as views into them, with no
  * promise or copy per chunk (a header split across chunks is the one
  * thing copied). A caller that needs time pauses its source.
