@@ -153,11 +153,16 @@ async function plan(ctx: ImageContext, deps: PullDeps, refText: string, opts: Pu
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const repo = new Repository({ hosts: deps.hosts(), domain: ref.domain, path: ref.path, auth: opts.auth ?? {}, signal: abort.signal });
   const reference = ref.digest ?? ref.tag!;
+  // The registry's answer is the longer wait: its request goes out (its
+  // microtasks and ticks run) before the local checks start, which then
+  // overlap it.
+  const resolving = repo.resolve(reference);
+  resolving.catch(() => undefined);
   // With --platform the local record may stand for another platform: check the long way.
-  const local = opts.platform === undefined ? completeLocal(ctx, fullString(ref)).catch(() => undefined) : Promise.resolve(undefined);
+  const local = opts.platform === undefined ? new Promise(setImmediate).then(() => completeLocal(ctx, fullString(ref))).catch(() => undefined) : Promise.resolve(undefined);
   let top: RegistryDescriptor;
   try {
-    top = await repo.resolve(reference);
+    top = await resolving;
   } catch (err) {
     throw resolveError(err, ref);
   }
