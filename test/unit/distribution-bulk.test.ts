@@ -138,6 +138,20 @@ describe('bulk blob GET over a loopback socket', () => {
     assert.equal((await readBody(r.body, 1024, 'a body')).toString(), 'hello world');
   });
 
+  it('follows a redirect to another host without the Authorization header, and reads the last answer into the buffer', async () => {
+    const blob = randomBytes(200_000);
+    const storage = await serve((socket) => socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${blob.length}\r\n\r\n`), blob])));
+    const registry = await serve((socket) => socket.end(`HTTP/1.1 307 Temporary Redirect\r\nLocation: ${storage.url('/bucket/blob').href}\r\nContent-Length: 5\r\n\r\nmoved`));
+    servers.push(storage.server, registry.server);
+    const r = await send({ method: 'GET', url: registry.url('/v2/x/blobs/sha256:1'), headers: { authorization: 'Bearer secret' }, bulk: true, ...timeouts });
+    assert.equal(r.status, 200);
+    assert.equal(r.url.href, storage.url('/bucket/blob').href);
+    const got = await fillAll({ status: r.status, headers: r.headers, body: r.body as BulkAnswer['body'] }, 64 * 1024);
+    assert.equal(got.digest, sha(blob));
+    assert.match(registry.requests[0]!, /authorization: Bearer secret/);
+    assert.doesNotMatch(storage.requests[0]!, /authorization/i);
+  });
+
   it('stops on abort and on a registry that goes quiet', async () => {
     const s = await serve((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nsome'));
     servers.push(s.server);
