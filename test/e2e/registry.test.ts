@@ -3,10 +3,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiRequest, berthdBin, sleep, startBerthd, until, type BerthdHandle } from '../helpers/berthd.js';
+import { apiRequest, berthdBin, dockerBin, sleep, startBerthd, until, type BerthdHandle } from '../helpers/berthd.js';
 import {
   freePort,
   htpasswdFile,
@@ -477,6 +477,34 @@ describe('interrupted pulls resume; shared downloads; bad content', { timeout: 2
     const gets = bigGets(img);
     assert.ok(gets.some((g) => /^bytes=[1-9]\d*-$/.test(g.range ?? '')), `the second pull resumes: ${JSON.stringify(gets)}`);
     assert.equal((await berthd.docker(['run', '--rm', ref, 'cat', '/marker'])).stdout, 'killed daemon\n');
+  });
+
+  test('the client gone mid-pull (Ctrl-C): the download stops, no image, and the next pull resumes', async () => {
+    const img = await bigImage('client gone');
+    await uploadImage(reg!.host, 'test/big', '4', img);
+    const ref = `${proxy!.host}/test/big:4`;
+    const before = proxy!.sent();
+    const cli = spawn(dockerBin, ['pull', ref], { env: berthd!.env, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
+    try {
+      await until('part of the big layer went through', () => proxy!.sent() - before > 2 << 20, 30_000);
+      cli.kill('SIGINT');
+      assert.notEqual(await exited, 0);
+    } finally {
+      if (cli.exitCode === null) cli.kill('SIGKILL');
+    }
+    // berthd drops the registry connection when the client goes: nothing more flows through the proxy.
+    await sleep(1000);
+    const settled = proxy!.sent();
+    await sleep(2000);
+    assert.ok(proxy!.sent() - settled < 256 << 10, `still downloading: ${proxy!.sent() - settled} bytes in 2 s`);
+    const images = await berthd!.docker(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    assert.doesNotMatch(images.stdout, /test\/big:4/);
+    const r = await berthd!.docker(['pull', ref], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const gets = bigGets(img);
+    assert.ok(gets.some((g) => /^bytes=[1-9]\d*-$/.test(g.range ?? '')), `the second pull resumes: ${JSON.stringify(gets)}`);
+    assert.equal((await berthd!.docker(['run', '--rm', ref, 'cat', '/marker'])).stdout, 'client gone\n');
   });
 
   test('two pulls of one image share the download', async () => {
