@@ -378,6 +378,8 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
         ctx.snapshotter,
         manifest.layers.slice(0, i + 1).map((descriptor, j) => ({ descriptor: descriptor as Descriptor, diffId: diffIds[j]! })),
         ctx.logger,
+        // The layers below were unpacked (or found) by the turns before.
+        i,
       );
       if (fetched) out.update(id, 'Pull complete');
     }

@@ -25,13 +25,14 @@ export async function snapshotExists(client: ContainerdClient, snapshotter: stri
 /**
  * Makes sure a committed snapshot exists for every chain ID of the image.
  * Call with a leased client so that nothing is collected half-way.
- * Returns the top chain ID ('' without layers).
+ * `knownUnpacked`: how many of the lowest layers the caller has just seen
+ * unpacked (they are not asked for again). Returns the top chain ID ('' without layers).
  */
-export async function unpackLayers(client: ContainerdClient, snapshotter: string, layers: readonly UnpackLayer[], logger: Logger): Promise<string> {
+export async function unpackLayers(client: ContainerdClient, snapshotter: string, layers: readonly UnpackLayer[], logger: Logger, knownUnpacked = 0): Promise<string> {
   const chains = chainIds(layers.map((l) => l.diffId));
   // Find the highest layer already there; everything below it exists too.
   let start = chains.length;
-  while (start > 0 && !(await snapshotExists(client, snapshotter, chains[start - 1]!))) start--;
+  while (start > knownUnpacked && !(await snapshotExists(client, snapshotter, chains[start - 1]!))) start--;
   for (let i = start; i < layers.length; i++) {
     const layer = layers[i]!;
     const chain = chains[i]!;
