@@ -22,6 +22,7 @@ import {
   type ThrottleProxy,
   type TokenServer,
 } from '../helpers/registry.js';
+import { chainIds } from '../../src/daemon/images/digest.js';
 import { buildFixtureImage, dockerSaveArchive, hostArchitecture, type FixtureImage } from '../fixtures/images.js';
 
 const otherArch = hostArchitecture() === 'arm64' ? 'amd64' : 'arm64';
@@ -72,6 +73,23 @@ describe('pull from a registry', () => {
     const again = (await ok(['pull', ref])).trim().split('\n');
     for (const l of app.layers) assert.ok(again.includes(`${l.digest.slice(7, 19)}: Already exists`), again.join('\n'));
     assert.ok(again.includes(`Status: Image is up to date for ${ref}`), again.join('\n'));
+
+    // berthd remembers the image as complete between pulls: a blob or a snapshot removed behind its back is seen.
+    const ctr = (...args: string[]): string =>
+      execFileSync('ctr', ['-a', join(berthd!.execRoot, 'containerd', 'containerd.sock'), '-n', 'berth', ...args], { encoding: 'utf8' });
+    const top = app.layers.at(-1)!.digest;
+    ctr('content', 'rm', top);
+    const refetched = (await ok(['pull', ref])).trim().split('\n');
+    assert.ok(refetched.includes(`${top.slice(7, 19)}: Download complete`), refetched.join('\n'));
+    assert.ok(refetched.includes(`${app.layers[0]!.digest.slice(7, 19)}: Already exists`), refetched.join('\n'));
+    const diffIds = JSON.parse(await ok(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ref])) as string[];
+    const topChain = chainIds(diffIds).at(-1)!;
+    ctr('snapshots', 'rm', topChain);
+    assert.doesNotMatch(ctr('snapshots', 'ls'), new RegExp(topChain));
+    const unpacked = (await ok(['pull', ref])).trim().split('\n');
+    assert.ok(unpacked.includes(`Status: Image is up to date for ${ref}`), unpacked.join('\n'));
+    assert.match(ctr('snapshots', 'ls'), new RegExp(`^${topChain}\\s`, 'm'), 'the pull unpacked the layer again');
+    assert.equal(await ok(['run', '--rm', ref, 'cat', '/marker']), 'app v1\n');
   });
 
   test('pull by digest, unknown tag, unknown repository, bad names', async () => {

@@ -260,15 +260,19 @@ async function completeLocal(ctx: ImageContext, name: string): Promise<{ digest:
   if (!target) return undefined;
   const resolved = await ctx.catalog.resolve(target).catch(() => undefined);
   if (!resolved) return undefined;
+  if (ctx.catalog.records.knownComplete(target.digest)) return { digest: target.digest, resolved };
   const chain = topChainId(resolved.image.rootfs.diff_ids);
   const wanted = new Set(resolved.manifest.layers.map((l) => l.digest));
-  // One listing for all the layers (filters are alternatives), beside the snapshot's stat.
-  const [stored, unpacked] = await Promise.all([
-    wanted.size === 0 ? Promise.resolve([]) : ctx.client.content.list([...wanted].map((d) => `digest==${d}`)),
-    chain ? snapshotExists(ctx.client, ctx.snapshotter, chain) : Promise.resolve(true),
-  ]);
-  const have = new Set(stored.map((i) => i.digest));
-  return unpacked && [...wanted].every((d) => have.has(d)) ? { digest: target.digest, resolved } : undefined;
+  const complete = await ctx.catalog.records.checkComplete(target.digest, async () => {
+    // One listing for all the layers (filters are alternatives), beside the snapshot's stat.
+    const [stored, unpacked] = await Promise.all([
+      wanted.size === 0 ? Promise.resolve([]) : ctx.client.content.list([...wanted].map((d) => `digest==${d}`)),
+      chain ? snapshotExists(ctx.client, ctx.snapshotter, chain) : Promise.resolve(true),
+    ]);
+    const have = new Set(stored.map((i) => i.digest));
+    return unpacked && [...wanted].every((d) => have.has(d));
+  });
+  return complete ? { digest: target.digest, resolved } : undefined;
 }
 
 async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: ProgressStream): Promise<void> {
