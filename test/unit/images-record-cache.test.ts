@@ -69,7 +69,7 @@ test('kept between changes; an image event of anyone drops it; the namespace is 
   const fake = new Fake();
   fake.add('a');
   const c = await watching(fake);
-  assert.deepEqual(fake.filters, [['namespace=="ns",topic~="^/images/"']]);
+  assert.deepEqual(fake.filters, [['namespace=="ns",topic~="^/images/"', 'namespace=="ns",topic=="/content/delete"', 'namespace=="ns",topic=="/snapshot/remove"']]);
   assert.deepEqual((await c.list()).map((r) => r.name), ['a']);
   assert.deepEqual((await c.list()).map((r) => r.name), ['a']);
   assert.equal(fake.lists, 1);
@@ -121,4 +121,40 @@ test('when the event stream ends nothing is kept until a new one is in place', a
   await sleep(400);
   assert.equal(fake.filters.length, 2, 'subscribed again');
   assert.ok(c.caching);
+});
+
+test('images found complete are remembered until an image event or a removal of content or of a snapshot; those removals keep the list', async () => {
+  const fake = new Fake();
+  fake.add('a');
+  const c = await watching(fake);
+  await c.list();
+  let checks = 0;
+  const check = async (): Promise<boolean> => {
+    checks++;
+    return true;
+  };
+  assert.equal(c.knownComplete('sha256:a'), false);
+  assert.equal(await c.checkComplete('sha256:a', check), true);
+  assert.equal(c.knownComplete('sha256:a'), true);
+  for (const topic of ['/content/delete', '/snapshot/remove', '/images/update']) {
+    fake.event(topic);
+    assert.equal(c.knownComplete('sha256:a'), false, `forgotten on ${topic}`);
+    await c.checkComplete('sha256:a', check);
+  }
+  assert.equal(checks, 4);
+  await c.list();
+  assert.equal(fake.lists, 2, 'only the image event dropped the list');
+  // An incomplete answer is not kept, nor one that raced a removal.
+  fake.event('/content/delete');
+  assert.equal(await c.checkComplete('sha256:a', async () => false), false);
+  assert.equal(c.knownComplete('sha256:a'), false);
+  await c.checkComplete('sha256:a', async () => {
+    fake.event('/snapshot/remove');
+    return true;
+  });
+  assert.equal(c.knownComplete('sha256:a'), false, 'a check that raced a removal is not kept');
+  // Nothing is remembered while the event stream is down.
+  await c.checkComplete('sha256:a', check);
+  fake.onEnd?.(new Error('containerd restarted'));
+  assert.equal(c.knownComplete('sha256:a'), false);
 });
