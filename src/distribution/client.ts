@@ -227,15 +227,16 @@ export class Repository {
     const headers: Record<string, string> = {};
     if (offset > 0) headers.range = `bytes=${offset}-`;
     const res = await this.request('GET', `blobs/${desc.digest}`, { headers, accept: (s) => s === 200 || s === 206, bulk: true });
+    const fill = res.body.fill ? { fill: res.body.fill } : {};
     if (res.status === 206) {
       const cr = String(res.headers['content-range'] ?? '');
       if (!cr.startsWith(`bytes ${offset}-`)) {
         res.body.destroy();
         throw unavailable(`the registry answered range ${JSON.stringify(cr)} for bytes=${offset}- of ${desc.digest}`);
       }
-      return { offset, stream: res.body, ...(res.body.fill ? { fill: res.body.fill } : {}) };
+      return { offset, stream: res.body, ...fill };
     }
-    return { offset: 0, stream: res.body, ...(res.body.fill ? { fill: res.body.fill } : {}) };
+    return { offset: 0, stream: res.body, ...fill };
   }
 
   /** Tags of the repository (all pages). */

@@ -260,7 +260,6 @@ async function completeLocal(ctx: ImageContext, name: string): Promise<{ digest:
   if (!target) return undefined;
   const resolved = await ctx.catalog.resolve(target).catch(() => undefined);
   if (!resolved) return undefined;
-  if (ctx.catalog.records.knownComplete(target.digest)) return { digest: target.digest, resolved };
   const chain = topChainId(resolved.image.rootfs.diff_ids);
   const wanted = new Set(resolved.manifest.layers.map((l) => l.digest));
   const complete = await ctx.catalog.records.checkComplete(target.digest, async () => {
@@ -289,8 +288,7 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
   // Nothing is written to containerd before the lease exists, but downloads start while it is made.
   const leased = ctx.client.leases.create(leaseId, { [LABELS.gcExpire]: expire });
   leased.catch(() => p.abort.abort());
-  const lease = { id: leaseId };
-  const client = ctx.client.withLease(lease.id);
+  const client = ctx.client.withLease(leaseId);
   let keepLease = true;
   let named = false;
   let configFailed = false;
@@ -408,7 +406,7 @@ async function runPull(ctx: ImageContext, deps: PullDeps, p: PullPlan, out: Prog
     throw err;
   } finally {
     if (!keepLease) {
-      const released = leased.then(() => ctx.client.leases.delete(lease.id)).catch(() => undefined);
+      const released = leased.then(() => ctx.client.leases.delete(leaseId)).catch(() => undefined);
       // Once the image is named its record holds the content: the client need not wait for the lease to go.
       if (!named) await released;
     }

@@ -73,10 +73,11 @@ export class RecordCache {
   }
 
   /**
-   * Runs a completeness check of the image with this target; a true answer
-   * is kept unless something changed while it ran.
+   * Whether the image with this target is complete: known already, or found
+   * by `check`, whose true answer is kept unless something changed while it ran.
    */
   async checkComplete(digest: string, check: () => Promise<boolean>): Promise<boolean> {
+    if (this.knownComplete(digest)) return true;
     const generation = this.completeGeneration;
     const ok = await check();
     if (ok && this.caching && generation === this.completeGeneration) this.complete.add(digest);
