@@ -1,6 +1,7 @@
 // The CNI network configuration list of a berth network (pure): bridge with
-// host-local IPAM, then portmap, firewall and tuning, in the order the CNI
-// spec runs them on ADD.
+// host-local IPAM, then portmap and tuning, in the order the CNI spec runs
+// them on ADD. What may be forwarded to and from a bridge is berth's own
+// per-bridge chains (filter.ts), not a plugin's per-container rules.
 import { broadcast, firstHost, formatIPv4, parseCidr } from './ipam.js';
 import type { NetworkRecord } from './types.js';
 
@@ -15,7 +16,7 @@ export interface ConflistOptions {
   mac?: boolean;
   /** the attachment publishes ports; without any, portmap has nothing to do and is left out */
   ports?: boolean;
-  /** daemon.json iptables: false — no masquerade, no portmap, no firewall rules */
+  /** daemon.json iptables: false — no masquerade, no portmap */
   iptables?: boolean;
 }
 
@@ -74,9 +75,6 @@ export function bridgeConflist(net: NetworkRecord, opts: ConflistOptions): Confl
   if (mtu > 0) bridge.mtu = mtu;
   const plugins: PluginConf[] = [bridge];
   if (rules && !net.Internal && opts.ports !== false) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
-  // Debian's firewall plugin (1.1.1) knows "same-bridge" only ("isolated"
-  // needs 1.7.1): icc=false is berth's own DROP in its isolation chain.
-  if (rules) plugins.push({ type: 'firewall', ingressPolicy: 'same-bridge' });
   if (opts.mac === true) plugins.push({ type: 'tuning', capabilities: { mac: true } });
   return { cniVersion: CNI_VERSION, name: net.Name, plugins };
 }

@@ -1,29 +1,31 @@
 // The host side of networking that no CNI plugin does: namespace files,
-// bridge devices with their gateway address, sysctls, and removal of
-// iptables rules that name a container or a bridge. Runs `ip`, `iptables`,
-// `unshare` and `umount` from Debian.
+// bridge devices with their gateway address, sysctls, berth's forwarding
+// chains, and removal of iptables rules that name a container or a bridge.
+// Runs `ip`, `iptables`, `iptables-restore`, `unshare` and `umount` from
+// Debian.
 import { execFile } from 'node:child_process';
 import { access, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { promisify } from 'node:util';
 import { internal, unavailable } from '../errors/index.js';
 import { Batcher } from './batch.js';
+import { jumpFixes, restoreInput, type FilterChains, type FilterPlan } from './filter.js';
 
-const execFileAsync = promisify(execFile);
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin:/usr/bin:/bin`;
 
-export async function run(cmd: string, args: readonly string[]): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(cmd, args, { env: { ...process.env, PATH }, timeout: 30_000, maxBuffer: 16 * 1024 * 1024 });
-    return stdout;
-  } catch (err) {
-    const e = err as { code?: unknown; stderr?: string; message: string };
-    if (e.code === 'ENOENT') {
-      const pkg = cmd === 'ip' ? 'iproute2' : cmd === 'iptables' || cmd === 'iptables-save' ? 'iptables' : 'util-linux';
-      throw unavailable(`${cmd} not found: install the Debian package ${pkg}`);
-    }
-    throw internal(`${cmd} ${args.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`, err);
-  }
+export function run(cmd: string, args: readonly string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { env: { ...process.env, PATH }, timeout: 30_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err === null) return resolve(stdout);
+      const e = err as { code?: unknown; message: string };
+      if (e.code === 'ENOENT') {
+        const pkg = cmd === 'ip' ? 'iproute2' : cmd.startsWith('iptables') ? 'iptables' : 'util-linux';
+        return reject(unavailable(`${cmd} not found: install the Debian package ${pkg}`));
+      }
+      reject(internal(`${cmd} ${args.join(' ')}: ${stderr.trim() || e.message}`, err));
+    });
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(input);
+  });
 }
 
 /**
@@ -193,7 +195,7 @@ export function namesContainer(id: string): (rule: string) => boolean {
   return (rule) => rule.includes(`id: \\"${id}\\"`) || rule.includes(`id: "${id}"`);
 }
 
-/** Rules about a bridge device (the firewall plugin's isolation rules). */
+/** Rules about a bridge device (berth's forwarding rules; the isolation rules of older berth versions' firewall plugin). */
 export function namesDevice(dev: string): (rule: string) => boolean {
   const re = new RegExp(`(^| )-[io] ${dev.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( |$)`);
   return (rule) => re.test(rule);
@@ -225,40 +227,23 @@ export async function removeLocalhostGuard(chain: string): Promise<void> {
 }
 
 /**
- * berth's filter chain for icc=false: one `-i BR -o BR -j DROP` per bridge
- * whose containers may not talk to each other. Debian's firewall plugin
- * (1.1.1) accepts all traffic of a container's address, so the chain is
- * jumped to from the top of FORWARD, before the plugin's chains.
+ * berth's forwarding rules (see filter.ts): both chains rewritten in one
+ * iptables-restore transaction, then the jumps from FORWARD put where they
+ * belong.
  */
-export async function ensureIsolationChain(chain: string): Promise<void> {
-  await run('iptables', ['-w', '-N', chain]).catch(() => undefined);
-  await ensureIsolationFirst(chain);
-}
-
-/** Puts the jump to the isolation chain back on top of FORWARD when a plugin inserted its own above it. */
-export async function ensureIsolationFirst(chain: string): Promise<void> {
+export async function applyFilter(chains: FilterChains, plan: FilterPlan): Promise<void> {
+  await run('iptables-restore', ['-w', '--noflush'], restoreInput(chains, plan));
   const rules = (await run('iptables', ['-w', '-S', 'FORWARD'])).split('\n').filter((l) => l.startsWith('-A '));
-  const jump = `-A FORWARD -j ${chain}`;
-  if (rules[0] === jump) return;
-  if (rules.includes(jump)) await run('iptables', ['-w', '-D', 'FORWARD', '-j', chain]).catch(() => undefined);
-  await run('iptables', ['-w', '-I', 'FORWARD', '1', '-j', chain]);
+  const fix = jumpFixes(rules, chains);
+  for (const r of fix.remove) await run('iptables', ['-w', '-D', 'FORWARD', ...r]).catch(() => undefined);
+  if (fix.insertIsolation) await run('iptables', ['-w', '-I', 'FORWARD', '1', '-j', chains.isolation]);
+  if (fix.appendForward) await run('iptables', ['-w', '-A', 'FORWARD', '-j', chains.forward]);
 }
 
-export async function isolateBridge(chain: string, dev: string): Promise<void> {
-  const rule = ['-i', dev, '-o', dev, '-j', 'DROP'];
-  const present = await run('iptables', ['-w', '-C', chain, ...rule]).then(
-    () => true,
-    () => false,
-  );
-  if (!present) await run('iptables', ['-w', '-A', chain, ...rule]);
-}
-
-export async function unisolateBridge(chain: string, dev: string): Promise<void> {
-  await run('iptables', ['-w', '-D', chain, '-i', dev, '-o', dev, '-j', 'DROP']).catch(() => undefined);
-}
-
-export async function removeIsolationChain(chain: string): Promise<void> {
-  await run('iptables', ['-w', '-D', 'FORWARD', '-j', chain]).catch(() => undefined);
-  await run('iptables', ['-w', '-F', chain]).catch(() => undefined);
-  await run('iptables', ['-w', '-X', chain]).catch(() => undefined);
+export async function removeFilter(chains: FilterChains): Promise<void> {
+  for (const chain of [chains.isolation, chains.forward]) {
+    await run('iptables', ['-w', '-D', 'FORWARD', '-j', chain]).catch(() => undefined);
+    await run('iptables', ['-w', '-F', chain]).catch(() => undefined);
+    await run('iptables', ['-w', '-X', chain]).catch(() => undefined);
+  }
 }

@@ -11,6 +11,7 @@ import type { EventBus } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import { CniRuntime, type CniResult } from './cni.js';
 import { bridgeConflist, iccEnabled, type Conflist } from './conflist.js';
+import { filterPlan, type FilterChains } from './filter.js';
 import * as host from './host.js';
 import { chooseSubnet, contains, firstHost, formatCidr, formatIPv4, overlaps, parseCidr, parseIPv4, routeSubnets, usableIn, type Subnet } from './ipam.js';
 import { listPorts, planPorts, portKeys, portsView, type ListPort, type PortBinding, type PublishedPort } from './ports.js';
@@ -93,6 +94,8 @@ export class NetworkService {
   private readonly attachments = new Map<string, ContainerNetworks>();
   private readonly sandboxes = new Map<string, SandboxRecord>();
   private readonly busy = new Map<string, Promise<unknown>>();
+  /** the last rewrite of the forwarding chains, so the next waits for it */
+  private filterWrite: Promise<void> = Promise.resolve();
   private readonly log: Logger;
   private readonly tag: string;
   private readonly dns: EmbeddedDns;
@@ -171,26 +174,24 @@ export class NetworkService {
     return `BERTH-LOCAL-${this.tag}`;
   }
 
-  private get isolationChain(): string {
-    return `BERTH-ISOLATION-${this.tag}`;
-  }
-
-  /** Whether a network's containers are kept from reaching each other (icc=false) by berth's isolation chain. */
-  private isolated(n: NetworkRecord): boolean {
-    return this.settings.iptables && n.Driver === 'bridge' && n.bridge !== undefined && !iccEnabled(n, this.settings.icc);
+  private get filterChains(): FilterChains {
+    return { isolation: `BERTH-ISOLATION-${this.tag}`, forward: `BERTH-FORWARD-${this.tag}` };
   }
 
   /**
-   * The isolation chain made afresh from the networks (at start-up, so rules
-   * of networks removed while berthd was down go); no chain when no network
-   * has icc=false.
+   * berth's forwarding chains written afresh from the networks (at start-up,
+   * so rules of networks removed while berthd was down go, and after each
+   * network create and remove), with `adding` (being created) among them.
+   * One rewrite at a time.
    */
-  private async rebuildIsolation(): Promise<void> {
-    await host.removeIsolationChain(this.isolationChain);
-    const isolated = [...this.networks.values()].filter((n) => this.isolated(n));
-    if (isolated.length === 0) return;
-    await host.ensureIsolationChain(this.isolationChain);
-    for (const n of isolated) await host.isolateBridge(this.isolationChain, n.bridge!);
+  private applyFilter(adding?: NetworkRecord): Promise<void> {
+    if (!this.settings.iptables) return Promise.resolve();
+    const bridges = [...this.networks.values(), ...(adding === undefined ? [] : [adding])]
+      .filter((n) => n.Driver === 'bridge' && n.bridge !== undefined)
+      .map((n) => ({ dev: n.bridge!, internal: n.Internal, icc: iccEnabled(n, this.settings.icc) }));
+    const next = this.filterWrite.then(() => host.applyFilter(this.filterChains, filterPlan(bridges)));
+    this.filterWrite = next.catch(() => undefined);
+    return next;
   }
 
   /** Runs one container's network work at a time. */
@@ -217,7 +218,7 @@ export class NetworkService {
     if (this.settings.ipForward) await host.writeSysctl('net.ipv4.ip_forward', '1').catch((err: unknown) => this.log.warn({ err: messageOf(err) }, 'cannot enable ip_forward'));
     if (this.settings.iptables) {
       await host.ensureLocalhostGuard(this.guardChain);
-      await this.rebuildIsolation();
+      await this.applyFilter();
     }
     for (const n of this.networks.values()) {
       if (n.Driver === 'bridge') await this.bringUp(n).catch((err: unknown) => this.log.error({ err: messageOf(err), network: n.Name }, 'cannot bring bridge %s up', n.bridge));
@@ -540,8 +541,6 @@ export class NetworkService {
       if (req.ipv4 !== undefined && /not available|already|duplicate/i.test(messageOf(err))) throw conflict(`Address already in use: ${req.ipv4} on network ${n.Name}`);
       throw err;
     }
-    // The firewall plugin inserts its jump when it finds none (another root may have removed it): above berth's DROP it would accept first.
-    if (this.isolated(n)) await host.ensureIsolationFirst(this.isolationChain);
     const ipc = result.ips?.[0];
     const iface = result.interfaces?.find((x) => x.name === ifName && x.sandbox !== undefined);
     const [ip, prefix] = (ipc?.address ?? '/0').split('/');
@@ -656,7 +655,7 @@ export class NetworkService {
 
   /**
    * At shutdown: stop serving ports and names. When no sandbox is left (no
-   * live-restore), berth's bridges, their isolation rules and its guard chain
+   * live-restore), berth's bridges, its forwarding chains and its guard chain
    * go too, so that a stopped berthd leaves the host as it found it; the
    * next start makes them again.
    */
@@ -667,10 +666,11 @@ export class NetworkService {
     const bridges = [...this.networks.values()].map((n) => n.bridge).filter((b): b is string => b !== undefined);
     for (const b of bridges) await host.deleteLink(b);
     if (this.settings.iptables) {
+      await host.removeFilter(this.filterChains);
+      await host.removeLocalhostGuard(this.guardChain);
+      // Rules of older versions naming the bridges.
       const tests = bridges.map((b) => host.namesDevice(b));
       await host.deleteRules((rule) => tests.some((t) => t(rule))).catch(() => undefined);
-      await host.removeLocalhostGuard(this.guardChain);
-      await host.removeIsolationChain(this.isolationChain);
     }
   }
 
@@ -854,13 +854,10 @@ export class NetworkService {
     this.cni.requirePlugins([this.conflistOf(n, { aliases: [] }, true)]);
     await this.bringUp(n);
     try {
-      if (this.isolated(n)) {
-        await host.ensureIsolationChain(this.isolationChain);
-        await host.isolateBridge(this.isolationChain, n.bridge);
-      }
+      await this.applyFilter(n);
       await this.store.saveNetwork(n);
     } catch (err) {
-      if (this.isolated(n)) await host.unisolateBridge(this.isolationChain, n.bridge);
+      await this.applyFilter().catch(() => undefined);
       await host.deleteLink(n.bridge);
       throw err;
     }
@@ -879,7 +876,8 @@ export class NetworkService {
       // The device and the rules naming it are independent: removed side by side.
       await Promise.all([
         host.deleteLink(n.bridge),
-        this.settings.iptables ? host.deleteRules(host.namesDevice(n.bridge)).catch(() => undefined) : undefined,
+        // The chains rewritten without the bridge; rules of older versions naming it go too.
+        this.settings.iptables ? this.applyFilter().then(() => host.deleteRules(host.namesDevice(n.bridge!))).catch(() => undefined) : undefined,
         rm(`${this.store.ipamDir}/${n.Name}`, { recursive: true, force: true }),
       ]);
     } else await rm(`${this.store.ipamDir}/${n.Name}`, { recursive: true, force: true });

@@ -96,19 +96,19 @@ describe('networking across berthd restarts; container:NAME', { timeout: 600_000
   });
 
   it('a missing plugin binary: network create and start answer 404 naming the package, and make nothing', async () => {
-    // The plugins of Debian's package but the firewall plugin.
+    // The plugins of Debian's package but host-local, the IPAM every bridge network runs.
     const dir = mkdtempSync(join(d.root, 'cni-'));
-    for (const f of readdirSync('/usr/lib/cni')) if (f !== 'firewall') symlinkSync(join('/usr/lib/cni', f), join(dir, f));
+    for (const f of readdirSync('/usr/lib/cni')) if (f !== 'host-local') symlinkSync(join('/usr/lib/cni', f), join(dir, f));
     await d.stop();
     d = await startBerthd({ root: d.root, config: { ...config, 'cni-plugin-dirs': [dir] } });
     try {
       const base = counts(d);
       const bridges = rootBridges(d.dataRoot);
-      const create = await d.api('POST', '/networks/create', { Name: 'nofw', Driver: 'bridge' });
+      const create = await d.api('POST', '/networks/create', { Name: 'noipam', Driver: 'bridge' });
       assert.equal(create.status, 404, create.body);
-      assert.match(create.body, /CNI plugin firewall not found.*containernetworking-plugins/);
+      assert.match(create.body, /CNI plugin host-local not found.*containernetworking-plugins/);
       assert.deepEqual(rootBridges(d.dataRoot), bridges);
-      assert.doesNotMatch(ok(await docker('network', 'ls', '--format', '{{.Name}}'), 'ls'), /nofw/);
+      assert.doesNotMatch(ok(await docker('network', 'ls', '--format', '{{.Name}}'), 'ls'), /noipam/);
       const id = ok(await docker('create', 'busybox', 'true'), 'create').trim();
       const start = await d.api('POST', `/containers/${id}/start`);
       assert.equal(start.status, 404, start.body);

@@ -193,9 +193,17 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
 
   it('icc=false: containers of one network cannot reach each other, their published ports answer; on the default bridge they can', async () => {
     const chain = `BERTH-ISOLATION-${rootTag(d.dataRoot)}`;
-    ok(await docker('network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', 'neticc'), 'create');
+    const netId = ok(await docker('network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', 'neticc'), 'create').trim();
+    const br = `br-${netId.slice(0, 12)}`;
     try {
-      assert.equal(iptablesLines(`-A ${chain} `), 1, 'one DROP rule for the network');
+      assert.equal(iptablesLines(`-A ${chain} -i ${br} -o ${br} -j DROP`), 1, 'one DROP rule within the network');
+      assert.equal(iptablesLines(`-i ${br} -o ${br} -j ACCEPT`), 0, 'nothing accepts within it');
+      // Per bridge, not per container: other interfaces are kept out, its containers let out.
+      const forward = `BERTH-FORWARD-${rootTag(d.dataRoot)}`;
+      assert.equal(iptablesLines(`-A ${chain} -o ${br} -j DROP`), 1, 'into the bridge from elsewhere: dropped');
+      assert.equal(iptablesLines(`-A ${forward} -i ${br} -j ACCEPT`), 1, 'out of the bridge: accepted');
+      assert.equal(iptablesLines(`-A FORWARD -j ${chain}`), 1);
+      assert.equal(iptablesLines(`-A FORWARD -j ${forward}`), 1);
       ok(await docker('run', '-d', '--name', 'isrv', '--hostname', 'isrv', '--network', 'neticc', '-p', '127.0.0.1::80', 'busybox', ...HTTPD), 'isrv');
       const hostPort = Number(ok(await docker('port', 'isrv', '80/tcp'), 'port').trim().split(':')[1]);
       assert.equal((await httpGet(hostPort, 30_000)).trim(), 'isrv');
@@ -211,7 +219,7 @@ describe('container networking (CNI bridge, ports, user networks)', { timeout: 6
       await docker('rm', '-f', 'isrv', 'bsrv');
       ok(await docker('network', 'rm', 'neticc'), 'net rm');
     }
-    assert.equal(iptablesLines(`-A ${chain} `), 0, 'the rule went with the network');
+    assert.equal(iptablesLines(` ${br} `), 0, 'the rules went with the network');
   });
 
   it('names on a user network: name, alias, short id, hostname at 127.0.0.11; outside names through the upstream', async () => {

@@ -121,7 +121,7 @@ function deleteRulesMatching(test: (line: string) => boolean): void {
 /**
  * Removes what a test root's berthd made on the host: rules naming its
  * containers and their chains, its bridges with their isolation rules, its
- * localhost guard and its icc=false chain (the plugins' shared chains go at
+ * localhost guard and its forwarding chains (the plugins' shared chains go at
  * the end of the suite).
  */
 export function cleanupHostNetwork(dataRoot: string): void {
@@ -151,6 +151,7 @@ export function cleanupHostNetwork(dataRoot: string): void {
   for (const [table, hook, chain] of [
     ['raw', 'PREROUTING', `BERTH-LOCAL-${rootTag(dataRoot)}`],
     ['filter', 'FORWARD', `BERTH-ISOLATION-${rootTag(dataRoot)}`],
+    ['filter', 'FORWARD', `BERTH-FORWARD-${rootTag(dataRoot)}`],
   ] as const) {
     sh('iptables', ['-w', '-t', table, '-D', hook, '-j', chain]);
     sh('iptables', ['-w', '-t', table, '-F', chain]);

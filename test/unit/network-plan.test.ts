@@ -85,7 +85,7 @@ test('subnets: parsing, overlap, the first free one of the pools, host routes', 
   assert.equal(chooseSubnet([{ base: '10.9.0.0/24', size: 24 }], [parseCidr('10.9.0.0/16')]), undefined);
 });
 
-test('conflist: bridge with host-local, portmap, firewall, tuning; --internal drops portmap, masquerade and the default route', () => {
+test('conflist: bridge with host-local, portmap, tuning; --internal drops portmap, masquerade and the default route', () => {
   const net: NetworkRecord = {
     Name: 'web', Id: 'a'.repeat(64), Created: '', Driver: 'bridge', Internal: false, Attachable: false, Labels: {}, Options: {},
     IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: '10.5.0.0/24', Gateway: '10.5.0.1', IPRange: '10.5.0.128/25' }] },
@@ -93,7 +93,7 @@ test('conflist: bridge with host-local, portmap, firewall, tuning; --internal dr
   };
   const list = bridgeConflist(net, { ipamDir: '/run/x/ipam', ipMasq: true, mtu: 0, mac: true });
   assert.equal(list.cniVersion, '1.0.0');
-  assert.deepEqual(list.plugins.map((p) => p.type), ['bridge', 'portmap', 'firewall', 'tuning']);
+  assert.deepEqual(list.plugins.map((p) => p.type), ['bridge', 'portmap', 'tuning']);
   const bridge = list.plugins[0]!;
   assert.equal(bridge.bridge, 'br-aaaaaaaaaaaa');
   assert.equal(bridge.isGateway, false);
@@ -105,8 +105,8 @@ test('conflist: bridge with host-local, portmap, firewall, tuning; --internal dr
     routes: [{ dst: '0.0.0.0/0', gw: '10.5.0.1' }],
   });
   const internal = bridgeConflist({ ...net, Internal: true }, { ipamDir: '/d', ipMasq: true, mtu: 1400 });
-  assert.deepEqual(internal.plugins.map((p) => p.type), ['bridge', 'firewall']);
-  assert.deepEqual(bridgeConflist(net, { ipamDir: '/d', ipMasq: true, mtu: 0, ports: false }).plugins.map((p) => p.type), ['bridge', 'firewall']);
+  assert.deepEqual(internal.plugins.map((p) => p.type), ['bridge']);
+  assert.deepEqual(bridgeConflist(net, { ipamDir: '/d', ipMasq: true, mtu: 0, ports: false }).plugins.map((p) => p.type), ['bridge']);
   const bare = bridgeConflist(net, { ipamDir: '/d', ipMasq: true, mtu: 0, iptables: false });
   assert.deepEqual(bare.plugins.map((p) => p.type), ['bridge']);
   assert.equal(bare.plugins[0]!.ipMasq, false);
@@ -120,8 +120,8 @@ test('iptables rules: quoted comments split, rules naming a container or a devic
   assert.deepEqual(splitRule(rule), ['-A', 'POSTROUTING', '-s', '10.5.0.2/32', '-m', 'comment', '--comment', 'name: "web" id: "abc"', '-j', 'CNI-0123456789abcdef01234567']);
   assert.ok(namesContainer('abc')(rule));
   assert.ok(!namesContainer('abd')(rule));
-  assert.ok(namesDevice('br-1')('-A CNI-ISOLATION-STAGE-2 -o br-1 -j DROP'));
-  assert.ok(!namesDevice('br-1')('-A CNI-ISOLATION-STAGE-2 -o br-12 -j DROP'));
+  assert.ok(namesDevice('br-1')('-A BERTH-ISOLATION-x -o br-1 -j DROP'));
+  assert.ok(!namesDevice('br-1')('-A BERTH-ISOLATION-x -o br-12 -j DROP'));
 });
 
 test('icc: the default bridge follows the daemon, other networks their enable_icc option (true when unset)', () => {
