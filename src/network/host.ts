@@ -219,11 +219,16 @@ export async function ensureLocalhostGuard(chain: string): Promise<void> {
   if (!present) await run('iptables', [...t, '-I', 'PREROUTING', '-j', chain]);
 }
 
-export async function removeLocalhostGuard(chain: string): Promise<void> {
-  const t = ['-w', '-t', 'raw'];
-  await run('iptables', [...t, '-D', 'PREROUTING', '-j', chain]).catch(() => undefined);
+/** Unhooks one of berth's chains from a built-in chain of `table`, then empties and deletes it; whatever is already gone is fine. */
+async function removeHookedChain(table: string, hook: string, chain: string): Promise<void> {
+  const t = ['-w', '-t', table];
+  await run('iptables', [...t, '-D', hook, '-j', chain]).catch(() => undefined);
   await run('iptables', [...t, '-F', chain]).catch(() => undefined);
   await run('iptables', [...t, '-X', chain]).catch(() => undefined);
+}
+
+export function removeLocalhostGuard(chain: string): Promise<void> {
+  return removeHookedChain('raw', 'PREROUTING', chain);
 }
 
 /**
@@ -241,9 +246,5 @@ export async function applyFilter(chains: FilterChains, plan: FilterPlan): Promi
 }
 
 export async function removeFilter(chains: FilterChains): Promise<void> {
-  for (const chain of [chains.isolation, chains.forward]) {
-    await run('iptables', ['-w', '-D', 'FORWARD', '-j', chain]).catch(() => undefined);
-    await run('iptables', ['-w', '-F', chain]).catch(() => undefined);
-    await run('iptables', ['-w', '-X', chain]).catch(() => undefined);
-  }
+  for (const chain of [chains.isolation, chains.forward]) await removeHookedChain('filter', 'FORWARD', chain);
 }
