@@ -167,7 +167,9 @@ function workers(t: Target): Promise<Seen> {
     const sh = async (script: string): Promise<CommandResult> => compose(t, dir, p, ['exec', '-T', 'worker', 'sh', '-c', script]);
     seen.readOnlyRoot = (await sh('touch /x 2>&1')).stdout.includes('Read-only file system');
     seen.tmpfsWritable = (await sh('touch /scratch/y && grep " /scratch " /proc/mounts | cut -d" " -f3')).stdout.trim();
-    seen.ulimits = (await sh('grep "open files" /proc/self/limits')).stdout.trim().split(/\s+/).slice(3, 5).join(' ');
+    // The main process's limits, set by runc init itself: a process that runc 1.1 execs gets its
+    // open-files limits through a race with the Go runtime's own raise (runc#4195), on either daemon.
+    seen.ulimits = (await sh('grep "open files" /proc/1/limits')).stdout.trim().split(/\s+/).slice(3, 5).join(' ');
     seen.capEff = /CapEff:\s+(\S+)/.exec((await sh('cat /proc/self/status')).stdout)?.[1];
     seen.entrypoint = await inspect(t, `${p}_worker_1`, '{{json .Config.Entrypoint}} {{json .Config.Cmd}}');
     seen.pid1 = (await must(t, dir, p, ['exec', '-T', 'worker', 'cat', '/proc/1/cmdline'])).split('\0').join(' ').trim();
