@@ -15,6 +15,8 @@ import { invalidParameter, isBerthError } from '../errors/index.js';
 import { at, components, notADirectory, openDirAt, self, type ContainerRoot } from './resolve.js';
 import { streamTar, type StreamedEntry } from './tarscan.js';
 import { TarWriter, type TarWriteHeader, type TarWriteType } from './tarwrite.js';
+import { chrootedUntarAvailable, extractChrooted } from './untar.js';
+import { entryPath, notADirectoryInside, overwriteRefused } from './unpack-plan.js';
 
 /** A tar entry's header as the unpacker reads it. */
 type Headers = Omit<StreamedEntry['entry'], 'type'> & { type?: StreamedEntry['entry']['type'] | null };
@@ -253,19 +255,8 @@ export interface ExtractOptions {
   noOverwriteDirNonDir: boolean;
   /** owner for every entry (docker cp -a: the container's user); else the tar headers' */
   owner?: { uid: number; gid: number };
-}
-
-/** A tar entry name relative to the extraction point, or a 400 for absolute names and `..` escapes. */
-export function entryPath(name: string, dest: string): string[] {
-  if (name.startsWith('/')) throw invalidParameter(`invalid tar header name ${JSON.stringify(name)}: absolute names are refused`);
-  const parts: string[] = [];
-  for (const c of components(name)) {
-    if (c === '..') {
-      if (parts.length === 0) throw invalidParameter(`${JSON.stringify(name)} is outside of ${JSON.stringify(dest)}`);
-      parts.pop();
-    } else parts.push(c);
-  }
-  return parts;
+  /** unpack in this process even where the chrooted tar is there (tests hold the two to one behaviour) */
+  inProcess?: boolean;
 }
 
 /** Entries up to this size are read whole (a write each, several in flight); bigger ones stream. */
@@ -305,10 +296,22 @@ export async function extractTo(root: ContainerRoot, path: string, body: Readabl
     if (r.name !== '') await r.parent.close().catch(() => undefined);
   }
   try {
-    await new Unpacker(destDir, r.path, opts).run(streamTar(plainTar(body), GATHER_MAX));
+    if (opts.inProcess !== true && chrootedUntarAvailable()) {
+      await extractChrooted(root.handle.fd, destDir, r.path, body, opts).catch((err: unknown) => Promise.reject(uploadError(err)));
+    }
+    else await new Unpacker(destDir, r.path, opts).run(streamTar(plainTar(body), GATHER_MAX));
   } finally {
     await destDir.close().catch(() => undefined);
   }
+}
+
+/** An upload's failure as the client sees it. */
+function uploadError(err: unknown): unknown {
+  // a read-only volume or bind below the extraction point
+  if ((err as NodeJS.ErrnoException).code === 'EROFS') return invalidParameter('mounted volume is marked read-only', err);
+  if (isBerthError(err) || (err as NodeJS.ErrnoException).syscall !== undefined) return err;
+  // the gzip layer's errors
+  return invalidParameter(`the archive is not a valid tar file: ${(err as Error).message}`, err);
 }
 
 /** The daemon's umask and ids, read once: a file created by berthd has them unless told otherwise. */
@@ -403,11 +406,7 @@ class Unpacker {
       } catch (err) {
         await this.drain();
         await this.rollBack();
-        // a read-only volume or bind below the extraction point
-        if ((err as NodeJS.ErrnoException).code === 'EROFS') throw invalidParameter('mounted volume is marked read-only', err);
-        if (isBerthError(err) || (err as NodeJS.ErrnoException).syscall !== undefined) throw err;
-        // the gzip layer's errors
-        throw invalidParameter(`the archive is not a valid tar file: ${(err as Error).message}`, err);
+        throw uploadError(err);
       }
       // Directory times last: writing into a directory changes its mtime.
       for (const t of this.dirTimes.reverse()) {
@@ -588,7 +587,7 @@ class Unpacker {
         h = await openDirAt(parent, name);
       } else if (code === 'ELOOP' || code === 'ENOTDIR') {
         // A symlink (or file) where the archive has a directory: never followed.
-        throw invalidParameter(`cannot extract into ${posix.join(this.destPath, key)}: it is not a directory inside the container`);
+        throw notADirectoryInside(this.destPath, key);
       } else throw err;
     }
     if (this.dirs.size > 1024) {
@@ -617,17 +616,16 @@ class Unpacker {
     const parent = this.dirs.get(parentKey) ?? (await this.dirFor(parentParts));
     const name = parts[parts.length - 1] as string;
     const target = at(parent, name);
-    const shown = (): string => posix.join(this.destPath, ...parts);
     // Synchronous calls for the small steps of each entry: one turn of the
     // event loop instead of a thread-pool round trip per call.
     const existing = this.madeDirs.has(parentKey) && !this.madeNames.has(key) ? undefined : lstatSync(target, { throwIfNoEntry: false });
     const isDir = h.type === 'directory';
     if (existing !== undefined) {
       if (this.opts.noOverwriteDirNonDir && existing.isDirectory() && !isDir) {
-        throw invalidParameter(`cannot overwrite directory ${JSON.stringify(shown())} with non-directory ${JSON.stringify(h.name)}`);
+        throw overwriteRefused(this.destPath, key, h.name, true);
       }
       if (this.opts.noOverwriteDirNonDir && !existing.isDirectory() && isDir) {
-        throw invalidParameter(`cannot overwrite non-directory ${JSON.stringify(shown())} with directory ${JSON.stringify(h.name)}`);
+        throw overwriteRefused(this.destPath, key, h.name, false);
       }
       // Unlinked and created again, not truncated, as dockerd does: a
       // process that has the old file open or mapped (a library) keeps it,
@@ -667,7 +665,9 @@ class Unpacker {
           // Files of an upload held in memory are written a few at a time:
           // creating a file on an overlay is mostly waiting in the kernel.
           const ownedAlready = own.uid === PROCESS_UID && own.gid === PROCESS_GID && !this.setgidDir(parentKey, parent);
-          await this.spawnWrite(key, parentKey, target, body, { own, mode, mtime, replaces: existing, ownedAlready });
+          // a directory in its place was removed above: nothing left to unlink
+          const replaces = existing?.isDirectory() === true ? undefined : existing;
+          await this.spawnWrite(key, parentKey, target, body, { own, mode, mtime, replaces, ownedAlready });
           return;
         }
         const chunks: Buffer[] = [];

@@ -4,6 +4,7 @@ export { ContainerRoot, components, notADirectory, type Resolved, type ResolveOp
 export { withMountedSnapshot, mountSnapshot, unmountAll, type SnapshotMount, type ExtraBind } from './mount.js';
 export { layerDirs, upperDir, mayExistInLayers, directorySize } from './layers.js';
 export { ContainerFiles, type FileTarget, type TargetMount, type ArchiveRead, type PutOptions } from './service.js';
-export { goFileMode, entryPath, followsFinal, archiveBase, statPath, tarPath, extractTo, type PathStat } from './archive.js';
+export { goFileMode, followsFinal, archiveBase, statPath, tarPath, extractTo, type PathStat } from './archive.js';
+export { entryPath } from './unpack-plan.js';
 export { overlayChanges, type Change } from './changes.js';
 export { streamTar, TarParser, type StreamedEntry, type TarSink, type TarEntry } from './tarscan.js';

@@ -225,8 +225,12 @@ export async function* streamTar(input: AsyncIterable<Buffer | string>, gatherMa
 
 /** What a TarParser hands on, synchronously, as the bytes arrive. */
 export interface TarSink {
-  /** a new entry (not a pax or long-name record, nor an unknown type); its data follow */
-  entry(entry: Omit<TarEntry, 'data'>): void;
+  /**
+   * A new entry (not a pax or long-name record, nor an unknown type); its
+   * data follow. `header` is its ustar block as it came when no record
+   * before it changed what that block says, else undefined.
+   */
+  entry(entry: Omit<TarEntry, 'data'>, header: Buffer | undefined): void;
   /** a piece of the entry's data: a view into the chunk given to write(), valid as long as the caller keeps that chunk */
   data(piece: Buffer): void;
   /** the entry's data are complete */
@@ -319,6 +323,7 @@ export class TarParser {
       }
       return;
     }
+    const plain = this.pending.pax === undefined && this.pending.longName === undefined && this.pending.longLink === undefined;
     const entry = entryOf(h, hd, this.pending);
     // Unknown type flags (e.g. sparse files) are skipped, as tar readers do.
     if (hd.type === undefined) {
@@ -327,7 +332,7 @@ export class TarParser {
       if (hd.size === 0) this.next(hd.padding);
       return;
     }
-    this.sink.entry(entry);
+    this.sink.entry(entry, plain ? h : undefined);
     this.state = 'data';
     this.left = hd.size;
     if (hd.size === 0) this.endEntry();

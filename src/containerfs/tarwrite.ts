@@ -99,6 +99,47 @@ function ustar(b: Buffer, off: number, f: UstarFields): void {
   b[off + 155] = 0x20;
 }
 
+/**
+ * The header blocks of one entry: a pax record first where a name, link,
+ * size, id or time does not fit ustar, then the ustar header.
+ */
+export function encodeHeader(h: TarWriteHeader): Buffer {
+  const linkname = h.linkname ?? '';
+  const mtime = Math.floor(h.mtime.getTime() / 1000);
+  const split = isAscii(h.name) ? splitName(h.name) : undefined;
+  const pax: string[] = [];
+  if (split === undefined) pax.push(paxRecord('path', h.name));
+  if (linkname.length > 100 || !isAscii(linkname)) pax.push(paxRecord('linkpath', linkname));
+  if (!fitsOctal(h.size, 12)) pax.push(paxRecord('size', String(h.size)));
+  if (!fitsOctal(h.uid, 8)) pax.push(paxRecord('uid', String(h.uid)));
+  if (!fitsOctal(h.gid, 8)) pax.push(paxRecord('gid', String(h.gid)));
+  if (!fitsOctal(mtime, 12)) pax.push(paxRecord('mtime', String(mtime)));
+  const [prefix, name] = split ?? ['', h.name.slice(-100)];
+  const clamp = (v: number, len: number): number => (fitsOctal(v, len) ? v : 0);
+  const data = pax.length > 0 ? Buffer.from(pax.join('')) : undefined;
+  const paxBlocks = data === undefined ? 0 : 512 + Math.ceil(data.length / 512) * 512;
+  const out = Buffer.alloc(paxBlocks + 512);
+  if (data !== undefined) {
+    const paxName = `PaxHeaders/${name.replace(/\/$/, '').split('/').pop() ?? 'entry'}`.slice(0, 100);
+    ustar(out, 0, { name: paxName, prefix: '', linkname: '', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: clamp(mtime, 12), flag: 0x78, devmajor: 0, devminor: 0 });
+    data.copy(out, 512);
+  }
+  ustar(out, paxBlocks, {
+    name,
+    prefix,
+    linkname: linkname.length > 100 ? linkname.slice(0, 100) : linkname,
+    mode: h.mode,
+    uid: clamp(h.uid, 8),
+    gid: clamp(h.gid, 8),
+    size: clamp(h.size, 12),
+    mtime: clamp(mtime, 12),
+    flag: FLAGS[h.type],
+    devmajor: h.devmajor ?? 0,
+    devminor: h.devminor ?? 0,
+  });
+  return out;
+}
+
 /** The tar as a readable stream, written by one producer that waits when the reader is behind. */
 export class TarWriter {
   readonly stream: Readable;
@@ -154,45 +195,17 @@ export class TarWriter {
   }
 
   async header(h: TarWriteHeader): Promise<void> {
-    const linkname = h.linkname ?? '';
-    const mtime = Math.floor(h.mtime.getTime() / 1000);
-    const split = isAscii(h.name) ? splitName(h.name) : undefined;
-    const pax: string[] = [];
-    if (split === undefined) pax.push(paxRecord('path', h.name));
-    if (linkname.length > 100 || !isAscii(linkname)) pax.push(paxRecord('linkpath', linkname));
-    if (!fitsOctal(h.size, 12)) pax.push(paxRecord('size', String(h.size)));
-    if (!fitsOctal(h.uid, 8)) pax.push(paxRecord('uid', String(h.uid)));
-    if (!fitsOctal(h.gid, 8)) pax.push(paxRecord('gid', String(h.gid)));
-    if (!fitsOctal(mtime, 12)) pax.push(paxRecord('mtime', String(mtime)));
-    const [prefix, name] = split ?? ['', h.name.slice(-100)];
-    const clamp = (v: number, len: number): number => (fitsOctal(v, len) ? v : 0);
-    if (pax.length > 0) {
-      const data = Buffer.from(pax.join(''));
-      await this.room(512);
-      const paxName = `PaxHeaders/${name.replace(/\/$/, '').split('/').pop() ?? 'entry'}`.slice(0, 100);
-      ustar(this.buf, this.pos, { name: paxName, prefix: '', linkname: '', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: clamp(mtime, 12), flag: 0x78, devmajor: 0, devminor: 0 });
-      this.pos += 512;
-      await this.bytes(data);
-    }
-    await this.room(512);
-    ustar(this.buf, this.pos, {
-      name,
-      prefix,
-      linkname: linkname.length > 100 ? linkname.slice(0, 100) : linkname,
-      mode: h.mode,
-      uid: clamp(h.uid, 8),
-      gid: clamp(h.gid, 8),
-      size: clamp(h.size, 12),
-      mtime: clamp(mtime, 12),
-      flag: FLAGS[h.type],
-      devmajor: h.devmajor ?? 0,
-      devminor: h.devminor ?? 0,
-    });
-    this.pos += 512;
+    await this.append(encodeHeader(h));
   }
 
   /** Data bytes of the current entry, padded. */
   async bytes(data: Buffer): Promise<void> {
+    await this.append(data);
+    await this.pad(data.length);
+  }
+
+  /** A piece of the current entry's data; `endData` pads after the last. */
+  async append(data: Buffer): Promise<void> {
     let at = 0;
     while (at < data.length) {
       if (this.pos === CHUNK) await this.emit();
@@ -201,7 +214,11 @@ export class TarWriter {
       this.pos += n;
       at += n;
     }
-    await this.pad(data.length);
+  }
+
+  /** The padding after an entry of `size` data bytes given by append. */
+  endData(size: number): Promise<void> {
+    return this.pad(size);
   }
 
   /**
