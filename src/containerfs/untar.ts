@@ -26,21 +26,24 @@ const BUSYBOX = '/bin/busybox';
  * The helper that enters the root: fd 3 is the root, fd 4 the directory to
  * work in (both held by berthd, so no path is looked up again on the host),
  * fd 5 the static busybox, run by descriptor since the root has none.
+ * Everything it imports is imported before the chroot (python3 -I: no
+ * current folder on its path either): after it, an import would run code
+ * of the container's as root, and root in a chroot can leave it.
  */
 const ENTER = [
   'import os, sys',
+  // a 1 MiB pipe when stdin is one (F_SETPIPE_SZ): fewer stops between berthd and the writer
+  'try:',
+  '    import fcntl',
+  '    fcntl.fcntl(0, 1031, 1 << 20)',
+  'except (ImportError, OSError):',
+  '    pass',
   'os.fchdir(3)',
   "os.chroot('.')",
   'os.fchdir(4)',
   'os.close(3)',
   'os.close(4)',
   'os.umask(0o022)',
-  // a 1 MiB pipe when stdin is one: fewer stops between berthd and the writer
-  'try:',
-  '    import fcntl',
-  '    fcntl.fcntl(0, 1031, 1 << 20)',
-  'except Exception:',
-  '    pass',
   'os.set_inheritable(5, False)',
   'os.execve(5, sys.argv[1:], {})',
 ].join('\n');
@@ -95,7 +98,7 @@ function chrooted(rootFd: number, cwdFd: number, argv: string[], stdin: 'pipe' |
   const busybox = openSync(BUSYBOX, constants.O_RDONLY);
   let child: ChildProcess;
   try {
-    child = spawn(PYTHON, ['-S', '-E', '-c', ENTER, ...argv], { stdio: [stdin, 'ignore', 'pipe', rootFd, cwdFd, busybox] });
+    child = spawn(PYTHON, ['-I', '-S', '-c', ENTER, ...argv], { stdio: [stdin, 'ignore', 'pipe', rootFd, cwdFd, busybox] });
   } finally {
     closeSync(busybox);
   }
