@@ -99,32 +99,29 @@ function ustar(b: Buffer, off: number, f: UstarFields): void {
   b[off + 155] = 0x20;
 }
 
-/**
- * The header blocks of one entry: a pax record first where a name, link,
- * size, id or time does not fit ustar, then the ustar header.
- */
-export function encodeHeader(h: TarWriteHeader): Buffer {
+/** An entry's header blocks, planned: their length is known before they are written. */
+interface PlannedHeader {
+  length: number;
+  pax: Buffer | undefined;
+  paxName: string;
+  fields: UstarFields;
+}
+
+function planHeader(h: TarWriteHeader): PlannedHeader {
   const linkname = h.linkname ?? '';
   const mtime = Math.floor(h.mtime.getTime() / 1000);
   const split = isAscii(h.name) ? splitName(h.name) : undefined;
-  const pax: string[] = [];
-  if (split === undefined) pax.push(paxRecord('path', h.name));
-  if (linkname.length > 100 || !isAscii(linkname)) pax.push(paxRecord('linkpath', linkname));
-  if (!fitsOctal(h.size, 12)) pax.push(paxRecord('size', String(h.size)));
-  if (!fitsOctal(h.uid, 8)) pax.push(paxRecord('uid', String(h.uid)));
-  if (!fitsOctal(h.gid, 8)) pax.push(paxRecord('gid', String(h.gid)));
-  if (!fitsOctal(mtime, 12)) pax.push(paxRecord('mtime', String(mtime)));
+  const records: string[] = [];
+  if (split === undefined) records.push(paxRecord('path', h.name));
+  if (linkname.length > 100 || !isAscii(linkname)) records.push(paxRecord('linkpath', linkname));
+  if (!fitsOctal(h.size, 12)) records.push(paxRecord('size', String(h.size)));
+  if (!fitsOctal(h.uid, 8)) records.push(paxRecord('uid', String(h.uid)));
+  if (!fitsOctal(h.gid, 8)) records.push(paxRecord('gid', String(h.gid)));
+  if (!fitsOctal(mtime, 12)) records.push(paxRecord('mtime', String(mtime)));
   const [prefix, name] = split ?? ['', h.name.slice(-100)];
   const clamp = (v: number, len: number): number => (fitsOctal(v, len) ? v : 0);
-  const data = pax.length > 0 ? Buffer.from(pax.join('')) : undefined;
-  const paxBlocks = data === undefined ? 0 : 512 + Math.ceil(data.length / 512) * 512;
-  const out = Buffer.alloc(paxBlocks + 512);
-  if (data !== undefined) {
-    const paxName = `PaxHeaders/${name.replace(/\/$/, '').split('/').pop() ?? 'entry'}`.slice(0, 100);
-    ustar(out, 0, { name: paxName, prefix: '', linkname: '', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: clamp(mtime, 12), flag: 0x78, devmajor: 0, devminor: 0 });
-    data.copy(out, 512);
-  }
-  ustar(out, paxBlocks, {
+  const pax = records.length > 0 ? Buffer.from(records.join('')) : undefined;
+  const fields: UstarFields = {
     name,
     prefix,
     linkname: linkname.length > 100 ? linkname.slice(0, 100) : linkname,
@@ -136,7 +133,29 @@ export function encodeHeader(h: TarWriteHeader): Buffer {
     flag: FLAGS[h.type],
     devmajor: h.devmajor ?? 0,
     devminor: h.devminor ?? 0,
-  });
+  };
+  const paxName = `PaxHeaders/${name.replace(/\/$/, '').split('/').pop() ?? 'entry'}`.slice(0, 100);
+  return { length: (pax === undefined ? 0 : 512 + Math.ceil(pax.length / 512) * 512) + 512, pax, paxName, fields };
+}
+
+/** Writes planned header blocks at `off` of `b` (which has `p.length` bytes there). */
+function writeHeader(b: Buffer, off: number, p: PlannedHeader): void {
+  if (p.pax !== undefined) {
+    ustar(b, off, { name: p.paxName, prefix: '', linkname: '', mode: 0o644, uid: 0, gid: 0, size: p.pax.length, mtime: p.fields.mtime, flag: 0x78, devmajor: 0, devminor: 0 });
+    p.pax.copy(b, off + 512);
+    b.fill(0, off + 512 + p.pax.length, off + p.length - 512);
+  }
+  ustar(b, off + p.length - 512, p.fields);
+}
+
+/**
+ * The header blocks of one entry: a pax record first where a name, link,
+ * size, id or time does not fit ustar, then the ustar header.
+ */
+export function encodeHeader(h: TarWriteHeader): Buffer {
+  const p = planHeader(h);
+  const out = Buffer.allocUnsafe(p.length);
+  writeHeader(out, 0, p);
   return out;
 }
 
@@ -194,8 +213,13 @@ export class TarWriter {
     this.pos += n;
   }
 
+  /** Encoded in place in the output chunk (a pax record too big for one chunk goes through a copy). */
   async header(h: TarWriteHeader): Promise<void> {
-    await this.append(encodeHeader(h));
+    const p = planHeader(h);
+    if (p.length > CHUNK) return this.append(encodeHeader(h));
+    await this.room(p.length);
+    writeHeader(this.buf, this.pos, p);
+    this.pos += p.length;
   }
 
   /** Data bytes of the current entry, padded. */
