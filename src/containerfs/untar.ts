@@ -507,6 +507,8 @@ class ChrootedUnpack implements TarSink {
       });
       body.once('end', () => (gunzip === undefined ? plainEnd() : gunzip.end()));
       body.once('error', stop);
+      // a client that hangs up part way: no 'end' comes
+      body.once('close', () => body.readableEnded || stop(new Error('the client closed the connection before the archive ended')));
       body.resume();
     });
   }

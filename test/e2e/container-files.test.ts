@@ -248,6 +248,40 @@ describe('docker cp, export and diff', { timeout: 300_000 }, () => {
     ok(await docker('rm', 'hang'), 'rm');
   });
 
+  it('a client that hangs up part way through an upload leaves no writer behind and nothing it created', async () => {
+    ok(await docker('run', '-d', '--name', 'hangup', 'busybox', 'sleep', '1000'), 'run');
+    const entries = Array.from({ length: 60 }, (_, i) => ({ header: { name: `up/d${i % 6}/f${i}`, type: 'file' as const, mode: 0o644 }, data: Buffer.alloc(256 * 1024, i) }));
+    const whole = await tarBuffer(entries);
+    const writers = (): string[] =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1] === String(d.pid);
+          } catch {
+            return false;
+          }
+        })
+        .filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('tar\0-x'));
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: d.socket, path: '/containers/hangup/archive?path=/tmp', method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' } });
+      req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(err)));
+      // half the archive, then the writers are running, then the client is gone
+      req.write(whole.subarray(0, whole.length >> 1), () => {
+        setTimeout(() => {
+          assert.ok(writers().length > 0, 'the upload is being written');
+          req.destroy();
+          resolve();
+        }, 500);
+      });
+    });
+    for (let i = 0; i < 50 && writers().length > 0; i++) await sleep(100);
+    assert.deepEqual(writers(), []);
+    for (let i = 0; i < 50 && ok(await docker('exec', 'hangup', 'ls', '/tmp'), 'ls') !== ''; i++) await sleep(100);
+    assert.equal(ok(await docker('exec', 'hangup', 'ls', '/tmp'), 'ls'), '', 'what the upload created is removed');
+    ok(await docker('rm', '-f', 'hangup'), 'rm');
+  });
+
   it('export and diff, running and stopped', async () => {
     ok(await docker('run', '-d', '--name', 'ex', '-v', 'exv:/data', 'busybox', 'sh', '-c', 'echo new > /etc/added; rm /etc/group; echo x >> /etc/passwd; echo v > /data/in-volume; sleep 1000'), 'run');
     await sleep(400);
