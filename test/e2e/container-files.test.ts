@@ -252,17 +252,16 @@ describe('docker cp, export and diff', { timeout: 300_000 }, () => {
     ok(await docker('run', '-d', '--name', 'hangup', 'busybox', 'sleep', '1000'), 'run');
     const entries = Array.from({ length: 60 }, (_, i) => ({ header: { name: `up/d${i % 6}/f${i}`, type: 'file' as const, mode: 0o644 }, data: Buffer.alloc(256 * 1024, i) }));
     const whole = await tarBuffer(entries);
+    // berthd's children that are a tar extracting (any process may end while it is looked at)
     const writers = (): string[] =>
-      readdirSync('/proc')
-        .filter((p) => /^\d+$/.test(p))
-        .filter((p) => {
-          try {
-            return readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1] === String(d.pid);
-          } catch {
-            return false;
-          }
-        })
-        .filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('tar\0-x'));
+      readdirSync('/proc').filter((p) => {
+        if (!/^\d+$/.test(p)) return false;
+        try {
+          return readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1] === String(d.pid) && readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('tar\0-x');
+        } catch {
+          return false;
+        }
+      });
     await new Promise<void>((resolve, reject) => {
       const req = request({ socketPath: d.socket, path: '/containers/hangup/archive?path=/tmp', method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' } });
       req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(err)));
