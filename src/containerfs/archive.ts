@@ -1,6 +1,7 @@
 // docker cp and export on a container root held open (ContainerRoot): the
 // path stat of X-Docker-Container-Path-Stat, a tar of a path, and a tar
-// unpacked into a directory. Every name is opened relative to a directory
+// unpacked into a directory (by the chrooted tar of untar.ts where it can
+// run, else here in process). Every name is opened relative to a directory
 // already held (O_NOFOLLOW), so nothing the container does to its files
 // during a copy can point it at the host.
 import { execFile } from 'node:child_process';
@@ -298,8 +299,7 @@ export async function extractTo(root: ContainerRoot, path: string, body: Readabl
   try {
     if (opts.inProcess !== true && chrootedUntarAvailable()) {
       await extractChrooted(root.handle.fd, destDir, r.path, body, opts).catch((err: unknown) => Promise.reject(uploadError(err)));
-    }
-    else await new Unpacker(destDir, r.path, opts).run(streamTar(plainTar(body), GATHER_MAX));
+    } else await new Unpacker(destDir, r.path, opts).run(streamTar(plainTar(body), GATHER_MAX));
   } finally {
     await destDir.close().catch(() => undefined);
   }

@@ -102,8 +102,10 @@ describe('dockerode and two daemons side by side', { timeout: 180_000 }, () => {
     // A peer on the same network reaches it by alias (container to container, inside berth's bridge).
     const peer = await docker.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'busybox wget -q -O - http://site/ && echo x > /data/written'], HostConfig: { Binds: ['dn-data:/data'], NetworkMode: 'dn-net' } });
     await peer.start();
-    assert.equal(((await peer.wait()) as { StatusCode: number }).StatusCode, 0);
-    assert.deepEqual(demux((await peer.logs({ stdout: true, stderr: true })) as unknown as Buffer), { stdout: 'from-dockerode\n', stderr: '' });
+    const peerExit = ((await peer.wait()) as { StatusCode: number }).StatusCode;
+    const peerOutput = demux((await peer.logs({ stdout: true, stderr: true })) as unknown as Buffer);
+    assert.equal(peerExit, 0, JSON.stringify(peerOutput));
+    assert.deepEqual(peerOutput, { stdout: 'from-dockerode\n', stderr: '' });
     await peer.remove();
 
     const exec = await web.exec({ Cmd: ['cat', '/data/written'], AttachStdout: true, AttachStderr: true });
