@@ -34,8 +34,9 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-# Debian packages: the container runtime stack, busybox for offline test
-# images, procps for `docker top`, socat for sd_notify outside systemd tests,
+# Debian packages: the container runtime stack, busybox (static: the tar
+# that docker cp unpacks with inside a container's root, and offline test
+# images), procps for `docker top`, socat for sd_notify outside systemd tests,
 # openssl for the TLS tests and the README's certificate recipe;
 # docker-registry (a loopback registry) and htpasswd for the pull/push tests;
 # networking: ip and iptables for berth's bridges and rules, the CNI plugins
@@ -43,7 +44,9 @@ fi
 # (its static build is bind-mounted into containers); mount, tar, xz and bzip2
 # for docker build (COPY into snapshots, ADD archives), docker-compose for the
 # build and compose tests; python3 binds the embedded name server's sockets
-# in each container's namespace (node does it too, at six times the cost).
+# in each container's namespace (node does it too, at six times the cost)
+# and enters a container's root for that tar (without it, berthd unpacks
+# uploads itself).
 need=()
 for pair in containerd:containerd runc:runc busybox:busybox-static ps:procps socat:socat mkfifo:coreutils openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils ip:iproute2 iptables:iptables wrk:wrk tini-static:tini mount:mount tar:tar xz:xz-utils bzip2:bzip2 docker-compose:docker-compose; do
   cmd="${pair%%:*}" pkg="${pair#*:}"
