@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { invalidParameter, isBerthError } from '../errors/index.js';
 import { at, components, notADirectory, openDirAt, self, type ContainerRoot } from './resolve.js';
-import { streamTar, type StreamedEntry } from './tarscan.js';
+import { isGzip, streamTar, type StreamedEntry } from './tarscan.js';
 import { TarWriter, type TarWriteHeader, type TarWriteType } from './tarwrite.js';
 import { chrootedUntarAvailable, extractChrooted } from './untar.js';
 import { entryPath, notADirectoryInside, overwriteRefused } from './unpack-plan.js';
@@ -272,7 +272,7 @@ async function* plainTar(input: Readable): AsyncGenerator<Buffer> {
     yield first.value;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   };
-  if (!(first.value[0] === 0x1f && first.value[1] === 0x8b)) {
+  if (!isGzip(first.value)) {
     yield* rest();
     return;
   }

@@ -87,6 +87,9 @@ export function headerSum(h: Buffer): number {
   return (acc % 0x10000) + Math.floor(acc / 0x10000);
 }
 
+/** Whether an upload's first bytes are gzip's (docker-py sends archives so). */
+export const isGzip = (head: Buffer): boolean => head[0] === 0x1f && head[1] === 0x8b;
+
 const bad = (why: string): Error => invalidParameter(`the archive is not a valid tar file: ${why}`);
 
 /** What a 512-byte header says about the bytes that follow it. */

@@ -228,8 +228,8 @@ export class TarWriter {
     await this.pad(data.length);
   }
 
-  /** A piece of the current entry's data; `endData` pads after the last. */
-  async append(data: Buffer): Promise<void> {
+  /** Bytes copied into the output as they are. */
+  private async append(data: Buffer): Promise<void> {
     let at = 0;
     while (at < data.length) {
       if (this.pos === CHUNK) await this.emit();
@@ -238,11 +238,6 @@ export class TarWriter {
       this.pos += n;
       at += n;
     }
-  }
-
-  /** The padding after an entry of `size` data bytes given by append. */
-  endData(size: number): Promise<void> {
-    return this.pad(size);
   }
 
   /**

@@ -15,7 +15,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Transform, Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { internal, invalidParameter, isBerthError } from '../errors/index.js';
-import { TarParser, type TarEntry, type TarSink } from './tarscan.js';
+import { isGzip, TarParser, type TarEntry, type TarSink } from './tarscan.js';
 import { encodeHeader, type TarWriteType } from './tarwrite.js';
 import { entryPath, UnpackPlan, type OnDisk } from './unpack-plan.js';
 
@@ -285,8 +285,16 @@ class ChrootedUnpack implements TarSink {
   }
 
   close(): void {
-    for (const [k, fd] of this.dirs) if (k !== '') closeSync(fd);
-    this.dirs.clear();
+    this.dropDirs(() => true);
+  }
+
+  /** Closes the held directories `which` picks; the extraction point is not ours and stays. */
+  private dropDirs(which: (key: string) => boolean): void {
+    for (const [k, fd] of this.dirs) {
+      if (k === '' || !which(k)) continue;
+      closeSync(fd);
+      this.dirs.delete(k);
+    }
   }
 
   /** The directory `key` held open, reached name by name without following a symlink; throws where it cannot be. */
@@ -296,16 +304,12 @@ class ChrootedUnpack implements TarSink {
     const slash = key.lastIndexOf('/');
     const parent = this.dirFd(slash < 0 ? '' : key.slice(0, slash));
     if (this.dirs.size > 1024) {
-      // Bound the open descriptors: the extraction point and this path's stay.
-      for (const [k, fd] of this.dirs) if (k !== '' && !key.startsWith(`${k}/`)) { closeSync(fd); this.dirs.delete(k); }
+      // Bound the open descriptors: this path's stay.
+      this.dropDirs((k) => !key.startsWith(`${k}/`));
     }
     const fd = openSync(fdPath(parent, key.slice(slash + 1)), DIR_FLAGS);
     this.dirs.set(key, fd);
     return fd;
-  }
-
-  private forgetDirsUnder(key: string): void {
-    for (const [k, fd] of this.dirs) if (k === key || k.startsWith(`${key}/`)) { closeSync(fd); this.dirs.delete(k); }
   }
 
   private probe(dirKey: string, name: string): OnDisk {
@@ -393,7 +397,7 @@ class ChrootedUnpack implements TarSink {
       // What a directory replaces (or the reverse) goes first, once the
       // writers are done with the entries before it; inside the root too.
       await this.settle();
-      this.forgetDirsUnder(op.remove);
+      this.dropDirs((k) => k === op.remove || k.startsWith(`${op.remove}/`));
       await this.inRoot(['rm', '-rf', '--', op.remove]);
     }
   }
@@ -494,7 +498,7 @@ class ChrootedUnpack implements TarSink {
       body.on('data', (chunk: Buffer) => {
         if (first) {
           first = false;
-          if (chunk[0] === 0x1f && chunk[1] === 0x8b) {
+          if (isGzip(chunk)) {
             gunzip = createGunzip();
             gunzip.on('data', plain).once('end', plainEnd).once('error', stop);
           }
@@ -537,7 +541,6 @@ class ChrootedUnpack implements TarSink {
   private async rollBack(): Promise<void> {
     if (this.plan.created.length === 0) return;
     this.close();
-    this.dirs.set('', this.destFd);
     await this.inRoot(['rm', '-rf', '--', ...this.plan.created]).catch(() => undefined);
   }
 
